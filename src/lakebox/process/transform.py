@@ -1,0 +1,230 @@
+"""The DuckDB part of the "Lambda": read one raw CSV streaming, validate, apply the rule, write outputs.
+
+DuckDB reads the file in chunks and writes Parquet/CSV straight from its own vectors; rows never become
+Python objects (the original Lambda read the whole file into memory with ``csv.DictReader``). Two scans:
+one writes the kept rows, the other counts everything and writes the quarantined rows. Both outputs go to
+temp files; the caller publishes them atomically.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from lakebox.process.rules import (
+    Dataset,
+    HeaderError,
+    column_exprs,
+    typed_exprs,
+    drop_predicate,
+    map_header,
+    quote_ident,
+    quote_literal,
+)
+
+#: Longest CSV record DuckDB accepts; longer ones are quarantined with the reason, not a crash.
+MAX_LINE_BYTES = 8 * 1024 * 1024
+_SNIFF_BYTES = 1024 * 1024
+
+
+class RejectedFile(Exception):
+    """The whole file cannot be processed; the message says why and nothing is written to processed/."""
+
+
+@dataclass
+class TransformResult:
+    rows_read: int = 0
+    rows_kept: int = 0
+    rows_dropped: int = 0
+    rows_quarantined: int = 0
+    header: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    quarantine_written: bool = False
+
+
+def check_encoding(path: Path, chunk: int = 4 * 1024 * 1024) -> None:
+    """Reject binary and non-UTF-8 files, naming the line and byte of the first bad byte.
+
+    Decoding in C on 4 MiB chunks costs about 0.1 s per 230 MB; it runs before DuckDB sees the file.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    lines = 1
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            nul = block.find(b"\x00")
+            if nul >= 0:
+                line = lines + block.count(b"\n", 0, nul)
+                raise RejectedFile(f"binary data (NUL byte) at line {line}, byte {offset + nul}: not a CSV text file")
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                line = lines + block.count(b"\n", 0, exc.start)
+                bad = block[exc.start : exc.start + 1].hex()
+                raise RejectedFile(
+                    f"not UTF-8: byte 0x{bad} at line {line} (byte {offset + exc.start}); re-save the file as UTF-8"
+                ) from None
+            lines += block.count(b"\n")
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise RejectedFile("not UTF-8: the file ends inside a multi-byte character") from None
+
+
+def read_header(path: Path, delimiter: str) -> list[str]:
+    """The first CSV record of the file, BOM removed."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if not head.strip():
+        raise RejectedFile("empty file: no header row")
+    text = head.decode("utf-8-sig", errors="replace")
+    try:
+        row = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except (StopIteration, csv.Error) as exc:
+        raise RejectedFile(f"cannot read a header row: {exc}") from exc
+    if not row or all(not c.strip() for c in row):
+        raise RejectedFile("the first line is blank: expected a header row")
+    return row
+
+
+def connect(memory_limit: str = "1GB", threads: int = 0) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for one processing job."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def transform_csv(
+    con: duckdb.DuckDBPyConnection,
+    src: Path,
+    dataset: Dataset,
+    as_of: dt.date,
+    out_path: Path,
+    out_format: str,
+    quarantine_path: Path,
+) -> TransformResult:
+    """Process one raw CSV into ``out_path`` (kept rows) and ``quarantine_path`` (bad rows, if any).
+
+    Raises :class:`RejectedFile` when the file as a whole cannot be processed.
+    """
+    if src.stat().st_size == 0:
+        raise RejectedFile("empty file (0 bytes)")
+    header = read_header(src, dataset.delimiter)
+    try:
+        mapping = map_header(dataset, header)
+    except HeaderError as exc:
+        raise RejectedFile(str(exc)) from exc
+    mapped = set(mapping.values())
+    result = TransformResult(header=header, extra_columns=[h for i, h in enumerate(header) if i not in mapped])
+
+    ncols = len(header)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(ncols)) + "}"
+    reader = (
+        f"read_csv({quote_literal(str(src))}, header=true, columns={columns}, delim={quote_literal(dataset.delimiter)}, "
+        f"quote='\"', escape='\"', store_rejects=true, strict_mode=true, null_padding=false, "
+        f"max_line_size={MAX_LINE_BYTES}, auto_detect=false)"
+    )
+    typed, ok = typed_exprs(dataset, mapping)
+    dropped = drop_predicate(dataset, as_of)
+    out_cols = ", ".join(quote_ident(c.name) for c in dataset.columns)
+    fmt = "(FORMAT parquet, COMPRESSION snappy)" if out_format == "parquet" else "(FORMAT csv, HEADER true)"
+    try:
+        # One scan of the CSV into typed columns plus flags; every later step reads this table, not the file.
+        con.execute("SET preserve_insertion_order = true")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE staged AS SELECT *, _ok AND coalesce({dropped}, FALSE) AS _drop FROM "
+            f"(SELECT {', '.join(typed)}, {ok} AS _ok FROM {reader})"
+        )
+    except duckdb.Error as exc:
+        raise RejectedFile(f"cannot parse as CSV: {_short(exc)}") from exc
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rejected AS SELECT line, string_agg(DISTINCT error_type || ': ' || "
+        "coalesce(error_message, ''), '; ') AS reason, any_value(csv_line) AS csv_line, "
+        "bool_or(error_type = 'INVALID ENCODING' OR error_type ILIKE '%UNICODE%') AS bad_utf8 "
+        "FROM reject_errors GROUP BY line"
+    )
+    bad_utf8 = con.execute("SELECT min(line) FROM rejected WHERE bad_utf8").fetchone()
+    if bad_utf8 and bad_utf8[0] is not None:
+        raise RejectedFile(f"not UTF-8: invalid byte sequence at line {bad_utf8[0]}; re-save the file as UTF-8")
+    copied = con.execute(
+        f"COPY (SELECT {out_cols} FROM staged WHERE _ok AND NOT _drop) TO {quote_literal(str(out_path))} {fmt}"
+    ).fetchone()
+    n_dropped, n_invalid = con.execute(
+        "SELECT count(*) FILTER (WHERE _drop), count(*) FILTER (WHERE NOT _ok) FROM staged"
+    ).fetchone() or (0, 0)
+    n_rejected = int((con.execute("SELECT count(*) FROM rejected").fetchone() or (0,))[0])
+    con.execute("DROP TABLE staged")
+
+    result.rows_kept = int(copied[0]) if copied else 0
+    result.rows_dropped = int(n_dropped)
+    result.rows_quarantined = int(n_invalid) + n_rejected
+    result.rows_read = result.rows_kept + result.rows_dropped + result.rows_quarantined
+
+    if result.rows_quarantined:
+        _write_quarantine(con, reader, dataset, mapping, header, quarantine_path)
+        result.quarantine_written = True
+    return result
+
+
+def _write_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    reader: str,
+    dataset: Dataset,
+    mapping: dict[str, int],
+    header: list[str],
+    path: Path,
+) -> None:
+    """Second scan, only when something is bad: each bad row with its line number and reasons.
+
+    Line numbers count the header as line 1, as DuckDB's reject table does. A parsed row with ordinal g sits
+    at line g + 1 plus the number of unparseable records before it.
+    """
+    ncols = len(header)
+    raw_cols = ", ".join(f'"c{i}"' for i in range(ncols))
+    _, reason = column_exprs(dataset, mapping)
+    names = ", ".join(f'"c{i}" AS {quote_ident(n)}' for i, n in enumerate(_unique_names(header)))
+    nulls = ", ".join(f'NULL AS "c{i}"' for i in range(ncols))
+    con.execute(
+        f"""COPY (
+          WITH rj AS (SELECT line, line - 2 - (row_number() OVER (ORDER BY line) - 1) AS good_before FROM rejected),
+          bad AS (SELECT * FROM (SELECT row_number() OVER () AS _ord, {reason} AS _reason, {raw_cols} FROM {reader})
+                  WHERE _reason IS NOT NULL),
+          q AS (
+            SELECT _ord + 1 + (SELECT count(*) FROM rj WHERE rj.good_before < bad._ord) AS line,
+                   _reason AS reason, {raw_cols}, NULL AS raw_line
+            FROM bad
+            UNION ALL
+            SELECT line, reason, {nulls}, trim(csv_line, chr(10) || chr(13)) AS raw_line FROM rejected
+          )
+          SELECT line, reason, {names}, raw_line FROM q ORDER BY line
+        ) TO {quote_literal(str(path))} (FORMAT csv, HEADER true)"""
+    )
+
+
+def _unique_names(header: list[str]) -> list[str]:
+    """Quarantine column names: the source header, made unique and never clashing with line/reason."""
+    seen: set[str] = {"line", "reason", "raw_line"}
+    out: list[str] = []
+    for i, h in enumerate(header):
+        name = h.strip().lstrip("\ufeff") or f"column{i + 1}"
+        base, n = name, 1
+        while name.lower() in seen:
+            n += 1
+            name = f"{base}_{n}"
+        seen.add(name.lower())
+        out.append(name)
+    return out
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

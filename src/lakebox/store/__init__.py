@@ -1,0 +1,35 @@
+"""The "S3" stage: where objects live. ``open_store`` picks the backend from the lake URL."""
+
+from __future__ import annotations
+
+from lakebox.store.base import (
+    LAYOUT,
+    InvalidKeyError,
+    NoSuchKeyError,
+    ObjectInfo,
+    Store,
+    StoreError,
+    validate_key,
+)
+from lakebox.store.local import LocalStore
+
+__all__ = [
+    "LAYOUT",
+    "InvalidKeyError",
+    "LocalStore",
+    "NoSuchKeyError",
+    "ObjectInfo",
+    "Store",
+    "StoreError",
+    "open_store",
+    "validate_key",
+]
+
+
+def open_store(lake: str, *, endpoint_url: str | None = None, region: str | None = None) -> Store:
+    """A folder path gives a :class:`LocalStore`; ``s3://bucket[/prefix]`` gives an ``S3Store``."""
+    if lake.startswith("s3://"):
+        from lakebox.store.s3 import S3Store  # boto3 only when asked for
+
+        return S3Store.from_url(lake, endpoint_url=endpoint_url, region=region)
+    return LocalStore(lake)
