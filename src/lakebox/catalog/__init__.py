@@ -1,0 +1,153 @@
+"""The "Glue" stage: the crawler and the catalog.
+
+``crawl`` lists a table's folder, reads only the footers (or CSV samples) of new or changed files, and writes
+the table, its partitions and, when the schema changed, a new version. ``update_catalog_for_run`` does the
+same for the one table a processed file belongs to, so no manual crawl is ever needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from pathlib import Path
+
+import duckdb
+
+from lakebox.catalog.crawler import (
+    ColumnDef,
+    FileInfo,
+    TableDef,
+    build_table,
+    detect_delimiter,
+    hive_type,
+    infer_csv_schema,
+    is_data_file,
+    sanitize_table_name,
+)
+from lakebox.catalog.local import LocalCatalog
+from lakebox.config import Settings
+from lakebox.process.rules import quote_literal
+from lakebox.process.runs import RunRecord
+from lakebox.store.base import Store
+
+__all__ = ["LocalCatalog", "TableDef", "crawl", "open_catalog", "table_location", "update_catalog_for_run"]
+
+CATALOG_KEY = "_lakebox/catalog.sqlite"
+_crawl_lock = threading.Lock()
+
+
+def open_catalog(settings: Settings, store: Store) -> LocalCatalog:
+    """The catalog for this lake: a SQLite file inside it (or Glue, when ``catalog = "glue"``)."""
+    if settings.catalog == "glue":
+        from lakebox.catalog.glue import GlueCatalog
+
+        return GlueCatalog.from_settings(settings)  # type: ignore[return-value]
+    path = store.local_path(CATALOG_KEY)
+    if path is None:
+        raise ValueError("the local catalog needs a local lake; use catalog = \"glue\" with s3:// lakes")
+    return LocalCatalog(path)
+
+
+def table_location(settings: Settings, prefix: str) -> tuple[str, str]:
+    """(database, table name) for a processed prefix, named as Glue's crawler names it."""
+    return settings.database, sanitize_table_name(prefix, settings.table_prefix)
+
+
+def _sample_csv(path: Path) -> tuple[list[list[str]], str]:
+    with open(path, "rb") as fh:
+        head = fh.read(1024 * 1024).decode("utf-8-sig", errors="replace")
+    delim = detect_delimiter(head)
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(head, newline=""), delimiter=delim)
+    try:
+        for row in reader:
+            rows.append(row)
+            if len(rows) > 1000:
+                break
+    except csv.Error:
+        pass  # a record cut by the 1 MB sample boundary; the rows before it are enough
+    return rows, delim
+
+
+def read_file_info(path: Path, key: str, size: int, etag: str) -> FileInfo | None:
+    """Schema and row count of one data file: the Parquet footer, or Glue's CSV classifier on a sample."""
+    con = duckdb.connect(":memory:")
+    try:
+        if key.endswith(".parquet"):
+            rows = con.execute(f"SELECT num_rows FROM parquet_file_metadata({quote_literal(str(path))})").fetchone()
+            desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet({quote_literal(str(path))})").fetchall()
+            cols = tuple(ColumnDef(r[0].lower(), hive_type(r[1])) for r in desc)
+            return FileInfo(key, size, etag, int(rows[0]) if rows else 0, cols, "parquet")
+        if key.endswith(".csv"):
+            sample, delim = _sample_csv(path)
+            columns, has_header = infer_csv_schema(sample)
+            n = con.execute(
+                f"SELECT count(*) FROM read_csv({quote_literal(str(path))}, header={str(has_header).lower()}, "
+                f"all_varchar=true, delim={quote_literal(delim)}, strict_mode=false, ignore_errors=true)"
+            ).fetchone()
+            return FileInfo(key, size, etag, int(n[0]) if n else 0, tuple(columns), "csv")
+    except duckdb.Error:
+        return None  # unreadable file: Glue logs and skips it; so do we
+    finally:
+        con.close()
+    return None
+
+
+def crawl_prefix(settings: Settings, store: Store, catalog: LocalCatalog, prefix: str) -> TableDef | None:
+    """Crawl one include path (a processed/ folder) into one table. Unchanged files are not re-read."""
+    database, name = table_location(settings, prefix)
+    known = catalog.get_files(database, name)
+    files: list[FileInfo] = []
+    for obj in store.list_objects(prefix):
+        if not is_data_file(obj.key) or not obj.key.endswith((".parquet", ".csv")):
+            continue
+        prev = known.get(obj.key)
+        if prev is not None and prev.etag == obj.etag:
+            files.append(prev)
+            continue
+        path = store.local_path(obj.key)
+        if path is None:
+            continue
+        info = read_file_info(path, obj.key, obj.size, obj.etag)
+        if info is not None:
+            files.append(info)
+    params: dict[str, str] = {}
+    csv_files = [f for f in files if f.format == "csv"]
+    if csv_files:
+        params = {"skip.header.line.count": "1" if not csv_files[0].columns[0].name.startswith("col0") else "0",
+                  "field.delim": ","}
+    table = build_table(database, name, prefix, files, parameters=params)
+    with _crawl_lock:
+        catalog.put_files(database, name, files)
+        if table is None:
+            if catalog.get_table(database, name) is not None:
+                catalog.delete_table(database, name)
+            return None
+        return catalog.put_table(table)
+
+
+def crawl(settings: Settings, store: Store, catalog: LocalCatalog | None = None) -> list[TableDef]:
+    """``lakebox crawl``: crawl every dataset's processed folder (Glue's StartCrawler, run to completion)."""
+    catalog = catalog or open_catalog(settings, store)
+    catalog.create_database(settings.database)
+    prefixes = sorted({d.processed_prefix for d in settings.datasets})
+    out = []
+    for prefix in prefixes:
+        t = crawl_prefix(settings, store, catalog, prefix)
+        if t is not None:
+            out.append(t)
+    return out
+
+
+start_crawler = crawl  # Glue's action name
+
+
+def update_catalog_for_run(settings: Settings, store: Store, run: RunRecord) -> None:
+    """After a file is processed, bring its table up to date (no manual crawl)."""
+    if settings.catalog == "glue" or store.local_path(CATALOG_KEY) is None:
+        return  # on AWS the Glue backend updates the table itself (see catalog.glue)
+    catalog = open_catalog(settings, store)
+    for d in settings.datasets:
+        if d.name == run.dataset:
+            crawl_prefix(settings, store, catalog, d.processed_prefix)

@@ -147,8 +147,8 @@ def transform_csv(
     except duckdb.Error as exc:
         raise RejectedFile(f"cannot parse as CSV: {_short(exc)}") from exc
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE rejected AS SELECT line, string_agg(DISTINCT error_type || ': ' || "
-        "coalesce(error_message, ''), '; ') AS reason, any_value(csv_line) AS csv_line, "
+        "CREATE OR REPLACE TEMP TABLE rejected AS SELECT line, arg_min(lower(error_type) || ': ' || "
+        "coalesce(error_message, ''), coalesce(column_idx, 0)) AS reason, any_value(csv_line) AS csv_line, "
         "bool_or(error_type = 'INVALID ENCODING' OR error_type ILIKE '%UNICODE%') AS bad_utf8 "
         "FROM reject_errors GROUP BY line"
     )

@@ -1,0 +1,216 @@
+"""LocalCatalog: the Glue Data Catalog in a SQLite file (``_lakebox/catalog.sqlite``).
+
+Method names follow Glue's API (create_database, get_databases, get_tables, get_table, get_table_versions,
+get_partitions) so the mapping to ``GlueCatalog`` can be found with grep. Every write is one SQLite
+transaction, so a crash (even SIGKILL) leaves the previous or the new state, never a torn one.
+``data_version`` increases with every change: the dashboard's cache is keyed on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from lakebox.catalog.crawler import ColumnDef, FileInfo, PartitionDef, TableDef, schema_changed
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS databases (name TEXT PRIMARY KEY, created_at TEXT);
+CREATE TABLE IF NOT EXISTS tables (
+  database TEXT, name TEXT, version INTEGER, body TEXT, updated_at TEXT, last_crawl TEXT,
+  PRIMARY KEY (database, name));
+CREATE TABLE IF NOT EXISTS table_versions (
+  database TEXT, name TEXT, version INTEGER, body TEXT, created_at TEXT,
+  PRIMARY KEY (database, name, version));
+CREATE TABLE IF NOT EXISTS files (
+  database TEXT, name TEXT, key TEXT, etag TEXT, size INTEGER, rows INTEGER, columns TEXT, format TEXT,
+  PRIMARY KEY (database, name, key));
+"""
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _table_from_body(body: str) -> TableDef:
+    d = json.loads(body)
+    return TableDef(
+        database=d["database"],
+        name=d["name"],
+        location=d["location"],
+        format=d["format"],
+        columns=[ColumnDef(c["name"], c["type"]) for c in d["columns"]],
+        partition_keys=[ColumnDef(c["name"], c["type"]) for c in d["partition_keys"]],
+        partitions=[
+            PartitionDef(tuple(p["values"]), p["location"], p["file_count"], p["row_count"], p["size_bytes"])
+            for p in d.get("partitions", [])
+        ],
+        files=d.get("files", []),
+        file_count=d["file_count"],
+        row_count=d["row_count"],
+        size_bytes=d["size_bytes"],
+        parameters=d.get("parameters", {}),
+        version=d.get("version", 1),
+        updated_at=d.get("updated_at"),
+        last_crawl=d.get("last_crawl"),
+    )
+
+
+class LocalCatalog:
+    """A Glue-like catalog stored in SQLite."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._conn() as con:
+            con.executescript(_SCHEMA)
+
+    @contextmanager
+    def _conn(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._conn() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    # --- databases ---------------------------------------------------------------------------------------
+
+    def create_database(self, name: str) -> None:
+        with self._tx() as con:
+            con.execute("INSERT OR IGNORE INTO databases VALUES (?, ?)", (name.lower(), _now()))
+            self._bump(con)
+
+    def get_databases(self) -> list[str]:
+        with self._conn() as con:
+            return [r[0] for r in con.execute("SELECT name FROM databases ORDER BY name")]
+
+    # --- tables ------------------------------------------------------------------------------------------
+
+    def get_tables(self, database: str | None = None) -> list[TableDef]:
+        with self._conn() as con:
+            if database is None:
+                rows = con.execute("SELECT body FROM tables ORDER BY database, name").fetchall()
+            else:
+                rows = con.execute(
+                    "SELECT body FROM tables WHERE database = ? ORDER BY name", (database.lower(),)
+                ).fetchall()
+        return [_table_from_body(r[0]) for r in rows]
+
+    def get_table(self, database: str, name: str) -> TableDef | None:
+        with self._conn() as con:
+            row = con.execute(
+                "SELECT body FROM tables WHERE database = ? AND name = ?", (database.lower(), name.lower())
+            ).fetchone()
+        return _table_from_body(row[0]) if row else None
+
+    def put_table(self, table: TableDef) -> TableDef:
+        """CreateTable or UpdateTable: a schema change archives the old definition as a new version."""
+        now = _now()
+        table.database, table.name = table.database.lower(), table.name.lower()
+        with self._tx() as con:
+            con.execute("INSERT OR IGNORE INTO databases VALUES (?, ?)", (table.database, now))
+            row = con.execute(
+                "SELECT body FROM tables WHERE database = ? AND name = ?", (table.database, table.name)
+            ).fetchone()
+            old = _table_from_body(row[0]) if row else None
+            table.version = old.version if old else 1
+            if old is not None and schema_changed(old, table):
+                table.version = old.version + 1
+            table.updated_at = now
+            table.last_crawl = now
+            body = json.dumps(table.to_dict() | {"files": table.files})
+            con.execute(
+                "INSERT OR REPLACE INTO tables VALUES (?, ?, ?, ?, ?, ?)",
+                (table.database, table.name, table.version, body, now, now),
+            )
+            if old is None or table.version != old.version:
+                con.execute(
+                    "INSERT OR REPLACE INTO table_versions VALUES (?, ?, ?, ?, ?)",
+                    (table.database, table.name, table.version, body, now),
+                )
+            self._bump(con)
+        return table
+
+    def delete_table(self, database: str, name: str) -> None:
+        with self._tx() as con:
+            for t in ("tables", "table_versions", "files"):
+                con.execute(f"DELETE FROM {t} WHERE database = ? AND name = ?", (database.lower(), name.lower()))
+            self._bump(con)
+
+    def get_table_versions(self, database: str, name: str) -> list[TableDef]:
+        with self._conn() as con:
+            rows = con.execute(
+                "SELECT body FROM table_versions WHERE database = ? AND name = ? ORDER BY version",
+                (database.lower(), name.lower()),
+            ).fetchall()
+        return [_table_from_body(r[0]) for r in rows]
+
+    def get_partitions(self, database: str, name: str) -> list[PartitionDef]:
+        t = self.get_table(database, name)
+        return t.partitions if t else []
+
+    # --- crawler file cache ------------------------------------------------------------------------------
+
+    def get_files(self, database: str, name: str) -> dict[str, FileInfo]:
+        """What the last crawl learned about each file, so a re-crawl reads only new or changed footers."""
+        with self._conn() as con:
+            rows = con.execute(
+                "SELECT key, etag, size, rows, columns, format FROM files WHERE database = ? AND name = ?",
+                (database.lower(), name.lower()),
+            ).fetchall()
+        return {
+            r[0]: FileInfo(r[0], r[2], r[1], r[3], tuple(ColumnDef(c[0], c[1]) for c in json.loads(r[4])), r[5])
+            for r in rows
+        }
+
+    def put_files(self, database: str, name: str, files: list[FileInfo]) -> None:
+        with self._tx() as con:
+            con.execute("DELETE FROM files WHERE database = ? AND name = ?", (database.lower(), name.lower()))
+            con.executemany(
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (database.lower(), name.lower(), f.key, f.etag, f.size, f.rows,
+                     json.dumps([[c.name, c.type] for c in f.columns]), f.format)
+                    for f in files
+                ],
+            )
+
+    # --- change tracking ---------------------------------------------------------------------------------
+
+    def _bump(self, con: sqlite3.Connection) -> None:
+        con.execute(
+            "INSERT INTO meta VALUES ('data_version', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def data_version(self) -> int:
+        """A counter that changes whenever any table changes (cache key for query results)."""
+        with self._conn() as con:
+            row = con.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def check(self) -> str:
+        """SQLite's integrity check: ``ok`` when the file is sound."""
+        with self._conn() as con:
+            return str(con.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def describe(self) -> dict[str, Any]:
+        return {"path": str(self.path), "databases": self.get_databases(), "data_version": self.data_version()}

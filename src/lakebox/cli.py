@@ -1,0 +1,360 @@
+"""The ``lakebox`` command line: a thin click layer that parses flags and calls the pipeline packages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lakebox.config import SETTINGS, ConfigError, Settings, load_settings
+from lakebox.lake import Lake
+from lakebox.process.runs import RunRecord
+from lakebox.query.named import ParamError
+
+console = Console()
+err = Console(stderr=True)
+
+
+class LakeboxGroup(click.Group):
+    """Turns configuration errors into one clear line and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            err.print(f"[red]configuration error:[/red] {exc}")
+            sys.exit(2)
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> Settings:
+    obj = ctx.ensure_object(dict)
+    base = dict(obj.get("cli", {}))
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    settings = load_settings(base, config_file=obj.get("config"))
+    obj["settings"] = settings
+    return settings
+
+
+def _lake(ctx: click.Context, **overrides: Any) -> Lake:
+    return Lake(_settings(ctx, **overrides))
+
+
+@click.group(cls=LakeboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--lake", help="Lake folder or s3://bucket[/prefix]. Env: LAKEBOX_LAKE. Default: ./lake")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="Path to lakebox.toml.")
+@click.option("--as-of", "as_of", help="Reference date YYYY-MM-DD for the 30-day rule. Env: LAKEBOX_AS_OF.")
+@click.option("--engine", type=click.Choice(["duckdb", "athena"]), help="Query engine.")
+@click.option("--catalog", "catalog", type=click.Choice(["local", "glue"]), help="Catalog backend.")
+@click.option("--endpoint-url", help="Endpoint override for AWS services (moto, LocalStack).")
+@click.option("--region", help="AWS region.")
+@click.version_option(package_name="lakebox")
+@click.pass_context
+def main(ctx: click.Context, **opts: Any) -> None:
+    """lakebox: the S3 -> Lambda -> Glue -> Athena -> dashboard pipeline, on one machine or on AWS."""
+    obj = ctx.ensure_object(dict)
+    obj["config"] = opts.pop("config")
+    obj["cli"] = opts
+
+
+# --- the pipeline -------------------------------------------------------------------------------------------
+
+
+def _runs_table(title: str, runs: list[tuple[str, RunRecord]]) -> Table:
+    t = Table(title=title, title_justify="left")
+    for col in ("file", "read", "kept", "dropped", "quarantined", "status", "ms"):
+        t.add_column(col, justify="right" if col not in ("file", "status") else "left")
+    for name, r in runs:
+        style = {"ok": "green", "rejected": "red", "skipped": "dim", "error": "red"}.get(r.status, "")
+        t.add_row(name, f"{r.rows_read:,}", f"{r.rows_kept:,}", f"{r.rows_dropped:,}", f"{r.rows_quarantined:,}",
+                  f"[{style}]{r.status}[/{style}]" if style else r.status,
+                  f"{r.duration_ms:,.0f}" if r.duration_ms is not None else "")
+    return t
+
+
+def _print_problems(runs: list[tuple[str, RunRecord]]) -> None:
+    for name, r in runs:
+        if r.status == "rejected":
+            err.print(f"[red]rejected[/red] {name}: {r.error}")
+        elif r.rows_quarantined:
+            err.print(f"[yellow]{r.rows_quarantined} row(s) quarantined[/yellow] from {name}: see {r.quarantine_key}")
+        for w in r.warnings:
+            err.print(f"[yellow]warning[/yellow] {name}: {w}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as-of", "as_of", help="Reference date YYYY-MM-DD (overrides the global flag).")
+@click.option("--format", "output_format", type=click.Choice(["parquet", "csv"]), help="processed/ format.")
+@click.pass_context
+def ingest(ctx: click.Context, files: tuple[Path, ...], as_of: str | None, output_format: str | None) -> None:
+    """Copy FILES into raw/, process each one and update the catalog."""
+    lake = _lake(ctx, as_of=as_of, output_format=output_format)
+    done: list[tuple[str, RunRecord]] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("processing", total=len(files))
+
+        def step(path: Path, run: RunRecord) -> None:
+            done.append((path.name, run))
+            progress.update(task, advance=1, description=f"processed {path.name}")
+
+        lake.ingest(files, progress=step)
+    console.print(_runs_table("ingest", done))
+    _print_problems(done)
+    if any(r.status == "rejected" for _, r in done):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("keys", nargs=-1)
+@click.option("--force", is_flag=True, help="Reprocess even if the same ETag was processed.")
+@click.pass_context
+def process(ctx: click.Context, keys: tuple[str, ...], force: bool) -> None:
+    """Process raw/ objects: the given KEYS, or everything pending."""
+    lake = _lake(ctx)
+    runs = [(k, lake.process(k, force=force)) for k in keys] if keys else [
+        (r.raw_key, r) for r in lake.process_pending()]
+    console.print(_runs_table("process", runs))
+    _print_problems(runs)
+    if any(r.status in ("rejected", "error") for _, r in runs):
+        sys.exit(1)
+
+
+@main.command()
+@click.pass_context
+def crawl(ctx: click.Context) -> None:
+    """Crawl processed/ into the catalog (Glue's StartCrawler, run to completion)."""
+    lake = _lake(ctx)
+    tables = lake.crawl()
+    t = Table(title=f"catalog {lake.settings.database}", title_justify="left")
+    for col in ("table", "version", "files", "rows", "columns", "partitions"):
+        t.add_column(col)
+    for tb in tables:
+        t.add_row(f"{tb.database}.{tb.name}", str(tb.version), str(tb.file_count), f"{tb.row_count:,}",
+                  ", ".join(f"{c.name} {c.type}" for c in tb.columns),
+                  ", ".join(c.name for c in tb.partition_keys) or "-")
+    console.print(t)
+
+
+@main.command()
+@click.argument("sql", required=False)
+@click.option("--name", "name", help="Run a named query instead of SQL (see `lakebox queries`).")
+@click.option("--param", "params", multiple=True, help="Named query parameter, e.g. month=2025-03.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--database", help="Default database (Athena's QueryExecutionContext.Database).")
+@click.option("--max-rows", type=int, help="Stop after this many rows (marked as truncated).")
+@click.pass_context
+def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[str, ...], fmt: str,
+          database: str | None, max_rows: int | None) -> None:
+    """Run Athena (Trino) SQL, or a named query, over the catalog's tables."""
+    lake = _lake(ctx)
+    if bool(sql) == bool(name):
+        raise click.UsageError("give either SQL or --name NAME")
+    if name:
+        if name not in lake.named_queries:
+            raise click.BadParameter(f"unknown query {name!r}; known: {', '.join(lake.named_queries)}", param_hint="--name")
+        try:
+            values = dict(p.split("=", 1) for p in params)
+            sql = lake.named_queries[name].render(values)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--param") from None
+    elif params:
+        raise click.UsageError("--param only applies to --name")
+    assert sql is not None
+    result = lake.engine.start_query_execution(sql, database, max_rows=max_rows)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, default=str))
+    elif result.state != "SUCCEEDED":
+        pass
+    elif fmt == "csv":
+        body = lake.store.get_object(f"enriched/{result.execution_id}.csv").decode()
+        click.echo(body, nl=False)
+    else:
+        t = Table(caption=f"{result.row_count} row(s) · {result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
+                          f"{result.result_location}", caption_justify="left")
+        for c in result.columns:
+            t.add_column(f"{c['name']}\n[dim]{c['type']}[/dim]")
+        for row in result.text_rows():
+            t.add_row(*["[dim]NULL[/dim]" if v is None else v for v in row])
+        console.print(t)
+    if result.state != "SUCCEEDED":
+        e = result.error
+        err.print(f"[red]{e.error_type if e else 'FAILED'}[/red]: {e.message if e else ''}")
+        sys.exit(1)
+
+
+@main.command()
+@click.pass_context
+def queries(ctx: click.Context) -> None:
+    """List the named queries."""
+    lake = _lake(ctx)
+    t = Table()
+    for col in ("name", "title", "parameters"):
+        t.add_column(col)
+    for q in lake.named_queries.values():
+        t.add_row(q.name, q.title, ", ".join(f"{p.name} (default {p.default})" for p in q.params) or "-")
+    console.print(t)
+
+
+@main.command()
+@click.option("--limit", default=20, show_default=True)
+@click.pass_context
+def history(ctx: click.Context, limit: int) -> None:
+    """Show the query history (enriched/*.metadata)."""
+    lake = _lake(ctx)
+    t = Table()
+    for col in ("execution id", "state", "ms", "rows", "query"):
+        t.add_column(col)
+    for m in lake.engine.list_query_executions(limit):
+        t.add_row(m["QueryExecutionId"], m["Status"]["State"],
+                  f"{m['Statistics'].get('TotalExecutionTimeInMillis', 0):.0f}", str(m.get("RowCount", "")),
+                  " ".join(m["Query"].split())[:80])
+    console.print(t)
+
+
+@main.command()
+@click.option("--rows", default=200, show_default=True, type=click.IntRange(min=0))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: stdout).")
+@click.option("--seed", default=42, show_default=True)
+@click.option("--as-of", "as_of", help="Last order date, YYYY-MM-DD (default: the reference date).")
+@click.pass_context
+def sample(ctx: click.Context, rows: int, out: Path | None, seed: int, as_of: str | None) -> None:
+    """Write sample orders in the original's CSV format."""
+    from lakebox.process.sample import write_sample
+
+    settings = _settings(ctx, as_of=as_of)
+    ref = settings.reference_date()
+    if out is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "sample.csv"
+            write_sample(p, rows, ref, seed)
+            sys.stdout.write(p.read_text(encoding="utf-8"))
+        return
+    write_sample(out, rows, ref, seed)
+    err.print(f"wrote {rows:,} orders to {out}")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show the catalog's tables, recent runs and failures."""
+    lake = _lake(ctx)
+    st = lake.status()
+    failed = _failed(lake)
+    if as_json:
+        click.echo(json.dumps(st | {"failed": failed}, indent=2, default=str))
+        return
+    console.print(f"lake: [bold]{st['lake']}[/bold]")
+    t = Table(title="tables", title_justify="left")
+    for col in ("table", "version", "files", "rows", "last crawl"):
+        t.add_column(col)
+    for tb in st["tables"]:
+        t.add_row(f"{tb['database']}.{tb['name']}", str(tb["version"]), str(tb["file_count"]),
+                  f"{tb['row_count']:,}", tb["last_crawl"] or "")
+    console.print(t)
+    runs = [(r["raw_key"], RunRecord.from_dict(r)) for r in st["runs"]]
+    console.print(_runs_table("recent runs", runs))
+    tot = st["totals"]
+    console.print(f"totals: {tot['files']} file(s), {tot['rows_read']:,} read = {tot['rows_kept']:,} kept + "
+                  f"{tot['rows_dropped']:,} dropped + {tot['rows_quarantined']:,} quarantined; "
+                  f"{tot['rejected']} rejected file(s); {len(st['pending'])} pending")
+    for f in failed:
+        err.print(f"[red]failed[/red] {f.get('key')}: {f.get('error')}")
+
+
+def _failed(lake: Lake) -> list[dict[str, Any]]:
+    try:
+        from lakebox.trigger.deadletter import list_failed
+    except ImportError:
+        return []
+    return list_failed(lake.store)
+
+
+@main.command("settings")
+def settings_cmd() -> None:
+    """List every setting with its default and help text."""
+    t = Table()
+    for col in ("setting", "env", "default", "help"):
+        t.add_column(col)
+    for s in SETTINGS:
+        t.add_row(s.name, "LAKEBOX_" + s.name.upper(), repr(s.default), s.help)
+    console.print(t)
+
+
+@main.command()
+@click.option("--host", help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 5000).")
+@click.option("--token", help="Access token (required for non-loopback hosts). Env: LAKEBOX_TOKEN.")
+@click.option("--no-watch", is_flag=True, help="Do not watch raw/ for new files.")
+@click.option("--sample-rows", default=200, show_default=True, help="Rows of sample data for an empty lake.")
+@click.pass_context
+def up(ctx: click.Context, host: str | None, port: int | None, token: str | None, no_watch: bool,
+       sample_rows: int) -> None:
+    """Create the lake (with sample data if empty), process what is pending, watch raw/ and serve the dashboard."""
+    lake = _lake(ctx, host=host, port=port, token=token)
+    if lake.is_empty():
+        err.print(f"lake {lake.store.url} is empty: adding {sample_rows} sample orders")
+        lake.seed_sample(sample_rows)
+    runs = lake.process_pending()
+    if runs:
+        console.print(_runs_table("processed pending files", [(r.raw_key, r) for r in runs]))
+    lake.crawl()
+    _serve(lake, watch=not no_watch)
+
+
+@main.command()
+@click.option("--host", help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default 5000).")
+@click.option("--token", help="Access token (required for non-loopback hosts). Env: LAKEBOX_TOKEN.")
+@click.option("--watch/--no-watch", default=False, help="Also watch raw/ and process new files.")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, token: str | None, watch: bool) -> None:
+    """Serve the dashboard (Flask app under waitress)."""
+    _serve(_lake(ctx, host=host, port=port, token=token), watch=watch)
+
+
+def _serve(lake: Lake, watch: bool) -> None:
+    from lakebox.web.server import ServeError, serve_dashboard
+
+    try:
+        serve_dashboard(lake, watch=watch, announce=lambda url: console.print(f"dashboard: [bold]{url}[/bold]"))
+    except ServeError as exc:
+        err.print(f"[red]cannot serve:[/red] {exc}")
+        sys.exit(2)
+
+
+def _register_optional() -> None:
+    """Subcommand groups that live with their stage (watch in trigger/, deploy in deploy/)."""
+    try:
+        from lakebox.trigger.cli import watch
+
+        main.add_command(watch)
+    except ImportError:
+        pass  # stage not installed in this build
+    try:
+        from lakebox.deploy.cli import deploy
+
+        main.add_command(deploy)
+    except ImportError:
+        pass  # stage not installed in this build
+
+
+_register_optional()
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""One lake and its pipeline stages, wired together: the object the CLI, the watcher and the web app share.
+
+``Lake`` builds its store, catalog and engine lazily (no connections at import or construction time) and
+offers the pipeline's verbs: ingest files, process pending raw objects, crawl, query, report status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from lakebox.catalog import crawl, open_catalog, update_catalog_for_run
+from lakebox.config import Settings
+from lakebox.process.handler import process_object
+from lakebox.process.runs import RunLedger, RunRecord
+from lakebox.process.sample import write_sample
+from lakebox.query.named import NamedQuery, load_named_queries
+from lakebox.store import Store, open_store
+from lakebox.store.base import validate_key
+
+
+@dataclass
+class IngestItem:
+    source: Path
+    key: str
+    run: RunRecord
+
+
+class Lake:
+    """A lake (folder or bucket) with its catalog and query engine."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._listeners: list[Callable[[RunRecord], None]] = []
+        self._lock = threading.Lock()
+
+    @cached_property
+    def store(self) -> Store:
+        return open_store(self.settings.lake, endpoint_url=self.settings.endpoint_url, region=self.settings.region)
+
+    @cached_property
+    def catalog(self) -> Any:
+        cat = open_catalog(self.settings, self.store)
+        cat.create_database(self.settings.database)
+        return cat
+
+    @cached_property
+    def engine(self) -> Any:
+        if self.settings.engine == "athena":
+            from lakebox.query.athena import AthenaEngine
+
+            return AthenaEngine.from_settings(self.settings, self.store)
+        from lakebox.query.engine import DuckEngine
+
+        return DuckEngine(self.settings, self.store, self.catalog)
+
+    @cached_property
+    def ledger(self) -> RunLedger:
+        return RunLedger(self.store)
+
+    @cached_property
+    def named_queries(self) -> dict[str, NamedQuery]:
+        return load_named_queries()
+
+    # --- events ----------------------------------------------------------------------------------------
+
+    def on_processed(self, listener: Callable[[RunRecord], None]) -> None:
+        """Call ``listener`` after every processed file (the dashboard invalidates its cache here)."""
+        self._listeners.append(listener)
+
+    def _after(self, settings: Settings, store: Store, run: RunRecord) -> None:
+        update_catalog_for_run(settings, store, run)
+        for fn in self._listeners:
+            fn(run)
+
+    # --- verbs -----------------------------------------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        return next(iter(self.store.list_objects("raw/")), None) is None
+
+    def process(self, key: str, *, etag: str | None = None, force: bool = False) -> RunRecord:
+        """Process one raw object (the Lambda), then bring the catalog up to date."""
+        return process_object(self.settings, self.store, key, etag=etag, force=force, after=self._after)
+
+    def raw_key_for(self, path: Path, prefix: str = "raw/") -> str:
+        return validate_key(prefix + _safe_name(path.name))
+
+    def ingest(
+        self, paths: Iterable[Path], progress: Callable[[Path, RunRecord], None] | None = None
+    ) -> list[IngestItem]:
+        """Copy each file into ``raw/`` (atomically) and process it."""
+        items: list[IngestItem] = []
+        for path in paths:
+            key = self.raw_key_for(path)
+            self.store.put_file(key, _copy_to_temp(self.store, key, path))
+            run = self.process(key)
+            items.append(IngestItem(path, key, run))
+            if progress:
+                progress(path, run)
+        return items
+
+    def pending(self) -> list[str]:
+        """Raw CSV keys whose current version has not been processed (or whose last attempt errored)."""
+        states = {s.raw_key: s for s in self.ledger.states()}
+        out = []
+        for obj in self.store.list_objects("raw/"):
+            if not obj.key.endswith(".csv"):
+                continue
+            s = states.get(obj.key)
+            if s is None or s.etag != obj.etag or s.status not in ("ok", "rejected"):
+                out.append(obj.key)
+        return out
+
+    def process_pending(self, progress: Callable[[str, RunRecord], None] | None = None) -> list[RunRecord]:
+        runs = []
+        for key in self.pending():
+            run = self.process(key)
+            runs.append(run)
+            if progress:
+                progress(key, run)
+        return runs
+
+    def crawl(self) -> list[Any]:
+        return crawl(self.settings, self.store, self.catalog)
+
+    def seed_sample(self, rows: int = 200, as_of: dt.date | None = None) -> RunRecord:
+        """Write sample orders to ``raw/sample_orders.csv`` and process them (used by ``up`` on an empty lake)."""
+        key = "raw/sample_orders.csv"
+        tmp = _temp_path(self.store, key)
+        write_sample(tmp, rows, as_of or self.settings.reference_date())
+        self.store.put_file(key, tmp)
+        return self.process(key)
+
+    def run_named(self, name: str, params: dict[str, str] | None = None, **kw: Any) -> Any:
+        if name not in self.named_queries:
+            raise KeyError(name)
+        return self.engine.start_query_execution(self.named_queries[name].render(params), **kw)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "lake": self.store.url,
+            "tables": [t.to_dict() for t in self.catalog.get_tables()],
+            "runs": [r.to_dict() for r in self.ledger.recent(20)],
+            "totals": self.ledger.totals(),
+            "pending": self.pending(),
+        }
+
+
+def _safe_name(name: str) -> str:
+    """A file name safe as the last segment of a key: no path, no control characters, no leading dots."""
+    import re
+
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"[^A-Za-z0-9._ =-]", "_", base).strip(" .") or "upload.csv"
+    if not base.lower().endswith(".csv"):
+        base += ".csv"
+    return base
+
+
+def _temp_path(store: Store, key: str) -> Path:
+    local = getattr(store, "temp_path_for", None)
+    if local is not None:
+        return Path(local(key))
+    import tempfile
+
+    fd, name = tempfile.mkstemp(suffix=".csv")
+    import os
+
+    os.close(fd)
+    return Path(name)
+
+
+def _copy_to_temp(store: Store, key: str, src: Path) -> Path:
+    import shutil
+
+    tmp = _temp_path(store, key)
+    shutil.copyfile(src, tmp)
+    return tmp

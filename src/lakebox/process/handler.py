@@ -1,0 +1,160 @@
+"""The "Lambda": ``lambda_handler(event, context)`` and the plain ``process_object`` API behind it.
+
+The same function runs in-process (embedded mode, called by ``lakebox ingest`` and the watcher) and deployed
+on AWS Lambda, where its module-level :data:`lambda_handler` is the entry point. Unlike the original, it:
+handles every record of the event (not just the first), decodes form-encoded keys, treats the s3:TestEvent
+as a no-op, never reads the file into Python objects, quarantines bad rows instead of crashing, and is
+idempotent: an event for an object already processed with the same ETag does nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lakebox.config import Settings, load_settings
+from lakebox.events import EventError, is_test_event, parse_event
+from lakebox.process.rules import dataset_for_key
+from lakebox.process.runs import RunLedger, RunRecord, now_iso
+from lakebox.process.transform import RejectedFile, connect, transform_csv
+from lakebox.store.base import NoSuchKeyError, Store
+
+log = logging.getLogger("lakebox.process")
+
+#: Called after a file's outputs are published: (settings, store, run). The catalog hooks in here.
+AfterProcess = Callable[[Settings, Store, RunRecord], None]
+
+
+def process_object(
+    settings: Settings,
+    store: Store,
+    key: str,
+    *,
+    etag: str | None = None,
+    force: bool = False,
+    after: AfterProcess | None = None,
+) -> RunRecord:
+    """Process one raw object: validate, apply the rule, publish outputs atomically, record the run.
+
+    Returns the run record. ``status`` is ``ok``, ``rejected`` (the file as a whole cannot be processed;
+    processed/ untouched), ``skipped`` (same ETag already processed; nothing written) or ``ignored`` (no
+    dataset owns the key). Unexpected failures propagate, so a caller (the watcher, or AWS Lambda) retries.
+    """
+    dataset = dataset_for_key(settings.datasets, key)
+    if dataset is None:
+        return RunRecord(raw_key=key, etag=etag, status="ignored", error=f"no dataset owns {key}")
+    ledger = RunLedger(store)
+    try:
+        info = store.head_object(key)
+    except NoSuchKeyError:
+        return RunRecord(raw_key=key, etag=etag, status="ignored", error=f"{key} no longer exists")
+    prev = ledger.latest(key)
+    if not force and prev is not None and prev.etag == info.etag and prev.status in ("ok", "rejected"):
+        prev.status = "skipped"
+        return prev
+
+    as_of = settings.reference_date()
+    fmt = dataset.output_format or settings.output_format
+    run = RunRecord(raw_key=key, etag=info.etag, dataset=dataset.name, size=info.size, as_of=as_of.isoformat())
+    run.started_at = now_iso()
+    t0 = time.perf_counter()
+    out_key = dataset.output_key(key, fmt)
+    q_key = dataset.quarantine_key(key)
+
+    work = Path(tempfile.mkdtemp(prefix="lakebox-"))
+    try:
+        src = store.local_path(key)
+        if src is None:  # S3: stream the object to local disk for DuckDB
+            src = work / "input.csv"
+            with store.open_object(key) as body, open(src, "wb") as fh:
+                shutil.copyfileobj(body, fh, 8 * 1024 * 1024)
+        out_tmp = work / ("out." + fmt)
+        q_tmp = work / "quarantine.csv"
+        con = connect(settings.memory_limit, settings.threads)
+        try:
+            result = transform_csv(con, Path(src), dataset, as_of, out_tmp, fmt, q_tmp)
+        finally:
+            con.close()
+        run.rows_read, run.rows_kept = result.rows_read, result.rows_kept
+        run.rows_dropped, run.rows_quarantined = result.rows_dropped, result.rows_quarantined
+        if result.extra_columns:
+            run.warnings.append(f"ignored extra column(s): {', '.join(result.extra_columns)}")
+        # Publish: each put is atomic (rename or single PUT), so readers see old or new, never half.
+        store.put_file(out_key, out_tmp)
+        run.output_keys = [out_key]
+        if result.quarantine_written:
+            store.put_file(q_key, q_tmp)
+            run.quarantine_key = q_key
+        else:
+            store.delete_object(q_key)  # a reprocessed file that is now clean has no stale quarantine
+        run.status = "ok"
+    except RejectedFile as exc:
+        run.status = "rejected"
+        run.error = f"{key}: {exc}"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    run.finished_at = now_iso()
+    run.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
+    ledger.record(run)
+    if run.status == "ok" and after is not None:
+        after(settings, store, run)
+    log.info("%s %s read=%d kept=%d dropped=%d quarantined=%d", run.status, key, run.rows_read, run.rows_kept,
+             run.rows_dropped, run.rows_quarantined)
+    return run
+
+
+def handle_event(
+    event: dict[str, Any], settings: Settings, store: Store, after: AfterProcess | None = None
+) -> list[RunRecord]:
+    """Process every ObjectCreated record of an S3 notification; ignore removals and the test event."""
+    if is_test_event(event):
+        return []
+    runs: list[RunRecord] = []
+    for rec in parse_event(event):
+        if rec.is_created:
+            runs.append(process_object(settings, store, rec.key, etag=rec.etag, after=after))
+    return runs
+
+
+def default_after(settings: Settings, store: Store, run: RunRecord) -> None:
+    """Bring the affected catalog table up to date (the crawler, run for one table)."""
+    from lakebox.catalog import update_catalog_for_run
+
+    update_catalog_for_run(settings, store, run)
+
+
+def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """AWS Lambda entry point. Settings come from ``LAKEBOX_*`` environment variables.
+
+    Returns a summary; raises on unexpected errors so Lambda's async retries (two, by default) apply.
+    Files that cannot be processed are *not* errors: they are recorded as rejected and the event succeeds.
+    """
+    settings = load_settings()
+    if is_test_event(event):
+        return {"status": "ok", "runs": [], "message": "s3:TestEvent ignored"}
+    from lakebox.store import open_store
+
+    try:
+        records = list(parse_event(event))
+    except EventError as exc:
+        return {"status": "error", "error": str(exc), "runs": []}
+    runs: list[RunRecord] = []
+    for rec in records:
+        if not rec.is_created:
+            continue
+        lake = settings.lake
+        if settings.is_s3 and not lake.startswith(f"s3://{rec.bucket}"):
+            lake = f"s3://{rec.bucket}"
+        store = open_store(lake, endpoint_url=settings.endpoint_url, region=settings.region)
+        runs.append(process_object(settings, store, rec.key, etag=rec.etag, after=default_after))
+    return {"status": "ok", "runs": [r.to_dict() for r in runs]}
+
+
+def reference_date_from(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None

@@ -1,0 +1,121 @@
+"""The run ledger under ``_lakebox/``: one record per processing attempt, and the latest state per raw key.
+
+Stored as JSON objects through the Store interface, so the same ledger works in a folder and in S3:
+
+- ``_lakebox/state/<raw key>.json``: the latest run for that raw key (used for the same-ETag no-op);
+- ``_lakebox/runs/<started>-<run id>.json``: every run, newest listed last, for ``status`` and the dashboard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lakebox.store.base import NoSuchKeyError, Store
+
+STATE_PREFIX = "_lakebox/state/"
+RUNS_PREFIX = "_lakebox/runs/"
+
+
+@dataclass
+class RunRecord:
+    """What one processing attempt did. ``status`` is ok, rejected or error."""
+
+    raw_key: str
+    etag: str | None
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    dataset: str | None = None
+    status: str = "running"
+    rows_read: int = 0
+    rows_kept: int = 0
+    rows_dropped: int = 0
+    rows_quarantined: int = 0
+    output_keys: list[str] = field(default_factory=list)
+    quarantine_key: str | None = None
+    size: int | None = None
+    as_of: str | None = None
+    started_at: str = ""
+    finished_at: str | None = None
+    duration_ms: float | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def balanced(self) -> bool:
+        """Nothing is lost: rows read = kept + dropped + quarantined."""
+        return self.rows_read == self.rows_kept + self.rows_dropped + self.rows_quarantined
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class RunLedger:
+    """Reads and writes run records in a store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def state_key(self, raw_key: str) -> str:
+        return f"{STATE_PREFIX}{raw_key}.json"
+
+    def latest(self, raw_key: str) -> RunRecord | None:
+        try:
+            return RunRecord.from_dict(json.loads(self.store.get_object(self.state_key(raw_key))))
+        except NoSuchKeyError:
+            return None
+        except (ValueError, TypeError):
+            return None  # a corrupt state record means "not processed": reprocessing is safe
+
+    def record(self, run: RunRecord) -> None:
+        body = json.dumps(run.to_dict(), indent=1, default=str).encode()
+        stamp = (run.started_at or _now()).replace(":", "").replace("-", "")
+        self.store.put_object(f"{RUNS_PREFIX}{stamp}-{run.run_id}.json", body)
+        self.store.put_object(self.state_key(run.raw_key), body)
+
+    def forget(self, raw_key: str) -> None:
+        self.store.delete_object(self.state_key(raw_key))
+
+    def recent(self, limit: int = 50) -> list[RunRecord]:
+        keys = [o.key for o in self.store.list_objects(RUNS_PREFIX)]
+        out: list[RunRecord] = []
+        for key in reversed(keys[-limit:] if limit else keys):
+            try:
+                out.append(RunRecord.from_dict(json.loads(self.store.get_object(key))))
+            except (NoSuchKeyError, ValueError, TypeError):
+                continue
+        return out
+
+    def states(self) -> Iterator[RunRecord]:
+        for obj in self.store.list_objects(STATE_PREFIX):
+            try:
+                yield RunRecord.from_dict(json.loads(self.store.get_object(obj.key)))
+            except (NoSuchKeyError, ValueError, TypeError):
+                continue
+
+    def totals(self) -> dict[str, int]:
+        """Row totals over the latest run of every raw object (what the lake holds now)."""
+        t = {"files": 0, "rows_read": 0, "rows_kept": 0, "rows_dropped": 0, "rows_quarantined": 0, "rejected": 0}
+        for s in self.states():
+            t["files"] += 1
+            if s.status == "rejected":
+                t["rejected"] += 1
+            for k in ("rows_read", "rows_kept", "rows_dropped", "rows_quarantined"):
+                t[k] += int(getattr(s, k) or 0)
+        return t
+
+
+def now_iso() -> str:
+    return _now()

@@ -1,0 +1,218 @@
+"""Athena (Trino) SQL in, DuckDB SQL out: the read-only guard, name resolution and translation. Pure.
+
+The steps, in order:
+
+1. size and statement checks (Athena's 262,144-byte limit; exactly one statement; a trailing ``;`` is fine);
+2. classification: SELECT / WITH / VALUES run as queries; SHOW, DESCRIBE and EXPLAIN are answered from the
+   catalog; everything else (INSERT, COPY, ATTACH, SET, INSTALL, ...) is refused;
+3. name resolution: every table reference is resolved case-insensitively through the catalog, as
+   ``table``, ``db.table`` or ``"AwsDataCatalog".db.table``, with the default database from the query context
+   (Athena's ``QueryExecutionContext.Database``); table functions such as ``read_csv`` are refused;
+4. Trino semantics on DuckDB: ``query.trino.rewrite`` fixes functions and operators that differ;
+5. generation of DuckDB SQL by sqlglot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from lakebox.query import trino
+from lakebox.query.errors import AthenaError
+
+MAX_QUERY_BYTES = 262_144
+CATALOG_NAME = "awsdatacatalog"
+
+#: Resolves (database or None, table) to (database, table) in the catalog, or None when unknown.
+Resolver = Callable[[str | None, str], tuple[str, str] | None]
+
+_SHOW = re.compile(r"^\s*(SHOW|DESCRIBE|DESC|EXPLAIN)\b", re.IGNORECASE)
+_FORBIDDEN_WORDS = re.compile(
+    r"^\s*(COPY|ATTACH|DETACH|INSTALL|LOAD|FORCE|SET|RESET|PRAGMA|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|CALL|"
+    r"EXPORT|IMPORT|USE|VACUUM|CHECKPOINT|MERGE|TRUNCATE|GRANT|REVOKE|MSCK|UNLOAD|PREPARE|EXECUTE|DEALLOCATE|"
+    r"BEGIN|COMMIT|ROLLBACK|START|ANALYZE|REFRESH|UPDATE_EXTENSIONS)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Translation:
+    """A query ready for DuckDB, plus what the engine needs to know about it."""
+
+    kind: str  # "select" | "show" | "describe" | "explain"
+    sql: str  # DuckDB SQL for "select"/"explain"; the original text otherwise
+    tables: list[tuple[str, str]] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
+
+
+def strip_statement(sql: str) -> str:
+    """Drop surrounding whitespace and trailing semicolons; refuse oversized or empty text."""
+    if len(sql.encode("utf-8")) > MAX_QUERY_BYTES:
+        raise AthenaError(
+            "INVALID_INPUT",
+            f"Query string is {len(sql.encode('utf-8'))} bytes; Athena's limit is {MAX_QUERY_BYTES} bytes",
+        )
+    text = sql.strip()
+    while text.endswith(";"):
+        text = text[:-1].rstrip()
+    if not text:
+        raise AthenaError("SYNTAX_ERROR", "line 1:1: empty query")
+    return text
+
+
+def parse_one(sql: str) -> exp.Expression:
+    """Parse exactly one Athena statement, with Athena-style SYNTAX_ERROR messages."""
+    if "\u201c" in sql or "\u201d" in sql or "\u2018" in sql or "\u2019" in sql:
+        line, col = _position_of(sql, next(ch for ch in sql if ch in "\u201c\u201d\u2018\u2019"))
+        raise AthenaError(
+            "SYNTAX_ERROR",
+            f"line {line}:{col}: mismatched input: curly quote; use straight quotes (' for strings, \" for names)",
+            line=line,
+            column=col,
+        )
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="athena") if s is not None]
+    except (ParseError, TokenError) as exc:
+        line, col = _error_position(exc)
+        raise AthenaError("SYNTAX_ERROR", f"line {line}:{col}: {_parse_message(exc)}", line=line, column=col) from None
+    if len(statements) != 1:
+        raise AthenaError("SYNTAX_ERROR", "Only one SQL statement is allowed per query")
+    return statements[0]
+
+
+def _position_of(sql: str, ch: str) -> tuple[int, int]:
+    idx = sql.index(ch)
+    line = sql.count("\n", 0, idx) + 1
+    col = idx - (sql.rfind("\n", 0, idx) + 1) + 1
+    return line, col
+
+
+def _error_position(exc: Exception) -> tuple[int, int]:
+    errors = getattr(exc, "errors", None) or []
+    if errors:
+        return int(errors[0].get("line") or 1), int(errors[0].get("col") or 1)
+    return 1, 1
+
+
+def _parse_message(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None) or []
+    if errors:
+        desc = errors[0].get("description") or "syntax error"
+        hl = errors[0].get("highlight")
+        return f"{desc}" + (f" near '{hl}'" if hl else "")
+    return str(exc).splitlines()[0]
+
+
+_ALLOWED_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
+_FORBIDDEN_NODES = (exp.Insert, exp.Delete, exp.Update, exp.Create, exp.Drop, exp.Alter, exp.Copy, exp.Set,
+                    exp.Command, exp.Merge, exp.TruncateTable, exp.Attach, exp.Detach, exp.Use, exp.Pragma)
+
+
+def check_read_only(tree: exp.Expression) -> None:
+    """Only queries run: refuse anything that writes, configures or loads, anywhere in the tree."""
+    if not isinstance(tree, _ALLOWED_ROOTS):
+        word = tree.key.upper() if tree.key else type(tree).__name__.upper()
+        if isinstance(tree, exp.Command):
+            word = str(tree.this).upper()
+        raise AthenaError(
+            "NOT_SUPPORTED",
+            f"{word} is not allowed: lakebox runs read-only queries (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN)",
+        )
+    for node in tree.walk():
+        if isinstance(node, _FORBIDDEN_NODES):
+            raise AthenaError("NOT_SUPPORTED", f"{node.key.upper()} is not allowed inside a query")
+
+
+def resolve_tables(tree: exp.Expression, resolver: Resolver, default_db: str) -> list[tuple[str, str]]:
+    """Rewrite every table reference to its DuckDB view ``"db"."table"``; return the tables used."""
+    cte_names = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    used: list[tuple[str, str]] = []
+    for table in list(tree.find_all(exp.Table)):
+        if isinstance(table.this, exp.Func) or isinstance(table.this, exp.Anonymous):
+            fname = table.this.sql_name() if hasattr(table.this, "sql_name") else str(table.this)
+            raise AthenaError("FUNCTION_NOT_FOUND", f"Table function '{fname.lower()}' is not registered")
+        if not isinstance(table.this, exp.Identifier):
+            if isinstance(table.this, exp.Expression) and not isinstance(table.this, exp.Identifier):
+                raise AthenaError("NOT_SUPPORTED", f"unsupported table reference {table.sql('athena')}")
+        name = table.name
+        db = table.db or None
+        catalog = table.catalog or None
+        if db is None and catalog is None and name.lower() in cte_names:
+            continue
+        if catalog is not None and catalog.lower() != CATALOG_NAME:
+            raise AthenaError("CATALOG_NOT_FOUND", f"Catalog '{catalog}' does not exist")
+        if name.lower().startswith(("read_", "glob")) and not db:
+            raise AthenaError("FUNCTION_NOT_FOUND", f"Table function '{name}' is not registered")
+        found = resolver(db, name) if db else resolver(default_db, name)
+        if found is None:
+            target = f"{(db or default_db).lower()}.{name.lower()}"
+            raise AthenaError("TABLE_NOT_FOUND", f"Table '{CATALOG_NAME}.{target}' does not exist")
+        rdb, rname = found
+        alias = table.alias
+        new = exp.Table(
+            this=exp.to_identifier(rname, quoted=True),
+            db=exp.to_identifier(rdb, quoted=True),
+        )
+        # Keep column references like orders_processed.x working by aliasing to the written name.
+        new.set("alias", exp.TableAlias(this=exp.to_identifier(alias or name, quoted=True)))
+        table.replace(new)
+        used.append((rdb, rname))
+    return used
+
+
+def output_names(tree: exp.Expression) -> list[str]:
+    """Column names as written in the SELECT list (Athena keeps their spelling in the result header)."""
+    select = tree if isinstance(tree, exp.Select) else tree.find(exp.Select)
+    if select is None:
+        return []
+    names: list[str] = []
+    for i, e in enumerate(select.expressions):
+        if isinstance(e, exp.Alias):
+            names.append(e.alias)
+        elif isinstance(e, exp.Column):
+            names.append(e.name)
+        elif isinstance(e, exp.Star):
+            return []
+        else:
+            names.append(f"_col{i}")
+    return names
+
+
+def translate(sql: str, resolver: Resolver, default_db: str) -> Translation:
+    """Translate one Athena statement for DuckDB (see the module docstring for the steps)."""
+    text = strip_statement(sql)
+    bad = _FORBIDDEN_WORDS.match(text)
+    if bad:
+        raise AthenaError(
+            "NOT_SUPPORTED",
+            f"{bad.group(1).upper()} is not allowed: lakebox runs read-only queries (SELECT, WITH, SHOW, DESCRIBE, "
+            "EXPLAIN)",
+        )
+    m = _SHOW.match(text)
+    if m:
+        word = m.group(1).upper()
+        if word in ("DESCRIBE", "DESC"):
+            return Translation("describe", text)
+        if word == "SHOW":
+            return Translation("show", text)
+        inner = text[m.end():].strip()
+        inner = re.sub(r"^\((?:[^()]*)\)\s*", "", inner)  # EXPLAIN (TYPE ...) options
+        sub = translate(inner, resolver, default_db)
+        if sub.kind != "select":
+            raise AthenaError("NOT_SUPPORTED", "EXPLAIN works on queries only")
+        return Translation("explain", "EXPLAIN " + sub.sql, sub.tables)
+    tree = parse_one(text)
+    check_read_only(tree)
+    names = output_names(tree)
+    tables = resolve_tables(tree, resolver, default_db)
+    tree = trino.rewrite(tree)
+    try:
+        duck = tree.sql(dialect="duckdb")
+    except (ValueError, sqlglot.errors.UnsupportedError) as exc:
+        raise AthenaError("NOT_SUPPORTED", str(exc)) from None
+    return Translation("select", duck, tables, names)

@@ -1,0 +1,337 @@
+"""The embedded "Athena": Trino SQL over the catalog's tables, executed by DuckDB.
+
+``DuckEngine`` keeps Athena's API shape (start_query_execution, get_query_execution, get_query_results) and
+its artefacts: every query writes ``enriched/<execution-id>.csv`` in Athena's format plus
+``enriched/<execution-id>.csv.metadata`` (JSON here; Athena's is binary) holding state, timings, rows and
+bytes scanned. The metadata files are the query history.
+
+Differences from Athena, on purpose: queries run synchronously (the state is final when
+``start_query_execution`` returns); bytes scanned is the size of the files of the tables a query reads,
+an upper bound of what Athena would bill for Parquet.
+
+Security: each DuckDB connection may read only the lake's table folders (``allowed_directories``), with
+external access disabled and the configuration locked, so SQL cannot read other files, COPY, ATTACH,
+INSTALL, LOAD or SET, even if it got past the read-only guard in ``query.dialect``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from lakebox.catalog.crawler import TableDef
+from lakebox.config import Settings
+from lakebox.process.rules import quote_ident, quote_literal
+from lakebox.query import trino
+from lakebox.query.dialect import CATALOG_NAME, Translation, translate
+from lakebox.query.errors import AthenaError, from_duckdb
+from lakebox.query.results import athena_csv, athena_type, to_json_value, to_text
+from lakebox.store.base import Store
+
+ENRICHED = "enriched/"
+
+
+@dataclass
+class QueryResult:
+    """One finished query execution; ``to_json`` is the shape of ``lakebox query --format json``."""
+
+    execution_id: str
+    sql: str
+    columns: list[dict[str, str]] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    row_count: int = 0
+    truncated: bool = False
+    result_location: str | None = None
+    state: str = "SUCCEEDED"
+    error: AthenaError | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    database: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "columns": self.columns,
+            "rows": [[to_json_value(v) for v in r] for r in self.rows],
+            "row_count": self.row_count,
+            "truncated": self.truncated,
+            "execution_id": self.execution_id,
+            "result_location": self.result_location,
+            "state": self.state,
+            "stats": self.stats,
+        }
+        if self.error is not None:
+            out["error"] = self.error.to_dict()
+        return out
+
+    def text_rows(self) -> list[list[str | None]]:
+        types = [c["type"] for c in self.columns]
+        return [[to_text(v, t) for v, t in zip(r, types, strict=False)] for r in self.rows]
+
+
+def new_execution_id() -> str:
+    return str(uuid.uuid4())
+
+
+class DuckEngine:
+    """Runs Athena SQL against a lake's catalog with DuckDB."""
+
+    def __init__(self, settings: Settings, store: Store, catalog: Any) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = catalog
+        self._lock = threading.Lock()
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._db_version: int | None = None
+        self._tables: dict[tuple[str, str], TableDef] = {}
+
+    # --- the DuckDB side -------------------------------------------------------------------------------
+
+    def _root(self) -> Path:
+        root = self.store.local_path("processed/")
+        if root is None:
+            raise AthenaError("NOT_SUPPORTED", "the duckdb engine needs a local lake; use --engine athena for s3://")
+        return root.parent
+
+    def _table_source(self, t: TableDef, root: Path) -> str:
+        base = root / t.location
+        hive = "true" if t.partition_keys else "false"
+        if t.format == "parquet":
+            hive_types = ""
+            if t.partition_keys:
+                hive_types = ", hive_types={" + ", ".join(
+                    f"{quote_literal(k.name)}: 'VARCHAR'" for k in t.partition_keys) + "}"
+            return (f"read_parquet({quote_literal(str(base) + '/**/*.parquet')}, hive_partitioning={hive}, "
+                    f"union_by_name=true{hive_types})")
+        cols = "{" + ", ".join(f"{quote_literal(c.name)}: {quote_literal(_duck_type(c.type))}" for c in t.columns) + "}"
+        header = t.parameters.get("skip.header.line.count", "1") == "1"
+        return (f"read_csv({quote_literal(str(base) + '/**/*.csv')}, header={str(header).lower()}, columns={cols}, "
+                f"delim={quote_literal(t.parameters.get('field.delim', ','))}, hive_partitioning={hive}, "
+                f"auto_detect=false, strict_mode=false, null_padding=true, ignore_errors=true)")
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        """A locked-down connection with one view per catalog table, rebuilt when the catalog changes."""
+        version = self.catalog.data_version()
+        with self._lock:
+            if self._db is not None and self._db_version == version:
+                return self._db.cursor()
+            root = self._root()
+            con = duckdb.connect(":memory:")
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute(f"SET memory_limit = {quote_literal(self.settings.memory_limit)}")
+            if self.settings.threads:
+                con.execute(f"SET threads = {int(self.settings.threads)}")
+            tables = {(t.database, t.name): t for t in self.catalog.get_tables()}
+            for (db, name), t in tables.items():
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
+                if not t.files:
+                    continue
+                con.execute(f"CREATE OR REPLACE VIEW {quote_ident(db)}.{quote_ident(name)} AS "
+                            f"SELECT * FROM {self._table_source(t, root)}")
+            trino.install(con)
+            dirs = sorted({str(root / t.location) + "/" for t in tables.values()}) or [str(root / "processed") + "/"]
+            con.execute(f"SET allowed_directories = [{', '.join(quote_literal(d) for d in dirs)}]")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET autoinstall_known_extensions = false")
+            con.execute("SET autoload_known_extensions = false")
+            con.execute("SET lock_configuration = true")
+            if self._db is not None:
+                self._db.close()
+            self._db, self._db_version, self._tables = con, version, tables
+            return con.cursor()
+
+    def resolve(self, database: str | None, name: str) -> tuple[str, str] | None:
+        db = (database or self.settings.database).lower()
+        key = (db, name.lower())
+        if key in self._tables:
+            return key
+        if self.catalog.get_table(db, name.lower()) is not None:
+            return key
+        return None
+
+    # --- Athena's actions ------------------------------------------------------------------------------
+
+    def start_query_execution(
+        self,
+        sql: str,
+        database: str | None = None,
+        *,
+        max_rows: int | None = None,
+        timeout: float | None = None,
+        write_result: bool = True,
+    ) -> QueryResult:
+        """Run a query to completion; failures come back as state FAILED with an Athena error, not raised."""
+        exec_id = new_execution_id()
+        database = (database or self.settings.database).lower()
+        submitted = dt.datetime.now(dt.UTC)
+        t0 = time.perf_counter()
+        result = QueryResult(execution_id=exec_id, sql=sql, database=database)
+        planning_ms = 0.0
+        try:
+            cur = self._connection()
+            tr = translate(sql, self.resolve, database)
+            planning_ms = (time.perf_counter() - t0) * 1000
+            if tr.kind in ("show", "describe"):
+                self._answer_from_catalog(tr, database, result)
+            else:
+                self._execute(cur, tr, result, max_rows, timeout or self.settings.query_timeout)
+            result.stats["DataScannedInBytes"] = sum(
+                self._tables[t].size_bytes for t in tr.tables if t in self._tables)
+        except AthenaError as exc:
+            result.state, result.error = "FAILED", exc
+        except duckdb.Error as exc:
+            result.state, result.error = "FAILED", from_duckdb(exc)
+        total_ms = (time.perf_counter() - t0) * 1000
+        result.stats.update({
+            "EngineExecutionTimeInMillis": round(total_ms - planning_ms, 2),
+            "QueryPlanningTimeInMillis": round(planning_ms, 2),
+            "QueryQueueTimeInMillis": 0,
+            "TotalExecutionTimeInMillis": round(total_ms, 2),
+            "SubmissionDateTime": submitted.isoformat(),
+            "CompletionDateTime": dt.datetime.now(dt.UTC).isoformat(),
+            "Rows": result.row_count,
+        })
+        result.stats.setdefault("DataScannedInBytes", 0)
+        if write_result:
+            self._write_artefacts(result)
+        return result
+
+    run = start_query_execution
+
+    def _execute(self, cur: duckdb.DuckDBPyConnection, tr: Translation, result: QueryResult,
+                 max_rows: int | None, timeout: float) -> None:
+        timer = threading.Timer(timeout, cur.interrupt)
+        timer.daemon = True
+        timer.start()
+        try:
+            rel = cur.execute(tr.sql)
+            desc = rel.description or []
+            names = [d[0] for d in desc]
+            if tr.output_names and len(tr.output_names) == len(names):
+                names = tr.output_names
+            types = [athena_type(str(d[1])) for d in desc]
+            if max_rows is None:
+                rows = rel.fetchall()
+            else:
+                rows = rel.fetchmany(max_rows + 1)
+                if len(rows) > max_rows:
+                    result.truncated = True
+                    rows = rows[:max_rows]
+        except duckdb.InterruptException:
+            raise AthenaError("QUERY_TIMEOUT", f"Query exceeded the {timeout:g} s time limit and was cancelled") from None
+        finally:
+            timer.cancel()
+        result.columns = [{"name": n, "type": t} for n, t in zip(names, types, strict=True)]
+        result.rows = [list(r) for r in rows]
+        result.row_count = len(result.rows)
+
+    def _answer_from_catalog(self, tr: Translation, database: str, result: QueryResult) -> None:
+        """SHOW TABLES / SHOW DATABASES / SHOW COLUMNS / DESCRIBE, as Athena answers them."""
+        text = re.sub(r"\s+", " ", tr.sql.strip())
+        up = text.upper()
+        rows: list[list[Any]]
+        if up.startswith(("SHOW DATABASES", "SHOW SCHEMAS")):
+            dbs = self.catalog.get_databases()
+            rows, names = [[d] for d in dbs], ["database_name"]
+        elif up.startswith("SHOW TABLES"):
+            m = re.match(r"SHOW TABLES(?: (?:IN|FROM) (\S+))?(?: '([^']*)')?$", text, re.I)
+            if not m:
+                raise AthenaError("SYNTAX_ERROR", f"cannot parse {text!r}")
+            db = _unquote(m.group(1) or database).split(".")[-1].lower()
+            pattern = m.group(2)
+            tables = [t.name for t in self.catalog.get_tables(db)]
+            if pattern:
+                rx = re.compile("^" + pattern.replace("*", ".*") + "$", re.I)
+                tables = [t for t in tables if rx.match(t)]
+            rows, names = [[t] for t in tables], ["tab_name"]
+        elif up.startswith("SHOW COLUMNS") or up.startswith(("DESCRIBE", "DESC ")):
+            m = re.match(r"(?:SHOW COLUMNS (?:IN|FROM)|DESCRIBE|DESC) (\S+)(?: (?:IN|FROM) (\S+))?$", text, re.I)
+            if not m:
+                raise AthenaError("SYNTAX_ERROR", f"cannot parse {text!r}")
+            parts = [_unquote(p) for p in m.group(1).split(".")]
+            db = _unquote(m.group(2)) if m.group(2) else (parts[-2] if len(parts) > 1 else database)
+            t = self.catalog.get_table(db.lower(), parts[-1].lower())
+            if t is None:
+                raise AthenaError("TABLE_NOT_FOUND", f"Table '{CATALOG_NAME}.{db.lower()}.{parts[-1].lower()}' does not exist")
+            if up.startswith("SHOW COLUMNS"):
+                rows, names = [[c.name] for c in [*t.columns, *t.partition_keys]], ["field"]
+            else:
+                rows = [[c.name, c.type, ""] for c in t.columns]
+                if t.partition_keys:
+                    rows += [[c.name, c.type, "partition key"] for c in t.partition_keys]
+                names = ["col_name", "data_type", "comment"]
+        else:
+            raise AthenaError("NOT_SUPPORTED", f"{text.split(' ')[0:2]} is not supported; try SHOW TABLES")
+        result.columns = [{"name": n, "type": "varchar"} for n in names]
+        result.rows = rows
+        result.row_count = len(rows)
+
+    def _write_artefacts(self, result: QueryResult) -> None:
+        key = f"{ENRICHED}{result.execution_id}.csv"
+        if result.state == "SUCCEEDED":
+            body = "".join(athena_csv([c["name"] for c in result.columns], [c["type"] for c in result.columns],
+                                      result.rows)).encode("utf-8")
+            self.store.put_object(key, body)
+            result.result_location = self.store.url.rstrip("/") + "/" + key
+        meta = {
+            "QueryExecutionId": result.execution_id,
+            "Query": result.sql,
+            "StatementType": "DML",
+            "QueryExecutionContext": {"Database": result.database, "Catalog": CATALOG_NAME},
+            "ResultConfiguration": {"OutputLocation": result.result_location},
+            "Status": {
+                "State": result.state,
+                "SubmissionDateTime": result.stats.get("SubmissionDateTime"),
+                "CompletionDateTime": result.stats.get("CompletionDateTime"),
+                **({"StateChangeReason": str(result.error),
+                    "AthenaError": {"ErrorType": result.error.error_type, "ErrorCategory": result.error.category,
+                                    "ErrorMessage": result.error.message}} if result.error else {}),
+            },
+            "Statistics": {k: v for k, v in result.stats.items() if k.endswith(("Millis", "Bytes"))},
+            "ResultSetMetadata": {"ColumnInfo": [{"Name": c["name"], "Label": c["name"], "Type": c["type"]}
+                                                 for c in result.columns]},
+            "RowCount": result.row_count,
+            "Truncated": result.truncated,
+        }
+        self.store.put_object(key + ".metadata", json.dumps(meta, indent=1, default=str).encode())
+
+    def get_query_execution(self, execution_id: str) -> dict[str, Any]:
+        """The metadata record of a past execution (Athena's GetQueryExecution)."""
+        return json.loads(self.store.get_object(f"{ENRICHED}{execution_id}.csv.metadata"))
+
+    def list_query_executions(self, limit: int = 50) -> Iterator[dict[str, Any]]:
+        """The query history, newest first."""
+        metas = [o for o in self.store.list_objects(ENRICHED) if o.key.endswith(".metadata")]
+        metas.sort(key=lambda o: o.modified, reverse=True)
+        for o in metas[:limit]:
+            try:
+                yield json.loads(self.store.get_object(o.key))
+            except ValueError:
+                continue
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+def _unquote(name: str) -> str:
+    return name.strip('"`')
+
+
+def _duck_type(hive: str) -> str:
+    h = hive.lower()
+    if h.startswith("decimal"):
+        return h.upper()
+    return {"string": "VARCHAR", "bigint": "BIGINT", "int": "INTEGER", "double": "DOUBLE", "float": "FLOAT",
+            "boolean": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP", "smallint": "SMALLINT",
+            "tinyint": "TINYINT"}.get(h, "VARCHAR")
