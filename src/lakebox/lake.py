@@ -16,7 +16,7 @@ from typing import Any
 
 from lakebox.catalog import crawl, open_catalog, update_catalog_for_run
 from lakebox.config import Settings
-from lakebox.process.handler import process_object
+from lakebox.process.handler import handle_event, process_object
 from lakebox.process.runs import RunLedger, RunRecord
 from lakebox.process.sample import write_sample
 from lakebox.query.named import NamedQuery, load_named_queries
@@ -86,6 +86,10 @@ class Lake:
     def process(self, key: str, *, etag: str | None = None, force: bool = False) -> RunRecord:
         """Process one raw object (the Lambda), then bring the catalog up to date."""
         return process_object(self.settings, self.store, key, etag=etag, force=force, after=self._after)
+
+    def handle_event(self, event: dict[str, Any]) -> list[RunRecord]:
+        """Deliver an S3 notification to the processor, exactly as Lambda would (every record)."""
+        return handle_event(event, self.settings, self.store, after=self._after)
 
     def raw_key_for(self, path: Path, prefix: str = "raw/") -> str:
         return validate_key(prefix + _safe_name(path.name))
