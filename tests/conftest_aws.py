@@ -1,6 +1,7 @@
 """Fixtures for the AWS backends: moto running as a real HTTP server, boto3 talking to it over HTTP.
 
-Import them explicitly from a test module (``from conftest_aws import aws, moto_server``); this is not a
+Import them explicitly from a test module (``from conftest_aws import aws_fixture, moto_server_fixture``;
+the fixtures are named ``aws`` and ``moto_server``); this is not a
 conftest, so nothing here is active for tests that do not ask for it.
 
 The server is started once per session on a free loopback port (port 0: the OS picks it, so parallel runs
@@ -24,8 +25,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
+@pytest.fixture(scope="session", name="moto_server")
+def moto_server_fixture() -> Iterator[str]:
     """The base URL of a moto server running in a thread of this process."""
     from moto.server import ThreadedMotoServer
 
@@ -75,8 +76,8 @@ class AwsEnv:
                  {"model_name": "athena::execution", "transition": transition})
 
 
-@pytest.fixture
-def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[AwsEnv]:
+@pytest.fixture(name="aws")
+def aws_fixture(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[AwsEnv]:
     """Point boto3 at the moto server with dummy credentials; reset moto's state before and after."""
     for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
         monkeypatch.delenv(var, raising=False)
