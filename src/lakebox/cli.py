@@ -18,8 +18,10 @@ from lakebox.lake import Lake
 from lakebox.process.runs import RunRecord
 from lakebox.query.named import ParamError
 
-console = Console()
-err = Console(stderr=True)
+# Piped output (scripts, CI, tests) gets wide lines instead of wrapped table cells.
+_WIDTH = None if sys.stdout.isatty() else 200
+console = Console(width=_WIDTH)
+err = Console(stderr=True, width=_WIDTH)
 
 
 class LakeboxGroup(click.Group):
