@@ -1,0 +1,64 @@
+"""The local "Glue": crawling processed/ into the SQLite catalog, partitions, versions and change tracking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lakebox.catalog import crawl
+from lakebox.lake import Lake
+
+H = b"OrderID,Customer,Amount,Status,OrderDate\n"
+
+
+def test_processed_file_updates_its_table_without_a_crawl(orders_lake: Lake) -> None:
+    t = orders_lake.catalog.get_table("orders_db", "orders_processed")
+    assert t is not None and t.location == "processed/" and t.format == "parquet"
+    assert [(c.name, c.type) for c in t.columns] == [
+        ("order_id", "string"), ("customer_id", "string"), ("order_amount", "decimal(12,2)"),
+        ("order_status", "string"), ("order_date", "date")]
+    assert (t.file_count, t.row_count, t.version) == (1, 130, 1)
+    assert t.parameters["classification"] == "parquet" and t.last_crawl
+
+
+def test_hive_partitions_and_versions(lake: Lake) -> None:
+    st = lake.store
+    st.put_object("raw/year=2025/month=02/a.csv", H + b"O1,Bob,1,shipped,2025-02-01\n")
+    st.put_object("raw/year=2025/month=03/b.csv", H + b"O2,Al,2,shipped,2025-03-01\nO3,Al,2,shipped,2025-03-02\n")
+    lake.process_pending()
+    t = lake.catalog.get_table("orders_db", "orders_processed")
+    assert [c.name for c in t.partition_keys] == ["year", "month"]
+    assert [(p.values, p.row_count) for p in t.partitions] == [(("2025", "02"), 1), (("2025", "03"), 2)]
+    res = lake.engine.start_query_execution(
+        "SELECT month, count(*) AS n FROM orders_processed GROUP BY month ORDER BY month")
+    assert res.rows == [["02", 1], ["03", 2]]
+    assert res.columns[0]["type"] == "varchar"
+
+
+def test_schema_change_writes_a_new_version(make_settings, tmp_path: Path) -> None:
+    lake = Lake(make_settings())
+    src = tmp_path / "a.csv"
+    src.write_bytes(H + b"O1,Bob,1,shipped,2025-02-01\n")
+    lake.ingest([src])
+    v0 = lake.catalog.data_version()
+    # The same lake crawled under a mapping that keeps source names: a different schema.
+    lake2 = Lake(make_settings(output_format="csv"))
+    lake2.ingest([src])
+    tables = crawl(lake2.settings, lake2.store, lake2.catalog)
+    t = tables[0]
+    assert t.version == 2
+    versions = lake2.catalog.get_table_versions("orders_db", "orders_processed")
+    assert [v.version for v in versions] == [1, 2]
+    assert lake2.catalog.data_version() > v0
+
+
+def test_recrawl_without_changes_keeps_the_version(orders_lake: Lake) -> None:
+    v = orders_lake.catalog.data_version()
+    t = orders_lake.crawl()[0]
+    assert t.version == 1 and orders_lake.catalog.data_version() > v  # the crawl itself is recorded
+    assert orders_lake.catalog.check() == "ok"
+
+
+def test_deleting_every_file_removes_the_table(orders_lake: Lake) -> None:
+    orders_lake.store.delete_object("processed/orders.parquet")
+    assert orders_lake.crawl() == []
+    assert orders_lake.catalog.get_table("orders_db", "orders_processed") is None

@@ -1,0 +1,79 @@
+"""The embedded "Athena": results, artefacts, history, limits and the locked-down DuckDB."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lakebox.lake import Lake
+
+
+def test_result_file_and_metadata(orders_lake: Lake) -> None:
+    r = orders_lake.engine.start_query_execution(
+        "SELECT customer_id AS \"Customer\", sum(order_amount) AS TotalSales, NULL AS n, 'a\"b' AS q "
+        "FROM orders_processed WHERE customer_id = 'Bob' GROUP BY customer_id")
+    body = orders_lake.store.get_object(f"enriched/{r.execution_id}.csv").decode()
+    assert body == '"Customer","TotalSales","n","q"\n"Bob","10328.04",,"a""b"\n'
+    meta = orders_lake.engine.get_query_execution(r.execution_id)
+    assert meta["Status"]["State"] == "SUCCEEDED"
+    assert meta["QueryExecutionContext"]["Database"] == "orders_db"
+    assert meta["Statistics"]["DataScannedInBytes"] > 0
+    assert [c["Type"] for c in meta["ResultSetMetadata"]["ColumnInfo"]] == ["varchar", "decimal(38,2)", "unknown",
+                                                                           "varchar"] or meta
+
+
+def test_failed_query_is_recorded_in_history(orders_lake: Lake) -> None:
+    r = orders_lake.engine.start_query_execution("SELECT nope FROM orders_processed")
+    assert r.state == "FAILED" and r.error.error_type == "COLUMN_NOT_FOUND"
+    hist = list(orders_lake.engine.list_query_executions(5))
+    assert hist[0]["QueryExecutionId"] == r.execution_id
+    assert hist[0]["Status"]["AthenaError"]["ErrorType"] == "COLUMN_NOT_FOUND"
+
+
+def test_row_cap_marks_truncation(orders_lake: Lake) -> None:
+    r = orders_lake.engine.start_query_execution("SELECT * FROM orders_processed", max_rows=7)
+    assert r.row_count == 7 and r.truncated
+
+
+def test_time_limit_cancels(orders_lake: Lake) -> None:
+    # 130^5 = 37 billion rows: far beyond 0.3 s on any machine.
+    r = orders_lake.engine.start_query_execution(
+        "SELECT sum(length(a.order_id || b.order_id || c.order_id || d.order_id || e.order_id)) "
+        "FROM orders_processed a CROSS JOIN orders_processed b CROSS JOIN orders_processed c "
+        "CROSS JOIN orders_processed d CROSS JOIN orders_processed e", timeout=0.3)
+    assert r.state == "FAILED" and r.error.error_type == "QUERY_TIMEOUT"
+
+
+@pytest.mark.parametrize("sql", [
+    "SHOW TABLES", "SHOW TABLES IN orders_db", "DESCRIBE orders_processed", "SHOW COLUMNS IN orders_processed",
+    "EXPLAIN SELECT count(*) FROM orders_processed",
+])
+def test_show_describe_explain(orders_lake: Lake, sql: str) -> None:
+    r = orders_lake.engine.start_query_execution(sql)
+    assert r.state == "SUCCEEDED", r.error
+    assert r.row_count > 0
+
+
+def test_show_answers(orders_lake: Lake) -> None:
+    assert orders_lake.engine.start_query_execution("SHOW TABLES").rows == [["orders_processed"]]
+    d = orders_lake.engine.start_query_execution("DESCRIBE orders_db.orders_processed").rows
+    assert d[2][:2] == ["order_amount", "decimal(12,2)"]
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM read_text('/etc/passwd')",
+    "SELECT * FROM '/etc/passwd'", "COPY (SELECT 1) TO '/tmp/x.csv'", "ATTACH '/tmp/x.db' AS x",
+    "INSTALL httpfs", "LOAD httpfs", "SET threads = 1", "PRAGMA version", "SELECT 1; SELECT 2",
+    "CREATE TABLE t AS SELECT 1", "SELECT * FROM glob('/etc/*')",
+])
+def test_external_access_and_writes_are_refused(orders_lake: Lake, sql: str) -> None:
+    r = orders_lake.engine.start_query_execution(sql)
+    assert r.state == "FAILED", sql
+    assert r.error is not None and r.error.message
+    assert "Traceback" not in json.dumps(r.to_json(), default=str)
+
+
+def test_query_over_262144_bytes_is_refused(orders_lake: Lake) -> None:
+    r = orders_lake.engine.start_query_execution("SELECT 1 -- " + "x" * 262_144)
+    assert r.state == "FAILED" and "262144" in r.error.message
