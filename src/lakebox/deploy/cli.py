@@ -109,12 +109,14 @@ def package_cmd(arch: str, output: Path, python_version: str, find_links: tuple[
 @click.option("--parameter", "-p", "extra", multiple=True, metavar="KEY=VALUE",
               help="Any other template parameter (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Show the change set and apply nothing.")
+@click.option("--template-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Deploy this JSON/YAML template instead of the built-in one (e.g. an edited copy).")
 @region_option
 @endpoint_option
 @click.pass_context
 def up_cmd(ctx: click.Context, stack: str, arch: str, zip_path: Path | None, bucket: str | None, dashboard: bool,
            dashboard_cidr: str | None, catalog_update: str, extra: tuple[str, ...], dry_run: bool,
-           region: str | None, endpoint_url: str | None) -> None:
+           template_file: Path | None, region: str | None, endpoint_url: str | None) -> None:
     """Create or update the stack, showing progress and waiting until it is done."""
     from lakebox.deploy.stack import StackError
 
@@ -132,9 +134,14 @@ def up_cmd(ctx: click.Context, stack: str, arch: str, zip_path: Path | None, buc
         params[key] = value
     if dashboard and not dashboard_cidr and "DashboardCidr" not in params:
         _console().print("[yellow]note:[/yellow] no --dashboard-cidr: the dashboard port is reachable from nowhere")
+    body = None
+    if template_file is not None:
+        import yaml
+
+        body = yaml.safe_load(template_file.read_text(encoding="utf-8"))  # JSON is YAML too
     manager = _manager(ctx, stack, region, endpoint_url)
     try:
-        result = manager.up(zip_path=zip_path, arch=arch, parameters=params, dry_run=dry_run)
+        result = manager.up(zip_path=zip_path, arch=arch, parameters=params, dry_run=dry_run, template=body)
     except StackError as exc:
         _fail(exc)
     _print_changes(result.changes)
