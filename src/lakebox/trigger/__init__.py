@@ -1,0 +1,5 @@
+"""The "S3 event notification" stage: watch ``raw/``, turn changes into S3-shaped events, invoke the handler.
+
+``watcher.Watcher`` is the engine (settle detection, per-key serialization, retries, dead letters),
+``deadletter`` the on-failure destination, ``locks`` the one-watcher-per-lake lock, ``cli`` ``lakebox watch``.
+"""
