@@ -222,49 +222,106 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def reader_casts(col: Column) -> bool:
+    """True when DuckDB's CSV reader can cast this column itself (ISO dates, numbers, booleans).
+
+    Casting in the reader is the fast path, and a value that does not cast becomes a reject with its line
+    number and column, which is exactly what the quarantine needs.
+    """
+    return col.type != "varchar" and not (col.type == "date" and col.date_format != "%Y-%m-%d")
+
+
+def reader_columns(dataset: Dataset, mapping: Mapping[str, int], ncols: int) -> list[str]:
+    """DuckDB type of each raw column ``c0..cN`` for ``read_csv(columns=...)``."""
+    types = ["VARCHAR"] * ncols
+    for col in dataset.columns:
+        if col.name in mapping and reader_casts(col):
+            types[mapping[col.name]] = col.type.upper()
+    return types
+
+
 def _clean(src: str, col: Column) -> str:
-    expr = f"NULLIF(trim({src}), '')"
+    # trim() on every value costs more than the rest of the scan; most values need none.
+    expr = (
+        f"CASE WHEN starts_with({src}, ' ') OR ends_with({src}, ' ') OR contains({src}, chr(9)) "
+        f"THEN NULLIF(trim({src}), '') ELSE NULLIF({src}, '') END"
+    )
     return f"lower({expr})" if col.lower else expr
 
 
-def _typed(clean: str, col: Column) -> str:
-    t = col.type
-    if t == "varchar":
-        return clean
-    if t == "date":
-        if col.date_format == "%Y-%m-%d":
-            return f"TRY_CAST({clean} AS DATE)"
-        return f"CAST(TRY_STRPTIME({clean}, {quote_literal(col.date_format)}) AS DATE)"
-    if t.startswith("decimal"):
-        # Refuse values that would silently lose digits beyond the scale (12.345 in decimal(12,2)).
-        return f"TRY_CAST({clean} AS {t.upper()})"
-    return f"TRY_CAST({clean} AS {t.upper()})"
-
-
-def column_exprs(dataset: Dataset, mapping: Mapping[str, int]) -> tuple[list[str], str]:
-    """SELECT-list expressions over raw columns ``c0..cN`` giving typed output columns, and the ``_reason``
-    expression: NULL for a valid row, else every problem joined with ``; ``."""
+def typed_exprs(dataset: Dataset, mapping: Mapping[str, int]) -> tuple[list[str], str]:
+    """SELECT-list expressions over the reader's ``c0..cN`` giving the output columns, and the validity
+    predicate over those output columns (required values present, custom-format dates parsed)."""
     selects: list[str] = []
+    checks: list[str] = []
+    for col in dataset.columns:
+        out = quote_ident(col.name)
+        if col.name not in mapping:
+            selects.append(f"CAST(NULL AS {col.type.upper()}) AS {out}")
+            continue
+        src = quote_ident(f"c{mapping[col.name]}")
+        if col.type == "varchar":
+            selects.append(f"{_clean(src, col)} AS {out}")
+        elif reader_casts(col):
+            selects.append(f"{src} AS {out}")
+        else:  # a date in a custom format: parsed here, its failures caught by the check below
+            selects.append(f"CAST(TRY_STRPTIME(NULLIF(trim({src}), ''), {quote_literal(col.date_format)}) AS DATE) AS {out}")
+            selects.append(f"NULLIF(trim({src}), '') IS NOT NULL AS {quote_ident('_has_' + col.name)}")
+            if not col.required:
+                checks.append(f"({out} IS NOT NULL OR NOT {quote_ident('_has_' + col.name)})")
+        if col.required:
+            checks.append(f"{out} IS NOT NULL")
+    return selects, (" AND ".join(checks) or "TRUE")
+
+
+def problem_expr(dataset: Dataset, mapping: Mapping[str, int]) -> str:
+    """The reason text for a parsed row that fails :func:`typed_exprs`' check (NULL for a valid row).
+
+    Over the same output columns; cast failures never reach here (the reader rejects those rows).
+    """
     problems: list[str] = []
     for col in dataset.columns:
         if col.name not in mapping:
-            selects.append(f"CAST(NULL AS {col.type.upper()}) AS {quote_ident(col.name)}")
             continue
-        src = quote_ident(f"c{mapping[col.name]}")
-        clean = _clean(src, col)
-        typed = _typed(clean, col)
-        selects.append(f"{typed} AS {quote_ident(col.name)}")
+        out = quote_ident(col.name)
         label = quote_literal(col.source)
         if col.required:
-            problems.append(f"CASE WHEN {clean} IS NULL THEN 'missing required value ' || {label} END")
-        if col.type != "varchar":
-            what = quote_literal(f"not a valid {col.type}" + (f" ({col.date_format})" if col.type == "date" else ""))
+            if col.type != "varchar" and not reader_casts(col):
+                problems.append(
+                    f"CASE WHEN NOT {quote_ident('_has_' + col.name)} THEN 'missing required value ' || {label} "
+                    f"WHEN {out} IS NULL THEN {label} || ' not a valid date ({col.date_format})' END"
+                )
+            else:
+                problems.append(f"CASE WHEN {out} IS NULL THEN 'missing required value ' || {label} END")
+        elif col.type == "date" and not reader_casts(col):
             problems.append(
-                f"CASE WHEN {clean} IS NOT NULL AND {typed} IS NULL THEN {label} || ' ' || "
-                f"{what} || ': ' || left({src}, 60) END"
+                f"CASE WHEN {out} IS NULL AND {quote_ident('_has_' + col.name)} THEN {label} || "
+                f"' not a valid date ({col.date_format})' END"
             )
-    reason = f"NULLIF(concat_ws('; ', {', '.join(problems)}), '')" if problems else "CAST(NULL AS VARCHAR)"
-    return selects, reason
+    return f"NULLIF(concat_ws('; ', {', '.join(problems)}), '')" if problems else "CAST(NULL AS VARCHAR)"
+
+
+def reject_reason_sql(dataset: Dataset, mapping: Mapping[str, int]) -> str:
+    """SQL over DuckDB's ``reject_errors`` giving a reason in the dataset's terms.
+
+    Cast failures name the source column, the expected type and the value; field-count errors say how many
+    fields were expected and found; anything else keeps DuckDB's error type and message.
+    """
+    whens = []
+    for name, i in mapping.items():
+        col = dataset.column(name)
+        if reader_casts(col):
+            fmt = f" ({col.date_format})" if col.type == "date" else ""
+            label = quote_literal(f"{col.source} not a valid {col.type}{fmt}: ")
+            whens.append(f"WHEN error_type = 'CAST' AND column_name = 'c{i}' THEN {label} || "
+                         f"coalesce(regexp_extract(error_message, 'string \"(.*)\" to', 1), '')")
+    return (
+        "CASE " + " ".join(whens) + " "
+        "WHEN error_type IN ('MISSING COLUMNS', 'TOO MANY COLUMNS') THEN 'wrong field count: ' || "
+        "regexp_replace(error_message, 'Expected Number of Columns: (\\d+) Found: (\\d+)', "
+        "'expected \\1 fields, found \\2') "
+        "ELSE lower(error_type) || ': ' || coalesce(error_message, '') END"
+    )
 
 
 def drop_predicate(dataset: Dataset, as_of: dt.date) -> str:
@@ -282,45 +339,3 @@ def drop_predicate(dataset: Dataset, as_of: dt.date) -> str:
     return f"({status_expr} IN ({statuses}) AND {date_expr} <= DATE '{cutoff.isoformat()}')"
 
 
-def _fast_clean(src: str, col: Column) -> str:
-    # trim() on every value costs more than the rest of the cast; most values need none.
-    expr = (
-        f"CASE WHEN starts_with({src}, ' ') OR ends_with({src}, ' ') OR contains({src}, chr(9)) "
-        f"THEN NULLIF(trim({src}), '') ELSE NULLIF({src}, '') END"
-    )
-    return f"lower({expr})" if col.lower else expr
-
-
-def typed_exprs(dataset: Dataset, mapping: Mapping[str, int]) -> tuple[list[str], str]:
-    """The fast path: typed output columns over ``c0..cN`` and one boolean ``_ok`` for validity.
-
-    The reason text (:func:`column_exprs`) is only built on a second scan, when some row is bad. DuckDB's
-    casts to DATE and DECIMAL already ignore surrounding spaces, so only varchar values are trimmed.
-    """
-    selects: list[str] = []
-    checks: list[str] = []
-    for col in dataset.columns:
-        if col.name not in mapping:
-            selects.append(f"CAST(NULL AS {col.type.upper()}) AS {quote_ident(col.name)}")
-            continue
-        src = quote_ident(f"c{mapping[col.name]}")
-        if col.type == "varchar":
-            value = _fast_clean(src, col)
-            selects.append(f"{value} AS {quote_ident(col.name)}")
-            if col.required:
-                checks.append(f"{quote_ident(col.name)} IS NOT NULL")
-            continue
-        typed = _typed(f"NULLIF({src}, '')", col)
-        selects.append(f"{typed} AS {quote_ident(col.name)}")
-        if col.required:
-            checks.append(f"{quote_ident(col.name)} IS NOT NULL")
-        else:
-            checks.append(f"({quote_ident(col.name)} IS NOT NULL OR NULLIF(trim({src}), '') IS NULL)")
-    # _ok is evaluated over the outer query's typed columns (see transform_csv); optional typed columns
-    # need their raw source too, so they are checked in the inner select.
-    inner = [c for c in checks if "trim(" in c]
-    outer = [c for c in checks if "trim(" not in c]
-    if inner:
-        selects.append(f"({' AND '.join(inner)}) AS _ok_inner")
-        outer.append("_ok_inner")
-    return selects, (" AND ".join(outer) or "TRUE")

@@ -28,12 +28,12 @@ def write_sample(path: Path, rows: int, as_of: dt.date, seed: int = 42, customer
 
     The first five customers are the original's (Alice, Bob, Charlie, Diana, Eve) so small samples look
     familiar; larger ones draw from up to ``customers`` distinct names (default: about rows/20, at most
-    1000 x |FIRST| x |LAST|). Returns the number of rows written.
+    50,000). Returns the number of rows written.
     """
     if rows < 0:
         raise ValueError("rows must be >= 0")
     span = max((as_of - START).days, 1) + 1
-    n_cust = customers or max(5, min(rows // 20, len(FIRST) * len(LAST) * 1000))
+    n_cust = customers or max(5, min(rows // 20, 50_000))
     first = "[" + ", ".join(quote_literal(x) for x in FIRST) + "]"
     last = "[" + ", ".join(quote_literal(x) for x in LAST) + "]"
     s = int(seed)
