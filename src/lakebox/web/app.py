@@ -1,33 +1,164 @@
-"""The dashboard's Flask app factory (minimal page; the full dashboard builds on this)."""
+"""The dashboard's Flask app factory: pages, the JSON API, security, static assets (plotly.js from its package).
+
+``create_app(lake)`` wires a :class:`~lakebox.web.dashboard.Dashboard` (cache, data version, warmer) into
+Flask. Config keys (keyword arguments): ``TOKEN`` (defaults to ``settings.token``), ``ALLOWED_HOSTS``
+(defaults to loopback names when ``settings.host`` is loopback, else any), ``SECRET`` (bytes for the CSRF
+token; random per process by default), ``MAX_CONTENT_LENGTH`` (defaults to ``settings.max_upload_mb``).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, jsonify, render_template_string
+from flask import Flask, Response, jsonify, redirect, render_template, request, send_file
+from werkzeug.exceptions import HTTPException
 
 from lakebox.lake import Lake
+from lakebox.web import api
+from lakebox.web.dashboard import Dashboard
+from lakebox.web.security import LOOPBACK_HOSTS, Denied, Guard, safe_next, security_headers
 
-_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>lakebox</title></head><body>
-<h1>lakebox</h1>
-{% for name, r in results %}<section id="{{ name }}"><h2>{{ titles[name] }}</h2>
-{% if r.error %}<p class="error">{{ r.error }}</p>{% else %}<table><tr>{% for c in r.columns %}<th>{{ c.name }}</th>{% endfor %}</tr>
-{% for row in r.text_rows() %}<tr>{% for v in row %}<td>{{ v if v is not none else '' }}</td>{% endfor %}</tr>{% endfor %}
-</table>{% endif %}</section>{% endfor %}</body></html>"""
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+
+@lru_cache(maxsize=1)
+def plotly_js_path() -> Path:
+    """plotly.js as shipped inside the plotly package (never a CDN)."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if path.is_file():
+        return path
+    from plotly.offline import get_plotlyjs  # pragma: no cover - older layouts
+
+    cache = Path(__file__).parent / "static" / "plotly.min.js"
+    cache.write_text(get_plotlyjs(), encoding="utf-8")
+    return cache
+
+
+@lru_cache(maxsize=8)
+def asset_version(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
 
 
 def create_app(lake: Lake, **config: Any) -> Flask:
-    app = Flask(__name__)
+    """The dashboard app for ``lake`` (one Dashboard per app: cache, data version, warmer)."""
+    from lakebox.web.server import is_loopback
+
+    s = lake.settings
+    app = Flask(__name__, static_folder=str(HERE / "static"), template_folder=str(HERE / "templates"))
+    app.config.update(
+        MAX_CONTENT_LENGTH=int(s.max_upload_mb) * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
     app.config.update(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    token = app.config.get("TOKEN", s.token)
+    hosts = app.config.get("ALLOWED_HOSTS", LOOPBACK_HOSTS if is_loopback(s.host) else None)
+    guard = Guard(token=token, allowed_hosts=frozenset(hosts) if hosts is not None else None)
+    if app.config.get("SECRET"):
+        guard.secret = bytes(app.config["SECRET"])
+    dash = Dashboard(lake)
+    app.extensions["lakebox"] = dash
+    app.extensions["lakebox_guard"] = guard
+    app.register_blueprint(api.bp)
+
+    @app.before_request
+    def _guard() -> Response | None:
+        try:
+            via = guard.check(request)
+        except Denied as exc:
+            if exc.status == 401 and not _wants_json() and request.method == "GET":
+                return redirect("/login?next=" + _quote(request.full_path.rstrip("?")))  # type: ignore[return-value]
+            return api.error_response(exc.status, exc.kind, exc.message)
+        if via == "query" and not _wants_json():
+            # a login link (?token=...): remember it in a cookie and drop it from the address bar
+            args = [(k, v) for k, v in request.args.items(multi=True) if k != "token"]
+            target = request.path + ("?" + "&".join(f"{_quote(k)}={_quote(v)}" for k, v in args) if args else "")
+            resp = redirect(target)
+            guard.login_cookie(resp, secure=request.is_secure)
+            return resp  # type: ignore[return-value]
+        return None
+
+    app.after_request(security_headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        if _wants_json() or request.method != "GET":
+            kind = {413: "PAYLOAD_TOO_LARGE", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.code or 0, "HTTP_ERROR")
+            msg = exc.description or exc.name
+            if exc.code == 413:
+                msg = f"the request is larger than the limit of {s.max_upload_mb} MiB"
+            return api.error_response(exc.code or 500, kind, msg)
+        return render_template("error.html", code=exc.code, name=exc.name, message=exc.description), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_json() or request.method != "GET":
+            return api.error_response(500, "INTERNAL_ERROR", "the server failed to answer; see its log")
+        return render_template("error.html", code=500, name="Internal error",
+                               message="The server failed to answer; see its log."), 500
 
     @app.get("/")
     def index() -> str:
-        results = [(n, lake.run_named(n, max_rows=1000, write_result=False)) for n in lake.named_queries]
-        titles = {n: q.title for n, q in lake.named_queries.items()}
-        return render_template_string(_PAGE, results=results, titles=titles)
+        return render_template(
+            "index.html",
+            boot_json=dash.boot_json(),
+            queries=list(dash.queries.values()),
+            lake_url=lake.store.url,
+            database=s.database,
+            databases=dash.databases(),
+            csrf_token=guard.csrf_token,
+            token_required=bool(token),
+            max_upload_mb=s.max_upload_mb,
+            max_rows=s.max_result_rows,
+            query_timeout=s.query_timeout,
+            app_js=asset_version(HERE / "static" / "app.js"),
+            css=asset_version(HERE / "static" / "style.css"),
+        )
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        nxt = safe_next(request.values.get("next"))
+        if not token:
+            return redirect(nxt)
+        if request.method == "POST":
+            if guard.token_ok(request.form.get("token")):
+                resp = redirect(nxt)
+                guard.login_cookie(resp, secure=request.is_secure)
+                return resp
+            return render_template("login.html", next=nxt, csrf_token=guard.csrf_token,
+                                   error="That token is not right."), 401
+        return render_template("login.html", next=nxt, csrf_token=guard.csrf_token, error=None)
 
     @app.get("/healthz")
-    def healthz() -> Any:
-        return jsonify(status="ok")
+    def healthz() -> Response:
+        return jsonify(status="ok", version=dash.version.current())
+
+    @app.get("/vendor/plotly.min.js")
+    def plotly_js() -> Response:
+        resp = send_file(plotly_js_path(), mimetype="text/javascript", conditional=True, max_age=86400)
+        return resp
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return send_file(HERE / "static" / "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
     return app
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="/")

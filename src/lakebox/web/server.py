@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from typing import Any
 
 from lakebox.lake import Lake
 
@@ -33,25 +34,50 @@ def check_bind(host: str, token: str | None) -> None:
         )
 
 
-def serve_dashboard(lake: Lake, *, watch: bool = False, announce: Callable[[str], None] | None = None) -> None:
-    """Start the watcher (optionally) and serve the app until interrupted."""
+#: Worker threads of the WSGI server (requests are short: results are cached per data version).
+THREADS = 16
+
+
+def make_server(lake: Lake, host: str | None = None, port: int | None = None, *, threads: int = THREADS,
+                **app_config: Any) -> Any:
+    """A waitress server for the dashboard app, bound but not yet running (``port=0`` picks a free port).
+
+    The caller runs ``server.run()`` (it blocks) and stops it with ``server.close()``; tests and the
+    benchmark use this, ``serve_dashboard`` too.
+    """
     import waitress
 
     from lakebox.web.app import create_app
 
     s = lake.settings
+    host = s.host if host is None else host
+    port = s.port if port is None else port
+    check_bind(host, app_config.get("TOKEN", s.token))
+    if "ALLOWED_HOSTS" not in app_config:
+        from lakebox.web.security import LOOPBACK_HOSTS
+
+        app_config["ALLOWED_HOSTS"] = LOOPBACK_HOSTS if is_loopback(host) else None
+    app = create_app(lake, **app_config)
+    server = waitress.create_server(app, host=host, port=port, threads=threads, ident="lakebox",
+                                    channel_timeout=60, connection_limit=1000, backlog=2048)
+    server.lakebox_app = app  # type: ignore[attr-defined]
+    return server
+
+
+def serve_dashboard(lake: Lake, *, watch: bool = False, announce: Callable[[str], None] | None = None) -> None:
+    """Start the watcher (optionally) and serve the app until interrupted."""
+    s = lake.settings
     check_bind(s.host, s.token)
-    app = create_app(lake)
+    server = make_server(lake)
     watcher = None
     if watch:
         from lakebox.trigger.watcher import Watcher
 
         watcher = Watcher(lake)
         watcher.start()
-    server = waitress.create_server(app, host=s.host, port=s.port, threads=8, ident="lakebox")
     host = s.host if ":" not in s.host else f"[{s.host}]"
     if announce:
-        announce(f"http://{host}:{server.effective_port}/")  # type: ignore[attr-defined]
+        announce(f"http://{host}:{server.effective_port}/")
     try:
         server.run()
     except KeyboardInterrupt:
@@ -59,3 +85,4 @@ def serve_dashboard(lake: Lake, *, watch: bool = False, announce: Callable[[str]
     finally:
         if watcher is not None:
             watcher.stop()
+        server.lakebox_app.extensions["lakebox"].close()

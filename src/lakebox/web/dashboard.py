@@ -1,0 +1,155 @@
+"""The dashboard's service object: the lake plus its cache, version and warmer, shared by pages and API."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lakebox.lake import Lake
+from lakebox.process.runs import RunRecord
+from lakebox.query.named import NamedQuery
+from lakebox.web import views
+from lakebox.web.cache import DataVersion, ResultCache, Warmer
+
+#: Query-string keys that are options of the endpoint, not parameters of the query.
+RESERVED_ARGS = frozenset({"limit", "download", "token", "_"})
+#: Athena's limit on the length of a query string.
+MAX_SQL_BYTES = 262_144
+
+
+class NotFound(LookupError):
+    """An unknown named query."""
+
+
+class Dashboard:
+    """Everything a request needs: cached view models at the current data version."""
+
+    def __init__(self, lake: Lake, *, warm_workers: int = 3, cache_entries: int = 64) -> None:
+        self.lake = lake
+        self.settings = lake.settings
+        self.version = DataVersion(self._catalog_version)
+        self.cache = ResultCache(self.version.current, max_entries=cache_entries)
+        self.warmer = Warmer(self._warm_jobs, workers=warm_workers)
+        self._listeners: list[Callable[[RunRecord], None]] = []
+        lake.on_processed(self.data_changed)
+
+    def _catalog_version(self) -> int:
+        return int(self.lake.catalog.data_version())
+
+    # --- freshness ------------------------------------------------------------------------------------
+
+    def data_changed(self, run: RunRecord | None = None) -> None:
+        """A file was processed: move to a new version and recompute the default views in the background."""
+        self.version.bump()
+        self.warmer.warm()
+
+    def _warm_jobs(self) -> Iterable[Callable[[], Any]]:
+        yield self.overview
+        for name in self.queries:
+            yield lambda name=name: self.panel(name, {})
+        yield self.pipeline
+        yield self.boot_json
+
+    def close(self) -> None:
+        self.warmer.shutdown()
+
+    # --- named queries --------------------------------------------------------------------------------
+
+    @property
+    def queries(self) -> dict[str, NamedQuery]:
+        return self.lake.named_queries
+
+    def query(self, name: str) -> NamedQuery:
+        q = self.queries.get(name)
+        if q is None:
+            raise NotFound(f"no named query {name!r}; GET /api/queries lists them")
+        return q
+
+    def params_from(self, name: str, args: Mapping[str, str]) -> dict[str, str]:
+        """Checked parameters for ``name`` from a query string (unknown keys and bad values raise ParamError)."""
+        q = self.query(name)
+        params = {k: v for k, v in args.items() if k not in RESERVED_ARGS}
+        q.render(params)  # validates names and values
+        return {p.name: params.get(p.name, p.default) for p in q.params}
+
+    def panel(self, name: str, params: Mapping[str, str]) -> views.Panel:
+        q = self.query(name)
+        checked = {p.name: str(params.get(p.name, p.default)) for p in q.params}
+        key = ("panel", name, tuple(sorted(checked.items())))
+        return self.cache.get(key, lambda: views.run_panel(self.lake, q, checked, self.settings.max_result_rows))
+
+    def csv_key(self, name: str, params: Mapping[str, str]) -> tuple[str | None, dict[str, Any] | None]:
+        """Run the query uncapped and write Athena's result CSV; returns (object key, error)."""
+        q = self.query(name)
+        checked = {p.name: str(params.get(p.name, p.default)) for p in q.params}
+
+        def run() -> tuple[str | None, dict[str, Any] | None]:
+            result = self.lake.engine.start_query_execution(q.render(checked), write_result=True)
+            if result.error is not None:
+                return None, result.error.to_dict()
+            return f"enriched/{result.execution_id}.csv", None
+
+        return self.cache.get(("csv", name, tuple(sorted(checked.items()))), run)
+
+    # --- other views ----------------------------------------------------------------------------------
+
+    def overview(self) -> dict[str, Any]:
+        return self.cache.get("overview", lambda: views.overview(self.lake))
+
+    def pipeline(self) -> dict[str, Any]:
+        return self.cache.get("pipeline", lambda: views.pipeline(self.lake))
+
+    def boot(self) -> dict[str, Any]:
+        """Everything the page shows at first paint (panels with their default parameters)."""
+        return {
+            "version": self.version.current(),
+            "overview": self.overview(),
+            "panels": {name: self.panel(name, {}).page for name in self.queries},
+            "pipeline": self.pipeline(),
+        }
+
+    def boot_json(self) -> str:
+        """``boot()`` as HTML-safe JSON, serialised once per data version."""
+        v = self.version.current()
+        return self.cache.get("boot_json", lambda: views.html_safe_json(self.boot() | {"version": v}), version=v)
+
+    def databases(self) -> list[str]:
+        get = getattr(self.lake.catalog, "get_databases", None)
+        return list(get()) if get else [self.settings.database]
+
+    # --- ad-hoc SQL and uploads -----------------------------------------------------------------------
+
+    def run_sql(self, sql: str, database: str | None) -> Any:
+        return self.lake.engine.start_query_execution(
+            sql, database=database or None, max_rows=self.settings.max_result_rows,
+            timeout=self.settings.query_timeout, write_result=True)
+
+    def upload(self, filename: str, save: Callable[[Path], None]) -> tuple[str, RunRecord]:
+        """Land an uploaded CSV in ``raw/`` under a sanitised name and process it like any other raw object."""
+        key = self.lake.raw_key_for(Path(filename or "upload.csv"))
+        store = self.lake.store
+        temp_for = getattr(store, "temp_path_for", None)
+        if temp_for is not None:
+            tmp = Path(temp_for(key))
+        else:
+            fd, name = tempfile.mkstemp(suffix=".csv")
+            import os
+
+            os.close(fd)
+            tmp = Path(name)
+        try:
+            save(tmp)
+            store.put_file(key, tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+        run = self.lake.process(key)
+        if run.status != "ok":
+            self.data_changed(run)  # ok runs already notified through lake.on_processed
+        return key, run
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, default=str)

@@ -1,0 +1,146 @@
+"""Fixtures for the dashboard tests: a Flask app and client, a live waitress server, headless Chromium.
+
+Import what a test module needs: ``from web_fixtures import app, client, live_server, ...  # noqa: F401``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from lakebox.lake import Lake
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+XSS_NAME = "<img src=x onerror=alert(1)>"
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def write_csv(path: Path, rows: list[tuple[str, str, str, str, str]]) -> Path:
+    lines = ["OrderID,Customer,Amount,Status,OrderDate"] + [",".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def app(orders_lake: Lake) -> Iterator[Flask]:
+    from lakebox.web.app import create_app
+
+    flask_app = create_app(orders_lake)
+    flask_app.testing = True
+    yield flask_app
+    flask_app.extensions["lakebox"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def csrf(client: FlaskClient) -> dict[str, str]:
+    """Headers carrying the CSRF token (as the page's JavaScript sends it)."""
+    return {"X-CSRF-Token": client.get("/api/csrf").get_json()["csrf_token"]}
+
+
+@dataclass
+class LiveServer:
+    """A waitress server running the dashboard in a thread."""
+
+    url: str
+    lake: Lake
+    server: Any
+    thread: threading.Thread
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        self.server.close()
+        self.server.task_dispatcher.shutdown(timeout=5)
+        self.thread.join(timeout=10)
+        self.server.lakebox_app.extensions["lakebox"].close()
+
+
+def start_live_server(lake: Lake, **config: Any) -> LiveServer:
+    from lakebox.web.server import make_server
+
+    server = make_server(lake, "127.0.0.1", 0, threads=8, **config)
+    thread = threading.Thread(target=_run_quietly, args=(server,), name="lakebox-waitress", daemon=True)
+    thread.start()
+    return LiveServer(f"http://127.0.0.1:{server.effective_port}", lake, server, thread)
+
+
+def _run_quietly(server: Any) -> None:
+    try:
+        server.run()
+    except OSError:  # the socket closed under the loop at shutdown
+        pass
+
+
+@pytest.fixture
+def live_server(orders_lake: Lake) -> Iterator[LiveServer]:
+    srv = start_live_server(orders_lake)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@dataclass
+class PageRecorder:
+    """A page plus what it did that it should not have: dialogs, page errors, requests to other hosts."""
+
+    page: Any
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer) -> Iterator[PageRecorder]:
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    pg = context.new_page()
+    rec = PageRecorder(pg)
+
+    def on_dialog(dialog: Any) -> None:
+        rec.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def on_request(request: Any) -> None:
+        if not request.url.startswith((live_server.url, "data:", "blob:", "about:")):
+            rec.foreign.append(request.url)
+
+    pg.on("dialog", on_dialog)
+    pg.on("pageerror", lambda exc: rec.errors.append(str(exc)))
+    pg.on("request", on_request)
+    pg.set_default_timeout(15_000)
+    yield rec
+    context.close()
