@@ -298,7 +298,7 @@ def settings_cmd() -> None:
 @click.option("--port", type=int, help="Port (default 5000).")
 @click.option("--token", help="Access token (required for non-loopback hosts). Env: LAKEBOX_TOKEN.")
 @click.option("--no-watch", is_flag=True, help="Do not watch raw/ for new files.")
-@click.option("--sample-rows", default=200, show_default=True, help="Rows of sample data for an empty lake.")
+@click.option("--sample-rows", default=5000, show_default=True, help="Rows of sample data for an empty lake.")
 @click.pass_context
 def up(ctx: click.Context, host: str | None, port: int | None, token: str | None, no_watch: bool,
        sample_rows: int) -> None:
