@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -74,7 +75,7 @@ def _runs_table(title: str, runs: list[tuple[str, RunRecord]]) -> Table:
         t.add_column(col, justify="right" if col not in ("file", "status") else "left")
     for name, r in runs:
         style = {"ok": "green", "rejected": "red", "skipped": "dim", "error": "red"}.get(r.status, "")
-        t.add_row(name, f"{r.rows_read:,}", f"{r.rows_kept:,}", f"{r.rows_dropped:,}", f"{r.rows_quarantined:,}",
+        t.add_row(escape(name), f"{r.rows_read:,}", f"{r.rows_kept:,}", f"{r.rows_dropped:,}", f"{r.rows_quarantined:,}",
                   f"[{style}]{r.status}[/{style}]" if style else r.status,
                   f"{r.duration_ms:,.0f}" if r.duration_ms is not None else "")
     return t
@@ -83,11 +84,12 @@ def _runs_table(title: str, runs: list[tuple[str, RunRecord]]) -> Table:
 def _print_problems(runs: list[tuple[str, RunRecord]]) -> None:
     for name, r in runs:
         if r.status == "rejected":
-            err.print(f"[red]rejected[/red] {name}: {r.error}")
+            err.print(f"[red]rejected[/red] {escape(name)}: {escape(r.error or '')}")
         elif r.rows_quarantined:
-            err.print(f"[yellow]{r.rows_quarantined} row(s) quarantined[/yellow] from {name}: see {r.quarantine_key}")
+            err.print(f"[yellow]{r.rows_quarantined} row(s) quarantined[/yellow] from {escape(name)}: "
+                      f"see {escape(r.quarantine_key or '')}")
         for w in r.warnings:
-            err.print(f"[yellow]warning[/yellow] {name}: {w}")
+            err.print(f"[yellow]warning[/yellow] {escape(name)}: {escape(w)}")
 
 
 @main.command()
@@ -140,7 +142,7 @@ def crawl(ctx: click.Context) -> None:
         t.add_column(col)
     for tb in tables:
         t.add_row(f"{tb.database}.{tb.name}", str(tb.version), str(tb.file_count), f"{tb.row_count:,}",
-                  ", ".join(f"{c.name} {c.type}" for c in tb.columns),
+                  escape(", ".join(f"{c.name} {c.type}" for c in tb.columns)),
                   ", ".join(c.name for c in tb.partition_keys) or "-")
     console.print(t)
 
@@ -182,13 +184,13 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
         t = Table(caption=f"{result.row_count} row(s) · {result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
                           f"{result.result_location}", caption_justify="left")
         for c in result.columns:
-            t.add_column(f"{c['name']}\n[dim]{c['type']}[/dim]")
+            t.add_column(f"{escape(c['name'])}\n[dim]{escape(c['type'])}[/dim]")
         for row in result.text_rows():
-            t.add_row(*["[dim]NULL[/dim]" if v is None else v for v in row])
+            t.add_row(*["[dim]NULL[/dim]" if v is None else escape(v) for v in row])
         console.print(t)
     if result.state != "SUCCEEDED":
         e = result.error
-        err.print(f"[red]{e.error_type if e else 'FAILED'}[/red]: {e.message if e else ''}")
+        err.print(f"[red]{e.error_type if e else 'FAILED'}[/red]: {escape(e.message) if e else ''}")
         sys.exit(1)
 
 
@@ -201,7 +203,7 @@ def queries(ctx: click.Context) -> None:
     for col in ("name", "title", "parameters"):
         t.add_column(col)
     for q in lake.named_queries.values():
-        t.add_row(q.name, q.title, ", ".join(f"{p.name} (default {p.default})" for p in q.params) or "-")
+        t.add_row(q.name, escape(q.title), ", ".join(f"{p.name} (default {p.default})" for p in q.params) or "-")
     console.print(t)
 
 
@@ -217,7 +219,7 @@ def history(ctx: click.Context, limit: int) -> None:
     for m in lake.engine.list_query_executions(limit):
         t.add_row(m["QueryExecutionId"], m["Status"]["State"],
                   f"{m['Statistics'].get('TotalExecutionTimeInMillis', 0):.0f}", str(m.get("RowCount", "")),
-                  " ".join(m["Query"].split())[:80])
+                  escape(" ".join(m["Query"].split())[:80]))
     console.print(t)
 
 
@@ -261,7 +263,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     for col in ("table", "version", "files", "rows", "last crawl"):
         t.add_column(col)
     for tb in st["tables"]:
-        t.add_row(f"{tb['database']}.{tb['name']}", str(tb["version"]), str(tb["file_count"]),
+        t.add_row(escape(f"{tb['database']}.{tb['name']}"), str(tb["version"]), str(tb["file_count"]),
                   f"{tb['row_count']:,}", tb["last_crawl"] or "")
     console.print(t)
     runs = [(r["raw_key"], RunRecord.from_dict(r)) for r in st["runs"]]
@@ -271,7 +273,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
                   f"{tot['rows_dropped']:,} dropped + {tot['rows_quarantined']:,} quarantined; "
                   f"{tot['rejected']} rejected file(s); {len(st['pending'])} pending")
     for f in failed:
-        err.print(f"[red]failed[/red] {f.get('key')}: {f.get('error')}")
+        err.print(f"[red]failed[/red] {escape(str(f.get('key')))}: {escape(str(f.get('error')))}")
 
 
 def _failed(lake: Lake) -> list[dict[str, Any]]:
@@ -289,7 +291,7 @@ def settings_cmd() -> None:
     for col in ("setting", "env", "default", "help"):
         t.add_column(col)
     for s in SETTINGS:
-        t.add_row(s.name, "LAKEBOX_" + s.name.upper(), repr(s.default), s.help)
+        t.add_row(s.name, "LAKEBOX_" + s.name.upper(), escape(repr(s.default)), escape(s.help))
     console.print(t)
 
 
