@@ -17,7 +17,6 @@ from rich.table import Table
 from lakebox.config import SETTINGS, ConfigError, Settings, load_settings
 from lakebox.lake import Lake
 from lakebox.process.runs import RunRecord
-from lakebox.query.named import ParamError
 
 # Piped output (scripts, CI, tests) gets wide lines instead of wrapped table cells.
 _WIDTH = None if sys.stdout.isatty() else 200
