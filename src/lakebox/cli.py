@@ -336,23 +336,16 @@ def _serve(lake: Lake, watch: bool) -> None:
         sys.exit(2)
 
 
-def _register_optional() -> None:
-    """Subcommand groups that live with their stage (watch in trigger/, deploy in deploy/)."""
-    try:
-        from lakebox.trigger.cli import watch
+def _register_stage_commands() -> None:
+    """Subcommands that live with their stage: watch in trigger/, deploy in deploy/."""
+    from lakebox.deploy.cli import deploy
+    from lakebox.trigger.cli import watch
 
-        main.add_command(watch)
-    except ImportError:
-        pass  # stage not installed in this build
-    try:
-        from lakebox.deploy.cli import deploy
-
-        main.add_command(deploy)
-    except ImportError:
-        pass  # stage not installed in this build
+    main.add_command(watch)
+    main.add_command(deploy)
 
 
-_register_optional()
+_register_stage_commands()
 
 
 def today() -> dt.date:
