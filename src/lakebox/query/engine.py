@@ -148,6 +148,10 @@ class DuckEngine:
             self._db, self._db_version, self._tables = con, version, tables
             return con.cursor()
 
+    def catalog_columns(self) -> dict[tuple[str, str], list[tuple[str, str]]]:
+        """Columns (then partition keys) of every table, for information_schema and Trino's type checks."""
+        return {k: [(c.name, c.type) for c in [*t.columns, *t.partition_keys]] for k, t in self._tables.items()}
+
     def resolve(self, database: str | None, name: str) -> tuple[str, str] | None:
         db = (database or self.settings.database).lower()
         key = (db, name.lower())
@@ -175,9 +179,10 @@ class DuckEngine:
         t0 = time.perf_counter()
         result = QueryResult(execution_id=exec_id, sql=sql, database=database)
         planning_ms = 0.0
+        tr: Translation | None = None
         try:
             cur = self._connection()
-            tr = translate(sql, self.resolve, database)
+            tr = translate(sql, self.resolve, database, self.catalog_columns())
             planning_ms = (time.perf_counter() - t0) * 1000
             if tr.kind in ("show", "describe"):
                 self._answer_from_catalog(tr, database, result)
@@ -188,7 +193,7 @@ class DuckEngine:
         except AthenaError as exc:
             result.state, result.error = "FAILED", exc
         except duckdb.Error as exc:
-            result.state, result.error = "FAILED", from_duckdb(exc)
+            result.state, result.error = "FAILED", from_duckdb(exc, tr.source if tr else None)
         total_ms = (time.perf_counter() - t0) * 1000
         result.stats.update({
             "EngineExecutionTimeInMillis": round(total_ms - planning_ms, 2),
