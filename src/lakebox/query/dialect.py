@@ -15,21 +15,24 @@ The steps, in order:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from lakebox.query import trino
-from lakebox.query.errors import AthenaError
+from lakebox.query import trino, trino_checks
+from lakebox.query.errors import AthenaError, at, position_of
+from lakebox.query.trino import AthenaTrino
 
 MAX_QUERY_BYTES = 262_144
 CATALOG_NAME = "awsdatacatalog"
 
 #: Resolves (database or None, table) to (database, table) in the catalog, or None when unknown.
 Resolver = Callable[[str | None, str], tuple[str, str] | None]
+#: The catalog's columns: {(database, table): [(column, hive type), ...]}, partition keys last.
+CatalogColumns = Mapping[tuple[str, str], Sequence[tuple[str, str]]]
 
 _SHOW = re.compile(r"^\s*(SHOW|DESCRIBE|DESC|EXPLAIN)\b", re.IGNORECASE)
 _FORBIDDEN_WORDS = re.compile(
@@ -48,6 +51,7 @@ class Translation:
     sql: str  # DuckDB SQL for "select"/"explain"; the original text otherwise
     tables: list[tuple[str, str]] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
+    source: str = ""  # the statement as written, for error positions
 
 
 def strip_statement(sql: str) -> str:
@@ -76,7 +80,7 @@ def parse_one(sql: str) -> exp.Expression:
             column=col,
         )
     try:
-        statements = [s for s in sqlglot.parse(sql, read="athena") if s is not None]
+        statements = [s for s in AthenaTrino().parse(sql) if s is not None]
     except (ParseError, TokenError) as exc:
         line, col = _error_position(exc)
         raise AthenaError("SYNTAX_ERROR", f"line {line}:{col}: {_parse_message(exc)}", line=line, column=col) from None
@@ -128,7 +132,7 @@ def check_read_only(tree: exp.Expression) -> None:
             raise AthenaError("NOT_SUPPORTED", f"{node.key.upper()} is not allowed inside a query")
 
 
-def resolve_tables(tree: exp.Expression, resolver: Resolver, default_db: str) -> list[tuple[str, str]]:
+def resolve_tables(tree: exp.Expression, resolver: Resolver, default_db: str, sql: str = "") -> list[tuple[str, str]]:
     """Rewrite every table reference to its DuckDB view ``"db"."table"``; return the tables used."""
     cte_names = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     used: list[tuple[str, str]] = []
@@ -151,7 +155,9 @@ def resolve_tables(tree: exp.Expression, resolver: Resolver, default_db: str) ->
         found = resolver(db, name) if db else resolver(default_db, name)
         if found is None:
             target = f"{(db or default_db).lower()}.{name.lower()}"
-            raise AthenaError("TABLE_NOT_FOUND", f"Table '{CATALOG_NAME}.{target}' does not exist")
+            line, col = position_of(table, sql)
+            raise AthenaError("TABLE_NOT_FOUND", at(f"Table '{CATALOG_NAME}.{target}' does not exist", line, col),
+                              line=line, column=col)
         rdb, rname = found
         alias = table.alias
         new = exp.Table(
@@ -183,8 +189,14 @@ def output_names(tree: exp.Expression) -> list[str]:
     return names
 
 
-def translate(sql: str, resolver: Resolver, default_db: str) -> Translation:
-    """Translate one Athena statement for DuckDB (see the module docstring for the steps)."""
+def translate(sql: str, resolver: Resolver, default_db: str,
+              catalog: CatalogColumns | None = None) -> Translation:
+    """Translate one Athena statement for DuckDB (see the module docstring for the steps).
+
+    ``catalog`` gives the columns of the catalog's tables; with it, ``information_schema`` can be queried,
+    ``GROUP BY`` aliases and string/number mix-ups are refused as Athena refuses them, and decimal
+    ``avg``/``round`` keep Trino's types. Without it those checks are skipped.
+    """
     text = strip_statement(sql)
     bad = _FORBIDDEN_WORDS.match(text)
     if bad:
@@ -197,22 +209,77 @@ def translate(sql: str, resolver: Resolver, default_db: str) -> Translation:
     if m:
         word = m.group(1).upper()
         if word in ("DESCRIBE", "DESC"):
-            return Translation("describe", text)
+            return Translation("describe", text, source=text)
         if word == "SHOW":
-            return Translation("show", text)
+            return Translation("show", text, source=text)
         inner = text[m.end():].strip()
         inner = re.sub(r"^\((?:[^()]*)\)\s*", "", inner)  # EXPLAIN (TYPE ...) options
-        sub = translate(inner, resolver, default_db)
+        sub = translate(inner, resolver, default_db, catalog)
         if sub.kind != "select":
             raise AthenaError("NOT_SUPPORTED", "EXPLAIN works on queries only")
-        return Translation("explain", "EXPLAIN " + sub.sql, sub.tables)
+        return Translation("explain", "EXPLAIN " + sub.sql, sub.tables, source=text)
     tree = parse_one(text)
     check_read_only(tree)
     names = output_names(tree)
-    tables = resolve_tables(tree, resolver, default_db)
-    tree = trino.rewrite(tree)
+    schema: CatalogColumns = catalog or {}
+    replace_information_schema(tree, schema)
+    tables = resolve_tables(tree, resolver, default_db, text)
+    columns = trino.column_types(tree, {k: dict(v) for k, v in schema.items()}, tables)
+    trino_checks.check_group_by_aliases(tree, text, schema)
+    trino_checks.check_operand_types(tree, text, columns)
+    tree = trino.rewrite(tree, text, columns)
     try:
         duck = tree.sql(dialect="duckdb")
     except (ValueError, sqlglot.errors.UnsupportedError) as exc:
         raise AthenaError("NOT_SUPPORTED", str(exc)) from None
-    return Translation("select", duck, tables, names)
+    return Translation("select", duck, tables, names, source=text)
+
+
+# --- information_schema, answered from the catalog -----------------------------------------------------------
+
+_INFO_COLUMNS = {
+    "schemata": ("catalog_name", "schema_name"),
+    "tables": ("table_catalog", "table_schema", "table_name", "table_type"),
+    "columns": ("table_catalog", "table_schema", "table_name", "column_name", "ordinal_position", "column_default",
+                "is_nullable", "data_type", "comment", "extra_info"),
+}
+
+
+def _info_rows(view: str, schema: CatalogColumns) -> list[tuple[object, ...]]:
+    if view == "schemata":
+        dbs = sorted({db for db, _ in schema} | {"information_schema"})
+        return [(CATALOG_NAME, db) for db in dbs]
+    if view == "tables":
+        return [(CATALOG_NAME, db, t, "BASE TABLE") for db, t in sorted(schema)]
+    rows: list[tuple[object, ...]] = []
+    for (db, t), cols in sorted(schema.items()):
+        for i, (c, typ) in enumerate(cols, start=1):
+            rows.append((CATALOG_NAME, db, t, c, i, None, "YES", trino.trino_type(typ), None, None))
+    return rows
+
+
+def replace_information_schema(tree: exp.Expression, schema: CatalogColumns) -> None:
+    """Replace ``information_schema.{schemata,tables,columns}`` with the catalog's rows, as Athena lists them
+    (Trino type names in ``data_type``; ``awsdatacatalog`` as the catalog)."""
+    for table in list(tree.find_all(exp.Table)):
+        if table.db.lower() != "information_schema":
+            continue
+        view = table.name.lower()
+        if view not in _INFO_COLUMNS:
+            raise AthenaError("TABLE_NOT_FOUND", f"Table '{CATALOG_NAME}.information_schema.{view}' does not exist")
+        cols = _INFO_COLUMNS[view]
+        rows = _info_rows(view, schema)
+
+        def lit(v: object) -> str:
+            if v is None:
+                return "CAST(NULL AS VARCHAR)"
+            return str(v) if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'"
+
+        if rows:
+            body = "VALUES " + ", ".join("(" + ", ".join(lit(v) for v in r) + ")" for r in rows)
+            inner = f"SELECT * FROM ({body}) AS v({', '.join(cols)})"
+        else:
+            inner = "SELECT " + ", ".join(f"CAST(NULL AS VARCHAR) AS {c}" for c in cols) + " WHERE FALSE"
+        sub = exp.Subquery(this=sqlglot.parse_one(inner, read="trino"),
+                           alias=exp.TableAlias(this=exp.to_identifier(table.alias or view)))
+        table.replace(sub)

@@ -45,7 +45,8 @@ def athena_type(duck_type: str) -> str:
         "INTEGER": "integer",
         "SMALLINT": "smallint",
         "TINYINT": "tinyint",
-        "HUGEINT": "decimal(38,0)",
+        # DuckDB sums integers into HUGEINT; Trino's sum/count_if of integers is bigint.
+        "HUGEINT": "bigint",
         "UBIGINT": "decimal(20,0)",
         "UINTEGER": "bigint",
         "DOUBLE": "double",

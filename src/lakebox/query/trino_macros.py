@@ -1,0 +1,121 @@
+"""The DuckDB macros behind ``query.trino``'s rewrites: Trino's function semantics, as DuckDB SQL. Pure data.
+
+Typed overloads (``CREATE MACRO f(x DATE) AS ..., (x TIMESTAMP) AS ...``) let DuckDB's binder choose the
+behaviour from the argument types, as Trino's function resolution does; a type no overload takes (VARCHAR
+for ``date_format``) fails at bind time, before any row is read, like Athena's analysis error.
+
+Errors are raised with :func:`fail`: a cast of a marked string, which DuckDB's ``TRY`` can catch (its
+``error()`` is volatile and refused inside ``TRY``). ``errors.from_duckdb`` reads the marker back.
+"""
+
+from __future__ import annotations
+
+
+def fail(kind: str, message_sql: str, duck_type: str) -> str:
+    """SQL that raises Athena error ``kind`` with the (SQL-expression) message, typed as ``duck_type``."""
+    marked = f"('[[LAKEBOX:{kind}:' || {message_sql} || ']]')"
+    if duck_type == "VARCHAR":
+        return f"CAST(CAST({marked} AS INTEGER) AS VARCHAR)"
+    return f"CAST({marked} AS {duck_type})"
+
+
+_DATE_UNITS = "('day', 'week', 'month', 'quarter', 'year')"
+_TS_UNITS = "('millisecond', 'second', 'minute', 'hour', 'day', 'week', 'month', 'quarter', 'year')"
+
+
+def _unit_guard(units: str, body: str, field: str, duck_type: str) -> str:
+    """Trino accepts a fixed set of units per type; others fail with INVALID_FUNCTION_ARGUMENT."""
+    msg = "'''' || u || ''' is not a valid " + field + " field'"
+    return (f"CASE WHEN lower(u) IN {units} THEN {body} "
+            f"ELSE {fail('INVALID_FUNCTION_ARGUMENT', msg, duck_type)}"
+            " END")
+
+
+def _interval(u: str = "u", n: str = "n") -> str:
+    # DuckDB has no 'quarter' interval unit; a quarter is three months.
+    return (f"CAST(CASE WHEN lower({u}) = 'quarter' THEN CAST({n} * 3 AS VARCHAR) || ' month' "
+            f"ELSE CAST({n} AS VARCHAR) || ' ' || lower({u}) END AS INTERVAL)")
+
+
+def _timestamp_arg(name: str) -> str:
+    """Accept what Trino's signature takes after implicit coercion: timestamp, timestamp with time zone, and
+    date (DATE coerces to timestamp(0)); nothing else, in particular not VARCHAR."""
+    return (f"CREATE OR REPLACE MACRO __trino_arg_{name}(x TIMESTAMP) AS x, (x TIMESTAMP WITH TIME ZONE) AS x, "
+            "(x DATE) AS CAST(x AS TIMESTAMP)")
+
+
+_DIV0 = "'Division by zero'"
+_BAD_ISO = "'Invalid format: \"' || s || '\"'"
+_FAIL_INDEX = fail("INVALID_FUNCTION_ARGUMENT", "'Index must be greater than zero'", "VARCHAR")
+_FAIL_LIMIT = fail("INVALID_FUNCTION_ARGUMENT", "'Limit must be positive'", "VARCHAR[]")
+_FAIL_ISO_TS = fail("INVALID_FUNCTION_ARGUMENT", _BAD_ISO, "TIMESTAMP WITH TIME ZONE")
+_FAIL_ISO_DATE = fail("INVALID_FUNCTION_ARGUMENT", _BAD_ISO, "DATE")
+_ISO_WEEK = r"'^(\d{4})-?W(\d{2})(?:-?([1-7]))?$'"
+_ISO_ORDINAL = r"'^(\d{4})-?(\d{3})$'"
+
+MACROS: tuple[str, ...] = (
+    # Integer division truncates toward zero and fails on zero; doubles follow IEEE (1/0 = Infinity).
+    "CREATE OR REPLACE MACRO __trino_div"
+    f"(a INTEGER, b INTEGER) AS CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} "
+    "ELSE CAST(a // b AS INTEGER) END, "
+    f"(a BIGINT, b BIGINT) AS CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a // b END, "
+    "(a DOUBLE, b DOUBLE) AS a / b, (a FLOAT, b FLOAT) AS a / b, (a, b) AS a / b",
+    "CREATE OR REPLACE MACRO __trino_mod"
+    f"(a INTEGER, b INTEGER) AS CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} "
+    "ELSE CAST(a % b AS INTEGER) END, "
+    f"(a BIGINT, b BIGINT) AS CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a % b END, "
+    "(a, b) AS a % b",
+    # DATE +/- INTERVAL is a DATE in Trino (a TIMESTAMP in DuckDB).
+    "CREATE OR REPLACE MACRO __trino_plus_interval(x DATE, i INTERVAL) AS CAST(x + i AS DATE), "
+    "(x TIMESTAMP, i INTERVAL) AS x + i, (x TIMESTAMP WITH TIME ZONE, i INTERVAL) AS x + i, (x, i) AS x + i",
+    "CREATE OR REPLACE MACRO __trino_minus_interval(x DATE, i INTERVAL) AS CAST(x - i AS DATE), "
+    "(x TIMESTAMP, i INTERVAL) AS x - i, (x TIMESTAMP WITH TIME ZONE, i INTERVAL) AS x - i, (x, i) AS x - i",
+    "CREATE OR REPLACE MACRO __trino_date_trunc"
+    f"(u VARCHAR, x DATE) AS {_unit_guard(_DATE_UNITS, 'CAST(date_trunc(lower(u), x) AS DATE)', 'DATE', 'DATE')}, "
+    f"(u VARCHAR, x TIMESTAMP) AS {_unit_guard(_TS_UNITS, 'date_trunc(lower(u), x)', 'Timestamp', 'TIMESTAMP')}, "
+    "(u VARCHAR, x TIMESTAMP WITH TIME ZONE) AS "
+    f"{_unit_guard(_TS_UNITS, 'date_trunc(lower(u), x)', 'Timestamp', 'TIMESTAMP WITH TIME ZONE')}",
+    "CREATE OR REPLACE MACRO __trino_date_add"
+    f"(u VARCHAR, n BIGINT, x DATE) AS {_unit_guard(_DATE_UNITS, f'CAST(x + {_interval()} AS DATE)', 'DATE', 'DATE')}, "
+    f"(u VARCHAR, n BIGINT, x TIMESTAMP) AS {_unit_guard(_TS_UNITS, f'x + {_interval()}', 'Timestamp', 'TIMESTAMP')}, "
+    "(u VARCHAR, n BIGINT, x TIMESTAMP WITH TIME ZONE) AS "
+    f"{_unit_guard(_TS_UNITS, f'x + {_interval()}', 'Timestamp', 'TIMESTAMP WITH TIME ZONE')}",
+    # Trino counts whole units elapsed (Joda's *Between); DuckDB's date_sub does, its date_diff does not.
+    "CREATE OR REPLACE MACRO __trino_date_diff"
+    f"(u VARCHAR, a DATE, b DATE) AS {_unit_guard(_DATE_UNITS, 'date_sub(lower(u), a, b)', 'DATE', 'BIGINT')}, "
+    f"(u VARCHAR, a TIMESTAMP, b TIMESTAMP) AS "
+    f"{_unit_guard(_TS_UNITS, 'date_sub(lower(u), a, b)', 'Timestamp', 'BIGINT')}, "
+    "(u VARCHAR, a TIMESTAMP WITH TIME ZONE, b TIMESTAMP WITH TIME ZONE) AS "
+    f"{_unit_guard(_TS_UNITS, 'date_sub(lower(u), a, b)', 'Timestamp', 'BIGINT')}",
+    _timestamp_arg("date_format"),
+    _timestamp_arg("format_datetime"),
+    _timestamp_arg("to_unixtime"),
+    "CREATE OR REPLACE MACRO __trino_from_iso8601_timestamp(s) AS CASE WHEN s IS NULL THEN NULL "
+    "WHEN TRY_CAST(s AS TIMESTAMP WITH TIME ZONE) IS NULL THEN "
+    f"{_FAIL_ISO_TS} "
+    "ELSE TRY_CAST(s AS TIMESTAMP WITH TIME ZONE) END",
+    # ISO 8601 dates include week dates (2020-W10, Monday of ISO week 10) and ordinal dates (2020-123).
+    "CREATE OR REPLACE MACRO __trino_iso_week_date(y, w, d) AS "
+    "CAST(make_date(y, 1, 4) - CAST(isodow(make_date(y, 1, 4)) - 1 AS INTEGER) + CAST((w - 1) * 7 + (d - 1) AS INTEGER) AS DATE)",
+    "CREATE OR REPLACE MACRO __trino_from_iso8601_date(s) AS CASE WHEN s IS NULL THEN NULL "
+    f"WHEN regexp_matches(s, {_ISO_WEEK}) THEN __trino_iso_week_date("
+    f"CAST(regexp_extract(s, {_ISO_WEEK}, 1) AS INTEGER), CAST(regexp_extract(s, {_ISO_WEEK}, 2) AS INTEGER), "
+    f"coalesce(CAST(NULLIF(regexp_extract(s, {_ISO_WEEK}, 3), '') AS INTEGER), 1)) "
+    f"WHEN regexp_matches(s, {_ISO_ORDINAL}) THEN CAST(make_date(CAST(regexp_extract(s, {_ISO_ORDINAL}, 1) AS INTEGER), "
+    f"1, 1) + CAST(regexp_extract(s, {_ISO_ORDINAL}, 2) AS INTEGER) - 1 AS DATE) "
+    r"WHEN regexp_matches(s, '^\d{4}(-\d{2}(-\d{2})?)?$') AND TRY_CAST(rpad(s, 10, '-01') AS DATE) IS NOT NULL "
+    "THEN CAST(CASE length(s) WHEN 4 THEN s || '-01-01' WHEN 7 THEN s || '-01' ELSE s END AS DATE) "
+    f"ELSE {_FAIL_ISO_DATE} END",
+    # Exact and deterministic: an element of the input, as Trino's q-digest returns for small inputs.
+    "CREATE OR REPLACE MACRO __trino_approx_percentile(x, p) AS quantile_disc(x, p)",
+    "CREATE OR REPLACE MACRO __trino_regexp_extract(s, p, g) AS "
+    "CASE WHEN regexp_matches(s, p) THEN regexp_extract(s, p, g) END",
+    "CREATE OR REPLACE MACRO __trino_split_part(s, d, i) AS CASE "
+    f"WHEN i <= 0 THEN {_FAIL_INDEX} "
+    "WHEN i > len(string_split(s, d)) THEN NULL ELSE split_part(s, d, i) END",
+    "CREATE OR REPLACE MACRO __trino_split_limit(s, d, n) AS CASE "
+    f"WHEN n <= 0 THEN {_FAIL_LIMIT} "
+    "WHEN len(string_split(s, d)) <= n THEN string_split(s, d) "
+    "ELSE list_concat(string_split(s, d)[1:n - 1], [array_to_string(string_split(s, d)[n:], d)]) END",
+    "CREATE OR REPLACE MACRO __trino_element_at(c, k) AS c[k]",
+)
