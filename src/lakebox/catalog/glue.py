@@ -227,12 +227,20 @@ class GlueCatalog:
     # --- databases -----------------------------------------------------------------------------------------
 
     def create_database(self, name: str) -> None:
-        """CreateDatabase; an existing database is fine (as LocalCatalog's INSERT OR IGNORE)."""
+        """CreateDatabase; an existing database is fine (as LocalCatalog's INSERT OR IGNORE).
+
+        Roles that may not create databases (the dashboard's, the function's) get AccessDenied here even
+        for the stack's existing database; that is fine too when GetDatabase finds it."""
         try:
             self.client.create_database(DatabaseInput={"Name": name.lower()}, **self._cid())
         except Exception as exc:
-            if _code(exc) != "AlreadyExistsException":
-                raise
+            code = _code(exc)
+            if code == "AlreadyExistsException":
+                return
+            if code == "AccessDeniedException":
+                self.client.get_database(Name=name.lower(), **self._cid())  # raises if it is really missing
+                return
+            raise
 
     def get_databases(self) -> list[str]:
         names: list[str] = []

@@ -180,6 +180,11 @@ class AthenaEngine:
         self._lock = threading.Lock()
         self.polls = 0  # GetQueryExecution calls made, for tests and the stats block
 
+    @classmethod
+    def from_settings(cls, settings: Any, store: Any = None, catalog: Any = None) -> AthenaEngine:
+        """The engine for ``lakebox --engine athena``: workgroup, region and endpoint from the settings."""
+        return cls(settings, store, catalog)
+
     @property
     def client(self) -> Any:
         """The boto3 Athena client, built on first use, with the standard retry mode so throttling
