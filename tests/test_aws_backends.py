@@ -554,3 +554,33 @@ def test_deploy_up_status_down_in_moto(aws: AwsEnv, tmp_path: Path) -> None:
     down = runner.invoke(deploy, ["down", *base, "--delete-data", "--yes"], obj={"settings": settings})
     assert down.exit_code == 0, down.output
     assert bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+
+
+# --- the dashboard over S3Store, GlueCatalog and AthenaEngine -------------------------------------------
+
+def test_dashboard_serves_over_s3_glue_and_athena(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unchanged web app, with a lake on moto's S3, the Glue catalog and the Athena engine."""
+    from lakebox.catalog.glue import update_catalog_for_run
+    from lakebox.lake import Lake
+    from lakebox.process.handler import process_object
+    from lakebox.web.app import create_app
+
+    store = make_store(aws)
+    aws.client("athena").create_work_group(
+        Name="lakebox", Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{aws.bucket}/enriched/"}})
+    settings = glue_settings(aws, workgroup="lakebox")
+    GlueCatalog.from_settings(settings).create_database("orders_db")
+    store.put_object("raw/orders.csv", CSV)
+    assert process_object(settings, store, "raw/orders.csv", after=update_catalog_for_run).status == "ok"
+
+    lake = Lake(settings)
+    assert isinstance(lake.store, S3Store) and isinstance(lake.catalog, GlueCatalog)
+    assert isinstance(lake.engine, AthenaEngine)
+    client = create_app(lake).test_client()
+    tables = client.get("/api/tables")
+    assert tables.status_code == 200, tables.data[:500]
+    assert "orders_processed" in tables.get_data(as_text=True)
+    runs = client.get("/api/runs")
+    assert runs.status_code == 200 and "raw/orders.csv" in runs.get_data(as_text=True)
+    page = client.get("/")
+    assert page.status_code == 200
