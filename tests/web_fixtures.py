@@ -1,6 +1,6 @@
 """Fixtures for the dashboard tests: a Flask app and client, a live waitress server, headless Chromium.
 
-Import what a test module needs: ``from web_fixtures import app, client, live_server, ...  # noqa: F401``.
+Use them from a test module with ``pytest_plugins = ["web_fixtures"]``.
 """
 
 from __future__ import annotations
