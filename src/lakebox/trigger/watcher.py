@@ -487,8 +487,7 @@ class Watcher:
                 if sig is None:
                     # Gone: a delete (or a rename away). Level-triggered: the job decides what that means.
                     del self._candidates[key]
-                    if self.delete_outputs:
-                        self._dispatch_locked(_Job(key))
+                    self._dispatch_locked(_Job(key))
                     self._cv.notify_all()
                     continue
                 if sig != cand.sig:
