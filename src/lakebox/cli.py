@@ -56,6 +56,7 @@ def _lake(ctx: click.Context, **overrides: Any) -> Lake:
 @click.option("--catalog", "catalog", type=click.Choice(["local", "glue"]), help="Catalog backend.")
 @click.option("--endpoint-url", help="Endpoint override for AWS services (moto, LocalStack).")
 @click.option("--region", help="AWS region.")
+@click.option("--workgroup", help="Athena workgroup (athena engine).")
 @click.version_option(package_name="lakebox")
 @click.pass_context
 def main(ctx: click.Context, **opts: Any) -> None:

@@ -57,6 +57,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("endpoint_url", None, str, "Override endpoint for every AWS service (moto, LocalStack, MinIO)."),
     Setting("region", "us-east-1", str, "AWS region for the AWS backends."),
     Setting("workgroup", "primary", str, "Athena workgroup for the athena engine."),
+    Setting("glue_crawler", None, str, "Glue crawler to start after each file, instead of updating the table."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -89,6 +90,7 @@ class Settings:
     endpoint_url: str | None = None
     region: str = "us-east-1"
     workgroup: str = "primary"
+    glue_crawler: str | None = None
     datasets: tuple[Dataset, ...] = field(default_factory=lambda: (default_dataset(),))
     sources: Mapping[str, str] = field(default_factory=dict)
 

@@ -42,7 +42,7 @@ def open_catalog(settings: Settings, store: Store) -> LocalCatalog:
     if settings.catalog == "glue":
         from lakebox.catalog.glue import GlueCatalog
 
-        return GlueCatalog.from_settings(settings)  # type: ignore[return-value]
+        return GlueCatalog.from_settings(settings, store=store)  # type: ignore[return-value]
     path = store.local_path(CATALOG_KEY)
     if path is None:
         raise ValueError("the local catalog needs a local lake; use catalog = \"glue\" with s3:// lakes")
@@ -134,7 +134,10 @@ def crawl(settings: Settings, store: Store, catalog: LocalCatalog | None = None)
     prefixes = sorted({d.processed_prefix for d in settings.datasets})
     out = []
     for prefix in prefixes:
-        t = crawl_prefix(settings, store, catalog, prefix)
+        if settings.catalog == "glue":  # files live in S3: the Glue backend reads them through the store
+            t = catalog.crawl_prefix(settings, store, prefix)
+        else:
+            t = crawl_prefix(settings, store, catalog, prefix)
         if t is not None:
             out.append(t)
     return out
@@ -145,8 +148,13 @@ start_crawler = crawl  # Glue's action name
 
 def update_catalog_for_run(settings: Settings, store: Store, run: RunRecord) -> None:
     """After a file is processed, bring its table up to date (no manual crawl)."""
-    if settings.catalog == "glue" or store.local_path(CATALOG_KEY) is None:
-        return  # on AWS the Glue backend updates the table itself (see catalog.glue)
+    if settings.catalog == "glue":
+        from lakebox.catalog import glue
+
+        glue.update_catalog_for_run(settings, store, run)
+        return
+    if store.local_path(CATALOG_KEY) is None:
+        raise ValueError("an s3:// lake needs catalog = \"glue\" (LAKEBOX_CATALOG=glue)")
     catalog = open_catalog(settings, store)
     for d in settings.datasets:
         if d.name == run.dataset:
