@@ -52,16 +52,18 @@ def line_col(sql: str, offset: int) -> tuple[int, int]:
 
 
 def position_of(node: Any, sql: str) -> tuple[int | None, int | None]:
-    """Where a parsed node starts in ``sql`` (sqlglot keeps token offsets in ``meta``), or (None, None)."""
-    for n in [node, *getattr(node, "walk", lambda: [])()]:
-        meta = getattr(n, "meta", None) or {}
-        if "start" in meta and sql:
-            start = int(meta["start"])
-            # A quoted identifier's offset points inside the quotes; Trino points at the quote.
-            if start > 0 and sql[start - 1] == '"':
-                start -= 1
-            return line_col(sql, start)
-    return None, None
+    """Where a parsed node starts in ``sql`` (sqlglot keeps token offsets in ``meta``), or (None, None).
+
+    The earliest offset among the node's parts counts, so ``db.table`` is reported where ``db`` starts."""
+    starts = [int(n.meta["start"]) for n in [node, *getattr(node, "walk", lambda: [])()]
+              if "start" in (getattr(n, "meta", None) or {})]
+    if not starts or not sql:
+        return None, None
+    start = min(starts)
+    # A quoted identifier's offset points inside the quotes; Trino points at the quote.
+    if start > 0 and sql[start - 1] == '"':
+        start -= 1
+    return line_col(sql, start)
 
 
 def at(message: str, line: int | None, column: int | None) -> str:

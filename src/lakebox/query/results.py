@@ -55,6 +55,7 @@ def athena_type(duck_type: str) -> str:
         "DATE": "date",
         "TIMESTAMP": "timestamp(3)",
         "TIMESTAMP_MS": "timestamp(3)",
+        "TIMESTAMP_S": "timestamp(3)",
         "TIMESTAMP_NS": "timestamp(3)",
         "TIMESTAMP WITH TIME ZONE": "timestamp(3) with time zone",
         "TIME": "time(3)",

@@ -45,7 +45,42 @@ _RAW_FUNCTIONS = frozenset({
     "REGEXP_EXTRACT", "REGEXP_REPLACE", "SPLIT_PART", "FROM_UNIXTIME", "TO_UNIXTIME", "FROM_ISO8601_TIMESTAMP",
     "FROM_ISO8601_DATE", "APPROX_PERCENTILE", "REDUCE", "ROUND", "AVG", "DAY_OF_WEEK", "DOW", "YEAR_OF_WEEK",
     "YOW", "LAST_DAY_OF_MONTH", "ELEMENT_AT", "STRPOS", "SPLIT", "CARDINALITY", "CONCAT", "TRUNCATE",
+    "ARRAY_DISTINCT", "ARRAY_POSITION", "SLICE", "MILLISECOND", "REVERSE", "CBRT", "SIGN", "FLOOR", "CEIL",
+    "CEILING", "EVERY", "ALL_MATCH", "ANY_MATCH", "NONE_MATCH", "E", "INFINITY", "NAN", "IS_NAN", "IS_FINITE",
+    "IS_INFINITE", "HAMMING_DISTANCE",
 })
+
+#: Trino functions lakebox does not implement: refused by name, so nobody gets DuckDB's function of the same
+#: name with other semantics, or a misleading "not registered".
+UNSUPPORTED_FUNCTIONS = frozenset({
+    "human_readable_seconds", "parse_duration", "from_base", "to_base", "regexp_position", "codepoint",
+    "luhn_check", "trim_array", "zip_with", "zip", "repeat", "combinations", "ngrams", "array_histogram",
+    "to_iso8601", "from_unixtime_nanos", "from_iso8601_timestamp_nanos", "at_timezone", "with_timezone",
+    "word_stem", "soundex", "split_to_map", "split_to_multimap", "map_from_entries", "map_concat",
+    "transform_keys", "transform_values", "map_filter", "map_zip_with", "reduce_agg", "listagg",
+    "format", "json_format", "json_parse", "from_utf8", "to_utf8", "normalize", "width_bucket",
+})
+
+#: Simple renames and fixed expansions: Trino name -> DuckDB SQL template over the arguments {0}, {1}, ...
+_SIMPLE = {
+    "array_distinct": "__trino_array_distinct({0})",
+    "array_position": "CAST(coalesce(list_position({0}, {1}), 0) AS BIGINT)",
+    "slice": "list_slice({0}, {1}, {1} + {2} - 1)",
+    "millisecond": "CAST(millisecond({0}) % 1000 AS BIGINT)",
+    "cbrt": "__trino_cbrt({0})",
+    "sign": "__trino_sign({0})",
+    "floor": "__trino_floor({0})",
+    "ceil": "__trino_ceil({0})",
+    "ceiling": "__trino_ceil({0})",
+    "every": "bool_and({0})",
+    "e": "exp(1)",
+    "infinity": "CAST('Infinity' AS DOUBLE)",
+    "nan": "CAST('NaN' AS DOUBLE)",
+    "is_nan": "isnan({0})",
+    "is_finite": "isfinite({0})",
+    "is_infinite": "isinf({0})",
+    "hamming_distance": "CAST(hamming({0}, {1}) AS BIGINT)",
+}
 
 
 class AthenaTrino(Trino):
@@ -160,11 +195,41 @@ class Rewriter:
     def _fn(self, node: exp.Anonymous) -> exp.Expression:
         name = node.name.lower()
         args = list(node.expressions)
+        if name in UNSUPPORTED_FUNCTIONS:
+            raise AthenaError("NOT_SUPPORTED", f"Trino function {name}() is not supported by lakebox "
+                              "(see tests/conformance/UNSUPPORTED.md)")
+        template = _SIMPLE.get(name)
+        if template is not None:
+            from sqlglot import parse_one
+
+            sub = parse_one(template.format(*[f"__arg{i}" for i in range(len(args))]), read="duckdb")
+            for col in list(sub.find_all(exp.Column)):
+                if col.name.startswith("__arg") and not col.table:
+                    col.replace(args[int(col.name[5:])].copy())
+            return sub
         handler: Callable[[exp.Anonymous, list[exp.Expression]], exp.Expression] | None = getattr(
             self, f"_fn_{name}", None)
         if handler is not None:
             return handler(node, args)
         return node
+
+    def _fn_reverse(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+        # reverse() of an array literal; strings keep DuckDB's reverse (same meaning).
+        return _call("list_reverse" if isinstance(args[0], exp.Array) else "reverse", *args)
+
+    def _match(self, args: list[exp.Expression], agg: str, negate: bool, empty: bool) -> exp.Expression:
+        out: exp.Expression = exp.func("coalesce", _call(agg, _call("list_transform", *args)),
+                                       exp.Boolean(this=empty) if len(args) else exp.null())
+        return exp.Not(this=out) if negate else out
+
+    def _fn_all_match(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+        return self._match(args, "list_bool_and", False, True)
+
+    def _fn_any_match(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+        return self._match(args, "list_bool_or", False, False)
+
+    def _fn_none_match(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+        return self._match(args, "list_bool_or", True, False)
 
     # --- date and time -----------------------------------------------------------------------------------
 
@@ -288,13 +353,16 @@ class Rewriter:
         return _call("__trino_element_at", *args)
 
     def _fn_cardinality(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
-        return exp.cast(_call("len", *args), "BIGINT")
+        is_map = isinstance(args[0], exp.Map | exp.VarMap) or (
+            isinstance(args[0], exp.Anonymous) and args[0].name.lower() == "map")
+        return exp.cast(_call("cardinality" if is_map else "len", *args), "BIGINT")
 
     def _fn_concat(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         if len(args) < 2:
             raise AthenaError("FUNCTION_NOT_FOUND",
                               "There must be two or more concatenation arguments to concat")
         # Trino's concat returns NULL when any argument is NULL (DuckDB's skips NULLs); || does the same.
+        args = [exp.cast(a, "VARCHAR") if isinstance(a, exp.Null) else a for a in args]
         out: exp.Expression = args[0]
         for a in args[1:]:
             out = exp.DPipe(this=out, expression=a, safe=False)
@@ -320,12 +388,72 @@ class Rewriter:
 
     # --- the walk --------------------------------------------------------------------------------------------
 
+    def _agg_type(self, node: exp.Expression) -> str | None:
+        if isinstance(node, exp.Count):
+            return "bigint"
+        if isinstance(node, exp.Sum | exp.Min | exp.Max):
+            t = static_type(node.this, self.columns)
+            return "bigint" if t in ("integer", "bigint", "smallint", "tinyint") else t
+        return static_type(node, self.columns)
+
+    def _div(self, node: exp.Div) -> exp.Expression:
+        """Integer division truncates. Macro overloads decide from the operand types at bind time, but DuckDB
+        cannot pick an overload for an aggregate argument; those are typed statically here instead."""
+        a, b = node.this, node.expression
+        if not any(isinstance(x, exp.AggFunc) or x.find(exp.AggFunc) for x in (a, b)):
+            return _call("__trino_div", a, b)
+        ints = ("integer", "bigint", "smallint", "tinyint")
+        if self._agg_type(a) in ints and self._agg_type(b) in ints:
+            return exp.IntDiv(this=a, expression=b)
+        return exp.Div(this=a, expression=b)
+
+    def _top_level(self, tree: exp.Expression) -> None:
+        """Result columns whose Trino value DuckDB cannot represent: year-month intervals are refused;
+        ``AT TIME ZONE`` results are rendered as Trino prints them (the zone name kept), as varchar."""
+        if not isinstance(tree, exp.Select):
+            return
+        for e in tree.expressions:
+            inner = e.this if isinstance(e, exp.Alias) else e
+            if any(isinstance(i, exp.Interval) and i.unit and i.unit.name.upper() in ("YEAR", "MONTH")
+                   for i in inner.find_all(exp.Interval)) and not any(
+                       isinstance(n, exp.Add | exp.Sub) and not isinstance(n.this, exp.Interval)
+                       for n in inner.find_all(exp.Add, exp.Sub)):
+                raise AthenaError("NOT_SUPPORTED", "interval year to month values cannot be returned by lakebox; "
+                                  "add them to a date or timestamp instead")
+            if isinstance(inner, exp.AtTimeZone):
+                text = exp.DPipe(this=exp.DPipe(
+                    this=_call("strftime", inner.copy(), exp.Literal.string("%Y-%m-%d %H:%M:%S.%g")),
+                    expression=exp.Literal.string(" ")), expression=inner.args["zone"].copy())
+                inner.replace(text)
+
     def rewrite(self, tree: exp.Expression) -> exp.Expression:
+        self._top_level(tree)
+
         def fix(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Anonymous):
                 return self._fn(node)
+            if isinstance(node, exp.Func) and node.sql_name().lower() in UNSUPPORTED_FUNCTIONS:
+                raise AthenaError("NOT_SUPPORTED", f"Trino function {node.sql_name().lower()}() is not supported "
+                                  "by lakebox (see tests/conformance/UNSUPPORTED.md)")
+            if (isinstance(node, exp.Sum) and not isinstance(node.this, exp.Distinct)
+                    and not isinstance(node.parent, exp.Filter)):
+                return _call("__trino_sum", node.this)
+            if isinstance(node, exp.Floor | exp.Ceil) and not node.args.get("decimals"):
+                return _call("__trino_floor" if isinstance(node, exp.Floor) else "__trino_ceil", node.this)
+            if isinstance(node, exp.Extract) and node.name.upper() in ("DOW", "DAY_OF_WEEK"):
+                return exp.cast(_call("isodow", node.expression), "BIGINT")
+            if isinstance(node, exp.Extract) and node.name.upper() in ("YOW", "YEAR_OF_WEEK"):
+                return exp.cast(_call("isoyear", node.expression), "BIGINT")
+            if (isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DECIMAL)
+                    and not node.to.expressions and isinstance(node.this, exp.Literal) and node.this.is_string):
+                # DECIMAL '1.5' is decimal(2,1) in Trino; a bare number literal has that type in DuckDB too.
+                return exp.Literal.number(node.this.this)
+            if isinstance(node, exp.Unnest) and (len(node.expressions) > 1 or any(
+                    isinstance(a, exp.Map | exp.VarMap) for a in node.expressions)):
+                raise AthenaError("NOT_SUPPORTED", "UNNEST of several arrays or of a map is not supported by "
+                                  "lakebox; UNNEST one array per CROSS JOIN")
             if isinstance(node, exp.Div):
-                return _call("__trino_div", node.this, node.expression)
+                return self._div(node)
             if isinstance(node, exp.Mod):
                 return _call("__trino_mod", node.this, node.expression)
             if isinstance(node, exp.Add | exp.Sub) and isinstance(node.expression, exp.Interval):
@@ -335,7 +463,15 @@ class Rewriter:
                 return _call("__trino_plus_interval", node.expression, node.this)
             return node
 
-        return tree.transform(fix, copy=False)
+        # Post-order, so that a call's arguments are already rewritten when the call itself is.
+        for node in reversed(list(tree.walk())):
+            new = fix(node)
+            if new is not node:
+                if node is tree:
+                    tree = new
+                else:
+                    node.replace(new)
+        return tree
 
 
 def column_types(tree: exp.Expression, schema: Schema, tables: list[tuple[str, str]]) -> dict[str, str]:

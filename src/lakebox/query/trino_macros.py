@@ -48,6 +48,8 @@ _DIV0 = "'Division by zero'"
 _BAD_ISO = "'Invalid format: \"' || s || '\"'"
 _FAIL_INDEX = fail("INVALID_FUNCTION_ARGUMENT", "'Index must be greater than zero'", "VARCHAR")
 _FAIL_LIMIT = fail("INVALID_FUNCTION_ARGUMENT", "'Limit must be positive'", "VARCHAR[]")
+_FAIL_ZONE = fail("NOT_SUPPORTED", "'timestamps with a time zone other than UTC are not kept by lakebox'",
+                  "TIMESTAMP WITH TIME ZONE")
 _FAIL_ISO_TS = fail("INVALID_FUNCTION_ARGUMENT", _BAD_ISO, "TIMESTAMP WITH TIME ZONE")
 _FAIL_ISO_DATE = fail("INVALID_FUNCTION_ARGUMENT", _BAD_ISO, "DATE")
 _ISO_WEEK = r"'^(\d{4})-?W(\d{2})(?:-?([1-7]))?$'"
@@ -91,6 +93,8 @@ MACROS: tuple[str, ...] = (
     _timestamp_arg("format_datetime"),
     _timestamp_arg("to_unixtime"),
     "CREATE OR REPLACE MACRO __trino_from_iso8601_timestamp(s) AS CASE WHEN s IS NULL THEN NULL "
+    r"WHEN regexp_matches(s, 'T.*[+-]\d\d(:?\d\d)?$') AND NOT regexp_matches(s, '[+-]00(:?00)?$') THEN "
+    f"{_FAIL_ZONE} "
     "WHEN TRY_CAST(s AS TIMESTAMP WITH TIME ZONE) IS NULL THEN "
     f"{_FAIL_ISO_TS} "
     "ELSE TRY_CAST(s AS TIMESTAMP WITH TIME ZONE) END",
@@ -118,4 +122,17 @@ MACROS: tuple[str, ...] = (
     "WHEN len(string_split(s, d)) <= n THEN string_split(s, d) "
     "ELSE list_concat(string_split(s, d)[1:n - 1], [array_to_string(string_split(s, d)[n:], d)]) END",
     "CREATE OR REPLACE MACRO __trino_element_at(c, k) AS c[k]",
+    # Trino's sum of integers is a bigint; DuckDB's is a HUGEINT.
+    "CREATE OR REPLACE MACRO __trino_sum(x INTEGER) AS CAST(sum(x) AS BIGINT), (x BIGINT) AS CAST(sum(x) AS BIGINT), "
+    "(x) AS sum(x)",
+    # Trino keeps the first occurrence's order; DuckDB's list_distinct does not promise an order.
+    "CREATE OR REPLACE MACRO __trino_array_distinct(a) AS list_filter(a, lambda x, i: list_position(a, x) = i)",
+    # Java's Math.cbrt is exact on perfect cubes; pow(x, 1/3) is not.
+    "CREATE OR REPLACE MACRO __trino_cbrt(x) AS CASE WHEN round(cbrt(x)) * round(cbrt(x)) * round(cbrt(x)) = x "
+    "THEN round(cbrt(x)) ELSE cbrt(x) END",
+    # sign/floor/ceil keep the argument's type in Trino ("[same as input]").
+    "CREATE OR REPLACE MACRO __trino_sign(x INTEGER) AS CAST(sign(x) AS INTEGER), (x BIGINT) AS "
+    "CAST(sign(x) AS BIGINT), (x DOUBLE) AS CAST(sign(x) AS DOUBLE), (x) AS sign(x)",
+    "CREATE OR REPLACE MACRO __trino_floor(x INTEGER) AS x, (x BIGINT) AS x, (x) AS floor(x)",
+    "CREATE OR REPLACE MACRO __trino_ceil(x INTEGER) AS x, (x BIGINT) AS x, (x) AS ceil(x)",
 )
