@@ -159,6 +159,8 @@ class Watcher:
         self._lock = threading.Lock()
         self._cv = threading.Condition(self._lock)
         self._catalog_lock = threading.Lock()
+        self._crawl_requested: Counter[str] = Counter()  # per dataset: tickets for _refresh_catalog
+        self._crawl_done: Counter[str] = Counter()
         self._candidates: dict[str, _Candidate] = {}
         self._busy: dict[str, _Job] = {}  # queued, running or waiting for a retry: one job per key
         self._dirty: dict[str, bool] = {}  # hints that arrived while busy -> one follow-up check (landed?)
@@ -604,16 +606,26 @@ class Watcher:
         return JobResult(key, status, run=run, error=run.error if run else None, attempts=job.attempt)
 
     def _refresh_catalog(self, run: RunRecord | None) -> None:
-        """Re-crawl the run's table once more, serialized across workers.
+        """Re-crawl the run's table once more, serialized across workers and coalesced.
 
         Two workers' catalog updates can interleave (each lists processed/, then writes the table), so the
-        slower one may write a listing without the other's file. Running one more crawl per file under a
-        lock guarantees the last write saw every published file. The crawl reuses cached footers.
+        slower one may write a listing without the other's file. One more crawl that *starts after* this
+        file was published, run under a lock, guarantees the last write saw every published file. Crawls
+        are coalesced: if a crawl that started after our request has already finished, it covered us.
         """
         if run is None:
             return
+        table = run.dataset or ""
+        with self._lock:
+            self._crawl_requested[table] += 1
+            ticket = self._crawl_requested[table]
         with self._catalog_lock:
+            if self._crawl_done[table] >= ticket:
+                return  # a crawl of this table that began after our publish already finished
+            with self._lock:
+                start = self._crawl_requested[table]
             update_catalog_for_run(self.lake.settings, self.lake.store, run)
+            self._crawl_done[table] = start
 
     def _handle_missing(self, key: str) -> JobResult:
         """The raw object is gone. Outputs stay unless ``delete_outputs_on_raw_delete`` is set."""
