@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -40,6 +41,38 @@ class DataVersion:
         """Mark the data as changed (called after every processed file)."""
         with self._lock:
             self._epoch += 1
+
+
+class VersionGate:
+    """Lets queries run together only while they all see the same catalog version.
+
+    The engine rebuilds (and closes) its DuckDB connection when the catalog version changes; DuckDB refuses
+    to close a connection whose cursors are still running ("connection is busy with another call"). So a
+    query that sees a new version waits here until the queries still running on the old one have finished.
+    """
+
+    def __init__(self, current: Callable[[], int]) -> None:
+        self._current = current
+        self._cond = threading.Condition()
+        self._running: dict[int, int] = {}
+
+    @contextmanager
+    def hold(self) -> Iterator[int]:
+        with self._cond:
+            while True:
+                v = self._current()
+                if all(k == v for k, n in self._running.items() if n):
+                    break
+                self._cond.wait(timeout=1.0)  # woken by release; the timeout re-reads the version
+            self._running[v] = self._running.get(v, 0) + 1
+        try:
+            yield v
+        finally:
+            with self._cond:
+                self._running[v] -= 1
+                if not self._running[v]:
+                    del self._running[v]
+                self._cond.notify_all()
 
 
 class _Slot(Generic[T]):
@@ -105,6 +138,12 @@ class ResultCache:
             if slot.error is not None:
                 raise slot.error
         return slot.value  # type: ignore[return-value]
+
+    def discard(self, key: Hashable) -> None:
+        """Forget ``key`` at every version (a value that must not be served again, such as a system error)."""
+        with self._lock:
+            for full in [k for k in self._entries if k[1] == key]:  # type: ignore[index]
+                del self._entries[full]
 
     def clear(self) -> None:
         with self._lock:

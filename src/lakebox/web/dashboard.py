@@ -12,7 +12,7 @@ from lakebox.lake import Lake
 from lakebox.process.runs import RunRecord
 from lakebox.query.named import NamedQuery
 from lakebox.web import views
-from lakebox.web.cache import DataVersion, ResultCache, Warmer
+from lakebox.web.cache import DataVersion, ResultCache, VersionGate, Warmer
 
 #: Query-string keys that are options of the endpoint, not parameters of the query.
 RESERVED_ARGS = frozenset({"limit", "download", "token", "_"})
@@ -33,11 +33,26 @@ class Dashboard:
         self.version = DataVersion(self._catalog_version)
         self.cache = ResultCache(self.version.current, max_entries=cache_entries)
         self.warmer = Warmer(self._warm_jobs, workers=warm_workers)
+        self.gate = VersionGate(self._catalog_version)
         self._listeners: list[Callable[[RunRecord], None]] = []
         lake.on_processed(self.data_changed)
 
     def _catalog_version(self) -> int:
         return int(self.lake.catalog.data_version())
+
+    def execute(self, sql: str, **kw: Any) -> Any:
+        """``engine.start_query_execution`` through the version gate (see :class:`VersionGate`).
+
+        If the data changed between the gate and the engine's own version check, the engine may still meet
+        a busy old connection; the query then goes through the gate once more.
+        """
+        for attempt in (1, 2):
+            with self.gate.hold():
+                result = self.lake.engine.start_query_execution(sql, **kw)
+            err = getattr(result, "error", None)
+            if err is None or attempt == 2 or "busy with another call" not in str(err.message):
+                return result
+        return result
 
     # --- freshness ------------------------------------------------------------------------------------
 
@@ -79,7 +94,10 @@ class Dashboard:
         q = self.query(name)
         checked = {p.name: str(params.get(p.name, p.default)) for p in q.params}
         key = ("panel", name, tuple(sorted(checked.items())))
-        return self.cache.get(key, lambda: views.run_panel(self.lake, q, checked, self.settings.max_result_rows))
+        panel = self.cache.get(key, lambda: views.run_panel(self.execute, q, checked, self.settings.max_result_rows))
+        if panel.status >= 500:
+            self.cache.discard(key)  # a system error is answered once, then retried, never cached
+        return panel
 
     def csv_key(self, name: str, params: Mapping[str, str]) -> tuple[str | None, dict[str, Any] | None]:
         """Run the query uncapped and write Athena's result CSV; returns (object key, error)."""
@@ -87,7 +105,7 @@ class Dashboard:
         checked = {p.name: str(params.get(p.name, p.default)) for p in q.params}
 
         def run() -> tuple[str | None, dict[str, Any] | None]:
-            result = self.lake.engine.start_query_execution(q.render(checked), write_result=True)
+            result = self.execute(q.render(checked), write_result=True)
             if result.error is not None:
                 return None, result.error.to_dict()
             return f"enriched/{result.execution_id}.csv", None
@@ -97,7 +115,7 @@ class Dashboard:
     # --- other views ----------------------------------------------------------------------------------
 
     def overview(self) -> dict[str, Any]:
-        return self.cache.get("overview", lambda: views.overview(self.lake))
+        return self.cache.get("overview", lambda: views.overview(self.lake, self.execute))
 
     def pipeline(self) -> dict[str, Any]:
         return self.cache.get("pipeline", lambda: views.pipeline(self.lake))
@@ -123,7 +141,7 @@ class Dashboard:
     # --- ad-hoc SQL and uploads -----------------------------------------------------------------------
 
     def run_sql(self, sql: str, database: str | None) -> Any:
-        return self.lake.engine.start_query_execution(
+        return self.execute(
             sql, database=database or None, max_rows=self.settings.max_result_rows,
             timeout=self.settings.query_timeout, write_result=True)
 

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,9 @@ from lakebox.query.named import NamedQuery
 from lakebox.query.results import to_json_value
 
 log = logging.getLogger(__name__)
+
+#: Runs one SQL statement on the lake's engine (``Dashboard.execute``) and returns its QueryResult.
+Execute = Callable[..., Any]
 
 #: Rows of each panel embedded in the page (the table paginates them; the API and downloads give more).
 PAGE_ROWS = 1000
@@ -69,10 +73,10 @@ def query_meta(q: NamedQuery) -> dict[str, Any]:
     return q.to_dict()
 
 
-def run_panel(lake: Lake, q: NamedQuery, params: dict[str, str], max_rows: int) -> Panel:
+def run_panel(execute: Execute, q: NamedQuery, params: dict[str, str], max_rows: int) -> Panel:
     """Run a named query (params already checked) and build its panel view model."""
     sql = q.render(params)
-    result = lake.engine.start_query_execution(sql, max_rows=max_rows, write_result=False)
+    result = execute(sql, max_rows=max_rows, write_result=False)
     out = result.to_json()
     values = {p.name: params.get(p.name, p.default) for p in q.params}
     data: dict[str, Any] = {
@@ -106,9 +110,9 @@ def summarize_stats(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def overview(lake: Lake) -> dict[str, Any]:
+def overview(lake: Lake, execute: Execute) -> dict[str, Any]:
     """The key figures: orders, revenue, average order value, customers, share dropped/quarantined, last arrival."""
-    result = lake.engine.start_query_execution(OVERVIEW_SQL, write_result=False)
+    result = execute(OVERVIEW_SQL, write_result=False)
     figures: dict[str, Any] = {"orders": 0, "revenue": 0, "average_order_value": None, "customers": 0}
     if result.state == "SUCCEEDED" and result.rows:
         row = result.rows[0]
