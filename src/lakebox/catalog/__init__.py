@@ -50,7 +50,11 @@ def open_catalog(settings: Settings, store: Store) -> LocalCatalog:
 
 
 def table_location(settings: Settings, prefix: str) -> tuple[str, str]:
-    """(database, table name) for a processed prefix, named as Glue's crawler names it."""
+    """(database, table name) for a processed prefix: the dataset's explicit ``table_name`` if it has one,
+    else the folder name plus the table prefix, sanitised as Glue's crawler names tables."""
+    for d in settings.datasets:
+        if d.processed_prefix == prefix and d.table_name:
+            return settings.database, sanitize_table_name(d.table_name)
     return settings.database, sanitize_table_name(prefix, settings.table_prefix)
 
 
@@ -86,7 +90,7 @@ def read_file_info(path: Path, key: str, size: int, etag: str) -> FileInfo | Non
                 f"SELECT count(*) FROM read_csv({quote_literal(str(path))}, header={str(has_header).lower()}, "
                 f"all_varchar=true, delim={quote_literal(delim)}, strict_mode=false, ignore_errors=true)"
             ).fetchone()
-            return FileInfo(key, size, etag, int(n[0]) if n else 0, tuple(columns), "csv")
+            return FileInfo(key, size, etag, int(n[0]) if n else 0, tuple(columns), "csv", delim, has_header)
     except duckdb.Error:
         return None  # unreadable file: Glue logs and skips it; so do we
     finally:
@@ -115,8 +119,8 @@ def crawl_prefix(settings: Settings, store: Store, catalog: LocalCatalog, prefix
     params: dict[str, str] = {}
     csv_files = [f for f in files if f.format == "csv"]
     if csv_files:
-        params = {"skip.header.line.count": "1" if not csv_files[0].columns[0].name.startswith("col0") else "0",
-                  "field.delim": ","}
+        first = csv_files[0]
+        params = {"skip.header.line.count": "1" if first.has_header else "0", "field.delim": first.delimiter}
     table = build_table(database, name, prefix, files, parameters=params)
     with _crawl_lock:
         catalog.put_files(database, name, files)

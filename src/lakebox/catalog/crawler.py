@@ -61,6 +61,9 @@ class FileInfo:
     rows: int
     columns: tuple[ColumnDef, ...]
     format: str
+    #: CSV only: what Glue's classifier detected (the table's field.delim and skip.header.line.count).
+    delimiter: str = ","
+    has_header: bool = True
 
 
 @dataclass

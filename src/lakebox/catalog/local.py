@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS table_versions (
   PRIMARY KEY (database, name, version));
 CREATE TABLE IF NOT EXISTS files (
   database TEXT, name TEXT, key TEXT, etag TEXT, size INTEGER, rows INTEGER, columns TEXT, format TEXT,
-  PRIMARY KEY (database, name, key));
+  delimiter TEXT, has_header INTEGER, PRIMARY KEY (database, name, key));
 """
 
 
@@ -173,11 +173,13 @@ class LocalCatalog:
         """What the last crawl learned about each file, so a re-crawl reads only new or changed footers."""
         with self._conn() as con:
             rows = con.execute(
-                "SELECT key, etag, size, rows, columns, format FROM files WHERE database = ? AND name = ?",
+                "SELECT key, etag, size, rows, columns, format, delimiter, has_header FROM files "
+                "WHERE database = ? AND name = ?",
                 (database.lower(), name.lower()),
             ).fetchall()
         return {
-            r[0]: FileInfo(r[0], r[2], r[1], r[3], tuple(ColumnDef(c[0], c[1]) for c in json.loads(r[4])), r[5])
+            r[0]: FileInfo(r[0], r[2], r[1], r[3], tuple(ColumnDef(c[0], c[1]) for c in json.loads(r[4])), r[5],
+                           r[6] or ",", bool(r[7]))
             for r in rows
         }
 
@@ -185,10 +187,10 @@ class LocalCatalog:
         with self._tx() as con:
             con.execute("DELETE FROM files WHERE database = ? AND name = ?", (database.lower(), name.lower()))
             con.executemany(
-                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (database.lower(), name.lower(), f.key, f.etag, f.size, f.rows,
-                     json.dumps([[c.name, c.type] for c in f.columns]), f.format)
+                     json.dumps([[c.name, c.type] for c in f.columns]), f.format, f.delimiter, int(f.has_header))
                     for f in files
                 ],
             )

@@ -71,6 +71,8 @@ class Dataset:
     #: Glue-faithful mode: write CSV with the source header, no casting, and let the crawler type it
     #: the way Glue's built-in CSV classifier does (dates stay strings).
     glue_csv: bool = False
+    #: An explicit catalog table name instead of the folder name plus the table prefix.
+    table_name: str | None = None
 
     def owns(self, key: str) -> bool:
         return key.startswith(self.raw_prefix) and key.lower().endswith(".csv")
@@ -116,8 +118,9 @@ def dataset_from_config(name: str, body: Mapping[str, Any]) -> Dataset:
     ``glue_csv = true`` selects the Glue-faithful mode (CSV output, source names, crawler typing).
     """
     base = default_dataset()
-    keep = bool(body.get("keep_source_names", False))
     glue_csv = bool(body.get("glue_csv", False))
+    # Glue-faithful means the source names, as the original Lambda wrote them.
+    keep = bool(body.get("keep_source_names", glue_csv))
     cols: list[Column] = []
     raw_cols = body.get("columns")
     if raw_cols is None:
@@ -173,6 +176,7 @@ def dataset_from_config(name: str, body: Mapping[str, Any]) -> Dataset:
         delimiter=body.get("delimiter", ","),
         output_format=fmt,
         glue_csv=glue_csv,
+        table_name=body.get("table_name"),
     )
 
 
