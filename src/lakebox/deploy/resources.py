@@ -1,0 +1,189 @@
+"""The stack's resources, by part: storage (the lake bucket), the processing function, the catalog (Glue
+database, crawler, Athena workgroup) and the dashboard (its role, plus the optional host).
+
+The roles' policy documents are in :mod:`lakebox.deploy.iam`, the optional EC2 host in
+:mod:`lakebox.deploy.dashboard_host`; :func:`lakebox.deploy.template.build_template` assembles the parts.
+"""
+
+from __future__ import annotations
+
+import json
+
+from lakebox.deploy.dashboard_host import dashboard_host
+from lakebox.deploy.iam import crawler_role, dashboard_role, process_function_role
+from lakebox.deploy.intrinsics import BUCKET_NAME, Json, bucket_arn, get_att, join, ref, sub
+
+HANDLER = "lakebox.process.handler.lambda_handler"
+RUNTIME = "python3.12"
+
+
+def storage() -> Json:
+    return {
+        "Bucket": {
+            "Type": "AWS::S3::Bucket",
+            # The notification is validated at creation: S3 must already be allowed to invoke the function.
+            "DependsOn": ["ProcessFunctionInvokePermission"],
+            # Retain: data outlives a mistaken `deploy down`; lakebox's `down` empties and deletes it on purpose.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketName": BUCKET_NAME,
+                "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]},
+                "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                                   "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "LifecycleConfiguration": {"Rules": [
+                    # Versioning keeps every overwritten processed/ object; old versions cost storage forever
+                    # unless expired. 30 days is enough to recover from a bad run.
+                    {"Id": "expire-noncurrent", "Status": "Enabled",
+                     "NoncurrentVersionExpiration": {"NoncurrentDays": 30}},
+                    {"Id": "abort-incomplete-multipart", "Status": "Enabled",
+                     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}},
+                    # Athena writes one result file per query; the dashboard never needs old ones.
+                    {"Id": "expire-query-results", "Status": "Enabled", "Prefix": "enriched/",
+                     "ExpirationInDays": 30},
+                ]},
+                "NotificationConfiguration": {"LambdaConfigurations": [{
+                    "Event": "s3:ObjectCreated:*",
+                    "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": "raw/"},
+                                                   {"Name": "suffix", "Value": ".csv"}]}},
+                    "Function": get_att("ProcessFunction", "Arn"),
+                }]},
+                "Tags": [{"Key": "lakebox:stack", "Value": ref("AWS::StackName")}],
+            },
+        },
+        "BucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": ref("Bucket"),
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                    "Resource": [bucket_arn(), bucket_arn("/*")],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }]},
+            },
+        },
+    }
+
+
+def function() -> Json:
+    fn_name = sub("${AWS::StackName}-process")
+    return {
+        "FailedEventsQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
+        },
+        "ProcessFunctionLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {"LogGroupName": sub("/aws/lambda/${AWS::StackName}-process"),
+                           "RetentionInDays": ref("LogRetentionDays")},
+        },
+        "ProcessFunctionRole": process_function_role(),
+        "ProcessFunction": {
+            "Type": "AWS::Lambda::Function",
+            "DependsOn": ["ProcessFunctionLogGroup"],
+            "Properties": {
+                "FunctionName": fn_name,
+                "Description": "lakebox: raw/*.csv -> processed/ + quarantine/, then the Glue table",
+                "Runtime": RUNTIME,
+                "Handler": HANDLER,
+                "Architectures": [ref("Architecture")],
+                "Code": {"S3Bucket": ref("CodeBucket"), "S3Key": ref("CodeKey")},
+                "Role": get_att("ProcessFunctionRole", "Arn"),
+                "MemorySize": ref("FunctionMemory"),
+                "Timeout": ref("FunctionTimeout"),
+                "EphemeralStorage": {"Size": 4096},
+                "Environment": {"Variables": {
+                    "LAKEBOX_LAKE": join("s3://", BUCKET_NAME),
+                    "LAKEBOX_CATALOG": "glue",
+                    "LAKEBOX_DATABASE": ref("DatabaseName"),
+                    "LAKEBOX_TABLE_PREFIX": ref("TablePrefix"),
+                    "LAKEBOX_GLUE_CRAWLER": {"Fn::If": ["UseCrawler", sub("${AWS::StackName}-processed"), ""]},
+                    # DuckDB keeps its home (extensions, temp) under $HOME; /tmp is the only writable place.
+                    "HOME": "/tmp",
+                    "LAKEBOX_MEMORY_LIMIT": "1GB",
+                }},
+            },
+        },
+        "ProcessFunctionInvokePermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": ref("ProcessFunction"),
+                "Principal": "s3.amazonaws.com",
+                "SourceArn": bucket_arn(),
+                "SourceAccount": ref("AWS::AccountId"),
+            },
+        },
+        "ProcessFunctionAsyncConfig": {
+            "Type": "AWS::Lambda::EventInvokeConfig",
+            "Properties": {
+                "FunctionName": ref("ProcessFunction"),
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 2,
+                "MaximumEventAgeInSeconds": 21600,
+                "DestinationConfig": {"OnFailure": {"Destination": get_att("FailedEventsQueue", "Arn")}},
+            },
+        },
+    }
+
+
+def catalog() -> Json:
+    return {
+        "GlueDatabase": {
+            "Type": "AWS::Glue::Database",
+            "Properties": {"CatalogId": ref("AWS::AccountId"),
+                           "DatabaseInput": {"Name": ref("DatabaseName"),
+                                             "Description": "lakebox processed data"}},
+        },
+        "CrawlerRole": crawler_role(),
+        "ProcessedCrawler": {
+            "Type": "AWS::Glue::Crawler",
+            "DependsOn": ["GlueDatabase"],
+            "Properties": {
+                "Name": sub("${AWS::StackName}-processed"),
+                "Role": get_att("CrawlerRole", "Arn"),
+                "DatabaseName": ref("DatabaseName"),
+                "TablePrefix": ref("TablePrefix"),
+                "Targets": {"S3Targets": [{"Path": join("s3://", BUCKET_NAME, "/processed/"),
+                                           "Exclusions": ["**/.lakebox-tmp-*", "**/_*"]}]},
+                "SchemaChangePolicy": {"UpdateBehavior": "UPDATE_IN_DATABASE",
+                                       "DeleteBehavior": "DEPRECATE_IN_DATABASE"},
+                # One table per include path, as the local crawler groups it.
+                "Configuration": json.dumps({"Version": 1.0,
+                                             "Grouping": {"TableGroupingPolicy": "CombineCompatibleSchemas"}}),
+            },
+        },
+        "AthenaWorkGroup": {
+            "Type": "AWS::Athena::WorkGroup",
+            "Properties": {
+                "Name": sub("${AWS::StackName}"),
+                "Description": "lakebox queries; results in enriched/",
+                "State": "ENABLED",
+                # Let `deploy down` delete the workgroup although it has query history.
+                "RecursiveDeleteOption": True,
+                "WorkGroupConfiguration": {
+                    "EnforceWorkGroupConfiguration": True,
+                    "PublishCloudWatchMetricsEnabled": True,
+                    "BytesScannedCutoffPerQuery": ref("BytesScannedCutoff"),
+                    "EngineVersion": {"SelectedEngineVersion": "Athena engine version 3"},
+                    "ResultConfiguration": {
+                        "OutputLocation": join("s3://", BUCKET_NAME, "/enriched/"),
+                        "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"},
+                    },
+                },
+            },
+        },
+    }
+
+
+def dashboard() -> Json:
+    """The dashboard's role (always: `lakebox serve` can run anywhere with it) and the optional host."""
+    return {
+        "DashboardRole": dashboard_role(),
+        **dashboard_host(),
+    }
