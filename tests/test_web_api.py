@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -180,13 +181,16 @@ def test_results_are_cached_until_new_data(client: FlaskClient, orders_lake: Lak
     monkeypatch.setattr(orders_lake.engine, "start_query_execution", counting)
     before = client.get("/api/overview").get_json()
     v1 = client.get("/api/version").get_json()["version"]
-    client.get("/api/queries/order_status_summary")
+    assert client.get("/api/dashboard").status_code == 200  # computes every view once
     n = len(calls)
+    assert n == 6  # the overview and five panels
     for _ in range(3):
-        client.get("/api/queries/order_status_summary")
+        for name in NAMES:
+            client.get(f"/api/queries/{name}")
         client.get("/api/overview")
+        client.get("/api/dashboard")
         client.get("/")
-    assert len(calls) == n + 4  # only the first GET / ran the four panels not asked for yet
+    assert len(calls) == n  # nothing ran again
 
     src = write_csv(tmp_path / "more.csv", [("N1", "Zoe", "100.00", "shipped", "2025-04-20")])
     resp = client.post("/api/upload", data={"file": (io.BytesIO(src.read_bytes()), "more.csv")}, headers=csrf)
@@ -315,6 +319,20 @@ def test_overview_figures(client: FlaskClient) -> None:
 def test_dashboard_bundle(client: FlaskClient) -> None:
     b = client.get("/api/dashboard").get_json()
     assert set(b) >= {"version", "overview", "panels", "pipeline"} and list(b["panels"]) == NAMES
+    assert all(b["panels"].values()) and b["overview"]["orders"] == 130
+
+
+def test_page_never_waits_for_queries(app: Any, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GET / embeds only what is computed at the current version; the page fetches the rest."""
+    dash = app.extensions["lakebox"]
+    monkeypatch.setattr(dash.warmer, "warm", lambda *a: None)  # keep the cache cold for this check
+    html = client.get("/").get_data(as_text=True)
+    boot = json.loads(html.split('<script id="boot" type="application/json">')[1].split("</script>")[0])
+    assert boot["overview"] is None and set(boot["panels"].values()) == {None}
+    client.get("/api/dashboard")
+    html = client.get("/").get_data(as_text=True)
+    boot = json.loads(html.split('<script id="boot" type="application/json">')[1].split("</script>")[0])
+    assert boot["overview"]["orders"] == 130 and all(boot["panels"].values())
 
 
 def test_empty_lake_renders(lake: Lake) -> None:
@@ -371,6 +389,7 @@ def test_upload_size_limit(make_settings: Any) -> None:
 def test_values_are_escaped_in_the_page(orders_lake: Lake, tmp_path: Path) -> None:
     orders_lake.ingest([write_csv(tmp_path / "xss.csv", [("X1", XSS_NAME, "99999.00", "shipped", "2025-02-11")])])
     c = create_app(orders_lake).test_client()
+    c.get("/api/dashboard")  # compute every view, so the page embeds the data
     html = c.get("/").get_data(as_text=True)
     assert XSS_NAME not in html and "<img" not in html
     assert "\\u003cimg src=x onerror=alert(1)\\u003e" in html

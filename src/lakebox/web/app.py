@@ -114,7 +114,7 @@ def create_app(lake: Lake, **config: Any) -> Flask:
     def index() -> str:
         return render_template(
             "index.html",
-            boot_json=dash.boot_json(),
+            boot_json=dash.boot_json(wait=False),
             queries=list(dash.queries.values()),
             lake_url=lake.store.url,
             database=s.database,

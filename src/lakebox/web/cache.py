@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+_background = threading.local()
 
 
 class DataVersion:
@@ -93,6 +94,8 @@ class ResultCache:
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, _Slot[Any]] = OrderedDict()
         self._seen: str | None = None
+        self._foreground = 0
+        self._idle = threading.Condition()
         self.hits = 0
         self.misses = 0
 
@@ -123,6 +126,10 @@ class ResultCache:
                 self._entries.move_to_end(full)
                 self.hits += 1
         if owner:
+            fg = not getattr(_background, "on", False)
+            if fg:
+                with self._idle:
+                    self._foreground += 1
             try:
                 slot.value = compute()
             except BaseException as exc:
@@ -133,11 +140,29 @@ class ResultCache:
                 raise
             finally:
                 slot.done.set()
+                if fg:
+                    with self._idle:
+                        self._foreground -= 1
+                        self._idle.notify_all()
         else:
             slot.done.wait()
             if slot.error is not None:
                 raise slot.error
         return slot.value  # type: ignore[return-value]
+
+    def peek(self, key: Hashable) -> Any | None:
+        """The value for ``key`` if it is already computed at the current version; never computes."""
+        v = self._version()
+        with self._lock:
+            slot = self._entries.get((v, key)) if v == self._seen else None
+        if slot is None or not slot.done.is_set() or slot.error is not None:
+            return None
+        return slot.value
+
+    def wait_idle(self, timeout: float) -> None:
+        """Wait (up to ``timeout``) until no request is computing a value: background work yields to them."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._foreground == 0, timeout=timeout)
 
     def discard(self, key: Hashable) -> None:
         """Forget ``key`` at every version (a value that must not be served again, such as a system error)."""
@@ -152,25 +177,53 @@ class ResultCache:
 
 
 class Warmer:
-    """Recomputes the default views in the background after new data, so the next page view finds them ready."""
+    """Recomputes the default views in the background after new data, so the next page view finds them ready.
 
-    def __init__(self, jobs: Callable[[], Iterable[Callable[[], Any]]], workers: int = 3) -> None:
+    One batch at a time, one job at a time, and each job first lets requests that are computing something
+    finish (``before_job``): a request for a panel never queues behind the warm-up of the others.
+    """
+
+    def __init__(self, jobs: Callable[[], Iterable[Callable[[], Any]]],
+                 before_job: Callable[[], None] | None = None) -> None:
         self._jobs = jobs
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lakebox-warm")
+        self._before = before_job
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lakebox-warm")
         self._lock = threading.Lock()
+        self._closed = False
+        self._scheduled = False
+        self._again = False
 
     def warm(self, *_: Any) -> None:
-        """Schedule every job; each one fills the cache through ``ResultCache.get`` (single flight)."""
+        """Schedule a warm-up batch (or one more pass, if a batch is running)."""
         with self._lock:
-            for job in self._jobs():
-                self._pool.submit(self._run, job)
+            if self._closed:
+                return
+            if self._scheduled:
+                self._again = True
+                return
+            self._scheduled = True
+        self._pool.submit(self._batch)
 
-    @staticmethod
-    def _run(job: Callable[[], Any]) -> None:
-        try:
-            job()
-        except Exception:  # a failing warm-up must not kill the pool; the request path reports the error
-            log.exception("cache warm-up failed")
+    def _batch(self) -> None:
+        _background.on = True
+        while True:
+            with self._lock:
+                self._again = False
+            for job in self._jobs():
+                if self._closed:
+                    return
+                if self._before is not None:
+                    self._before()
+                try:
+                    job()
+                except Exception:  # a failing warm-up must not stop the others; requests report the error
+                    log.exception("cache warm-up failed")
+            with self._lock:
+                if not self._again or self._closed:
+                    self._scheduled = False
+                    return
 
     def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)

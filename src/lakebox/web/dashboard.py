@@ -27,12 +27,12 @@ class NotFound(LookupError):
 class Dashboard:
     """Everything a request needs: cached view models at the current data version."""
 
-    def __init__(self, lake: Lake, *, warm_workers: int = 3, cache_entries: int = 64) -> None:
+    def __init__(self, lake: Lake, *, cache_entries: int = 64) -> None:
         self.lake = lake
         self.settings = lake.settings
         self.version = DataVersion(self._catalog_version)
         self.cache = ResultCache(self.version.current, max_entries=cache_entries)
-        self.warmer = Warmer(self._warm_jobs, workers=warm_workers)
+        self.warmer = Warmer(self._warm_jobs, before_job=lambda: self.cache.wait_idle(timeout=5.0))
         self.gate = VersionGate(self._catalog_version)
         self._listeners: list[Callable[[RunRecord], None]] = []
         lake.on_processed(self.data_changed)
@@ -66,7 +66,6 @@ class Dashboard:
         for name in self.queries:
             yield lambda name=name: self.panel(name, {})
         yield self.pipeline
-        yield self.boot_json
 
     def close(self) -> None:
         self.warmer.shutdown()
@@ -93,7 +92,7 @@ class Dashboard:
     def panel(self, name: str, params: Mapping[str, str]) -> views.Panel:
         q = self.query(name)
         checked = {p.name: str(params.get(p.name, p.default)) for p in q.params}
-        key = ("panel", name, tuple(sorted(checked.items())))
+        key: tuple[Any, ...] = ("panel", name, tuple(sorted(checked.items())))
         panel = self.cache.get(key, lambda: views.run_panel(self.execute, q, checked, self.settings.max_result_rows))
         if panel.status >= 500:
             self.cache.discard(key)  # a system error is answered once, then retried, never cached
@@ -120,19 +119,44 @@ class Dashboard:
     def pipeline(self) -> dict[str, Any]:
         return self.cache.get("pipeline", lambda: views.pipeline(self.lake))
 
-    def boot(self) -> dict[str, Any]:
-        """Everything the page shows at first paint (panels with their default parameters)."""
-        return {
-            "version": self.version.current(),
-            "overview": self.overview(),
-            "panels": {name: self.panel(name, {}).page for name in self.queries},
-            "pipeline": self.pipeline(),
-        }
+    def _panel_key(self, name: str) -> tuple[Any, ...]:
+        q = self.query(name)
+        return ("panel", name, tuple(sorted({p.name: p.default for p in q.params}.items())))
 
-    def boot_json(self) -> str:
-        """``boot()`` as HTML-safe JSON, serialised once per data version."""
+    def boot(self, wait: bool = True) -> dict[str, Any]:
+        """Everything the page shows at first paint (panels with their default parameters).
+
+        With ``wait=False`` a view not yet computed at the current version is ``None`` (the page fetches
+        it from the API, and the warmer is computing it): the page itself never waits for a query.
+        """
+        version = self.version.current()
+        if wait:
+            overview: Any = self.overview()
+            panels: dict[str, Any] = {name: self.panel(name, {}).page for name in self.queries}
+            pipeline: Any = self.pipeline()
+        else:
+            overview = self.cache.peek("overview")
+            panels = {}
+            for name in self.queries:
+                p = self.cache.peek(self._panel_key(name))
+                panels[name] = p.page if p is not None else None
+            pipeline = self.cache.peek("pipeline")
+        return {"version": version, "overview": overview, "panels": panels, "pipeline": pipeline}
+
+    def boot_json(self, wait: bool = True) -> str:
+        """``boot()`` as HTML-safe JSON, serialised once per data version (when complete)."""
         v = self.version.current()
-        return self.cache.get("boot_json", lambda: views.html_safe_json(self.boot() | {"version": v}), version=v)
+        done = self.cache.peek(("boot_json", v))
+        if done is not None:
+            return str(done)
+        data = self.boot(wait=wait)
+        complete = data["overview"] is not None and data["pipeline"] is not None and all(
+            p is not None for p in data["panels"].values())
+        if not complete:
+            self.warmer.warm()
+            return views.html_safe_json(data)
+        return str(self.cache.get(("boot_json", v), lambda: views.html_safe_json(data | {"version": v}),
+                                  version=v))
 
     def databases(self) -> list[str]:
         get = getattr(self.lake.catalog, "get_databases", None)

@@ -506,12 +506,18 @@
     return refreshing;
   }
 
+  // The page embeds what is computed at its data version; anything still being computed (null) is fetched
+  // from the API, which joins the server's computation instead of starting another.
   function renderAll(b) {
-    renderOverview(b.overview);
+    if (b.overview) renderOverview(b.overview);
+    else api("/api/overview").then(renderOverview).catch(() => setLive(false, "offline"));
     for (const [name, p] of Object.entries(b.panels)) {
-      if (isDefault(name)) renderPanel(name, p); else loadPanel(name);
+      if (p && isDefault(name)) renderPanel(name, p); else loadPanel(name);
     }
-    renderPipeline(b.pipeline);
+    if (b.pipeline) renderPipeline(b.pipeline);
+    else Promise.all([api("/api/runs"), api("/api/tables"), api("/api/quarantine"), api("/api/failures")])
+      .then(([r, t, q, f]) => renderPipeline({ runs: r.runs, totals: r.totals, tables: t.tables, quarantine: q,
+        failures: f.failures })).catch(() => setLive(false, "offline"));
     setVersion(b.version);
   }
 
