@@ -75,8 +75,17 @@ class Lake:
 
     def _after(self, settings: Settings, store: Store, run: RunRecord) -> None:
         update_catalog_for_run(settings, store, run)
+
+    def notify_changed(self, run: RunRecord) -> None:
+        """Tell listeners (the dashboard's cache) that a run finished and the catalog may have changed."""
         for fn in self._listeners:
             fn(run)
+
+    def _notify(self, runs: list[RunRecord]) -> list[RunRecord]:
+        for run in runs:
+            if run.status in ("ok", "rejected"):
+                self.notify_changed(run)
+        return runs
 
     # --- verbs -----------------------------------------------------------------------------------------
 
@@ -85,11 +94,13 @@ class Lake:
 
     def process(self, key: str, *, etag: str | None = None, force: bool = False) -> RunRecord:
         """Process one raw object (the Lambda), then bring the catalog up to date."""
-        return process_object(self.settings, self.store, key, etag=etag, force=force, after=self._after)
+        run = process_object(self.settings, self.store, key, etag=etag, force=force, after=self._after)
+        self._notify([run])
+        return run
 
     def handle_event(self, event: dict[str, Any]) -> list[RunRecord]:
         """Deliver an S3 notification to the processor, exactly as Lambda would (every record)."""
-        return handle_event(event, self.settings, self.store, after=self._after)
+        return self._notify(handle_event(event, self.settings, self.store, after=self._after))
 
     def raw_key_for(self, path: Path, prefix: str = "raw/") -> str:
         return validate_key(prefix + _safe_name(path.name))

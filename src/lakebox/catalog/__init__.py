@@ -34,7 +34,8 @@ from lakebox.store.base import Store
 __all__ = ["LocalCatalog", "TableDef", "crawl", "open_catalog", "table_location", "update_catalog_for_run"]
 
 CATALOG_KEY = "_lakebox/catalog.sqlite"
-_crawl_lock = threading.Lock()
+# One crawl of a table at a time: listing, footers and the write form one consistent snapshot.
+_crawl_lock = threading.RLock()
 
 
 def open_catalog(settings: Settings, store: Store) -> LocalCatalog:
@@ -100,6 +101,11 @@ def read_file_info(path: Path, key: str, size: int, etag: str) -> FileInfo | Non
 
 def crawl_prefix(settings: Settings, store: Store, catalog: LocalCatalog, prefix: str) -> TableDef | None:
     """Crawl one include path (a processed/ folder) into one table. Unchanged files are not re-read."""
+    with _crawl_lock:
+        return _crawl_prefix(settings, store, catalog, prefix)
+
+
+def _crawl_prefix(settings: Settings, store: Store, catalog: LocalCatalog, prefix: str) -> TableDef | None:
     database, name = table_location(settings, prefix)
     known = catalog.get_files(database, name)
     files: list[FileInfo] = []
@@ -122,13 +128,12 @@ def crawl_prefix(settings: Settings, store: Store, catalog: LocalCatalog, prefix
         first = csv_files[0]
         params = {"skip.header.line.count": "1" if first.has_header else "0", "field.delim": first.delimiter}
     table = build_table(database, name, prefix, files, parameters=params)
-    with _crawl_lock:
+    if table is None:
         catalog.put_files(database, name, files)
-        if table is None:
-            if catalog.get_table(database, name) is not None:
-                catalog.delete_table(database, name)
-            return None
-        return catalog.put_table(table)
+        if catalog.get_table(database, name) is not None:
+            catalog.delete_table(database, name)
+        return None
+    return catalog.put_table(table, files=files)
 
 
 def crawl(settings: Settings, store: Store, catalog: LocalCatalog | None = None) -> list[TableDef]:

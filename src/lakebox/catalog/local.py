@@ -121,8 +121,11 @@ class LocalCatalog:
             ).fetchone()
         return _table_from_body(row[0]) if row else None
 
-    def put_table(self, table: TableDef) -> TableDef:
-        """CreateTable or UpdateTable: a schema change archives the old definition as a new version."""
+    def put_table(self, table: TableDef, files: list[FileInfo] | None = None) -> TableDef:
+        """CreateTable or UpdateTable: a schema change archives the old definition as a new version.
+
+        ``files`` (the crawler's per-file cache) is replaced in the same transaction.
+        """
         now = _now()
         table.database, table.name = table.database.lower(), table.name.lower()
         with self._tx() as con:
@@ -146,6 +149,8 @@ class LocalCatalog:
                     "INSERT OR REPLACE INTO table_versions VALUES (?, ?, ?, ?, ?)",
                     (table.database, table.name, table.version, body, now),
                 )
+            if files is not None:
+                self._replace_files(con, table.database, table.name, files)
             self._bump(con)
         return table
 
@@ -185,15 +190,18 @@ class LocalCatalog:
 
     def put_files(self, database: str, name: str, files: list[FileInfo]) -> None:
         with self._tx() as con:
-            con.execute("DELETE FROM files WHERE database = ? AND name = ?", (database.lower(), name.lower()))
-            con.executemany(
-                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (database.lower(), name.lower(), f.key, f.etag, f.size, f.rows,
-                     json.dumps([[c.name, c.type] for c in f.columns]), f.format, f.delimiter, int(f.has_header))
-                    for f in files
-                ],
-            )
+            self._replace_files(con, database, name, files)
+
+    def _replace_files(self, con: sqlite3.Connection, database: str, name: str, files: list[FileInfo]) -> None:
+        con.execute("DELETE FROM files WHERE database = ? AND name = ?", (database.lower(), name.lower()))
+        con.executemany(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (database.lower(), name.lower(), f.key, f.etag, f.size, f.rows,
+                 json.dumps([[c.name, c.type] for c in f.columns]), f.format, f.delimiter, int(f.has_header))
+                for f in files
+            ],
+        )
 
     # --- change tracking ---------------------------------------------------------------------------------
 

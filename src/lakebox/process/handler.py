@@ -24,6 +24,7 @@ from lakebox.process.rules import dataset_for_key
 from lakebox.process.runs import RunLedger, RunRecord, now_iso
 from lakebox.process.transform import RejectedFile, connect, transform_csv
 from lakebox.store.base import NoSuchKeyError, Store
+from lakebox.store.local import TMP_PREFIX
 
 log = logging.getLogger("lakebox.process")
 
@@ -67,16 +68,21 @@ def process_object(
     out_key = dataset.output_key(key, fmt)
     q_key = dataset.quarantine_key(key)
 
-    work = Path(tempfile.mkdtemp(prefix="lakebox-"))
+    work = _work_dir(store)
+    temps: list[Path] = []
     try:
         src = store.local_path(key)
         if src is None:  # S3: stream the object to local disk for DuckDB
-            src = work / "input.csv"
+            src = work / f"{TMP_PREFIX}{run.run_id}-input.csv"
+            temps.append(src)
             with store.open_object(key) as body, open(src, "wb") as fh:
                 shutil.copyfileobj(body, fh, 8 * 1024 * 1024)
-        out_tmp = work / ("out." + fmt)
-        q_tmp = work / "quarantine.csv"
-        con = connect(settings.memory_limit, settings.threads)
+        # Locally, outputs are written as hidden temp files next to their destination, so publishing is a
+        # same-folder rename; a SIGKILL leaves only a temp file that no reader lists and the watcher sweeps.
+        out_tmp = _temp_for(store, out_key, work, run.run_id)
+        q_tmp = _temp_for(store, q_key, work, run.run_id)
+        temps += [out_tmp, q_tmp]
+        con = connect(settings.memory_limit, settings.threads, spill_dir=work)
         try:
             result = transform_csv(con, Path(src), dataset, as_of, out_tmp, fmt, q_tmp)
         finally:
@@ -98,15 +104,35 @@ def process_object(
         run.status = "rejected"
         run.error = f"{key}: {exc}"
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
     run.finished_at = now_iso()
     run.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
-    ledger.record(run)
+    # The catalog is brought up to date before the run is recorded: a crash in between leaves the object
+    # unrecorded, so it is processed again (idempotently) rather than recorded with a stale catalog.
     if run.status == "ok" and after is not None:
         after(settings, store, run)
+    ledger.record(run)
     log.info("%s %s read=%d kept=%d dropped=%d quarantined=%d", run.status, key, run.rows_read, run.rows_kept,
              run.rows_dropped, run.rows_quarantined)
     return run
+
+
+def _work_dir(store: Store) -> Path:
+    """Scratch space for DuckDB spills and S3 downloads: ``_lakebox/tmp/`` in a local lake (swept after a
+    crash), the system temp folder otherwise (Lambda's /tmp)."""
+    local = store.local_path("_lakebox/tmp/x")
+    if local is not None:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        return local.parent
+    return Path(tempfile.gettempdir())
+
+
+def _temp_for(store: Store, key: str, work: Path, run_id: str) -> Path:
+    local = getattr(store, "temp_path_for", None)
+    if local is not None:
+        return Path(local(key))
+    return work / f"{TMP_PREFIX}{run_id}-{key.rsplit('/', 1)[-1]}.tmp"
 
 
 def handle_event(

@@ -69,10 +69,12 @@ def read_header(path: Path, delimiter: str) -> list[str]:
     return row
 
 
-def connect(memory_limit: str = "1GB", threads: int = 0) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for one processing job."""
+def connect(memory_limit: str = "1GB", threads: int = 0, spill_dir: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for one processing job; it spills to ``spill_dir`` (never the working directory)."""
     con = duckdb.connect(":memory:")
     con.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+    if spill_dir is not None:
+        con.execute(f"SET temp_directory = {quote_literal(str(spill_dir))}")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con
