@@ -258,8 +258,10 @@ def infer_csv_schema(rows: Sequence[Sequence[str]]) -> tuple[list[ColumnDef], bo
     row is a header.
 
     The first row is a header only if every value in it is a string, each but the last is shorter than 150
-    characters, and some later row has a non-string value. Names are lower-cased; without a header they are
-    ``col0, col1, ...``. Types are only bigint, double, boolean and string, so dates stay strings.
+    characters, and some later row has a non-string value; the last value may be empty when the last column is
+    empty throughout (a trailing delimiter), and is then named ``col<i>``. Names are lower-cased; without a
+    header they are ``col0, col1, ...``. Types are only bigint, double, boolean and string, so dates stay
+    strings.
     """
     if not rows:
         return [], False
@@ -270,7 +272,10 @@ def infer_csv_schema(rows: Sequence[Sequence[str]]) -> tuple[list[ColumnDef], bo
     for r in body:
         for i in range(width):
             col_types[i] = merge_types(col_types[i], infer_value_type(r[i]) if i < len(r) else None)
-    header_all_string = all(infer_value_type(v) in ("string", None) and v.strip() for v in first)
+    # "To allow for a trailing delimiter, the last column can be empty throughout the file" (Glue's docs).
+    trailing_empty = width > 1 and all(len(r) < width or not r[-1].strip() for r in rows)
+    candidate = first[:-1] if trailing_empty else first
+    header_all_string = all(infer_value_type(v) in ("string", None) and v.strip() for v in candidate)
     short = all(len(v) < 150 for v in first[:-1])
     different = any(t not in ("string", None) for t in col_types)
     has_header = header_all_string and short and different

@@ -138,7 +138,7 @@ def resolve_tables(tree: exp.Expression, resolver: Resolver, default_db: str, sq
     used: list[tuple[str, str]] = []
     for table in list(tree.find_all(exp.Table)):
         if isinstance(table.this, exp.Func) or isinstance(table.this, exp.Anonymous):
-            fname = table.this.sql_name() if hasattr(table.this, "sql_name") else str(table.this)
+            fname = table.this.name if isinstance(table.this, exp.Anonymous) else table.this.sql_name()
             raise AthenaError("FUNCTION_NOT_FOUND", f"Table function '{fname.lower()}' is not registered")
         if not isinstance(table.this, exp.Identifier):
             if isinstance(table.this, exp.Expression) and not isinstance(table.this, exp.Identifier):
