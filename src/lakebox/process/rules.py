@@ -245,11 +245,9 @@ def reader_columns(dataset: Dataset, mapping: Mapping[str, int], ncols: int) -> 
 
 
 def _clean(src: str, col: Column) -> str:
-    # trim() on every value costs more than the rest of the scan; most values need none.
-    expr = (
-        f"CASE WHEN starts_with({src}, ' ') OR ends_with({src}, ' ') OR contains({src}, chr(9)) "
-        f"THEN NULLIF(trim({src}), '') ELSE NULLIF({src}, '') END"
-    )
+    # trim() on every value costs a fifth of the whole scan and most values need none. The reader already
+    # turns empty fields into NULL, so only padded values need work.
+    expr = f"CASE WHEN starts_with({src}, ' ') OR ends_with({src}, ' ') THEN NULLIF(trim({src}), '') ELSE {src} END"
     return f"lower({expr})" if col.lower else expr
 
 
