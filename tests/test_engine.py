@@ -77,3 +77,24 @@ def test_external_access_and_writes_are_refused(orders_lake: Lake, sql: str) -> 
 def test_query_over_262144_bytes_is_refused(orders_lake: Lake) -> None:
     r = orders_lake.engine.start_query_execution("SELECT 1 -- " + "x" * 262_144)
     assert r.state == "FAILED" and "262144" in r.error.message
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT customer_id, order_amount, order_date, order_amount > 400 AS big, NULL AS n, 'x\"y' AS q, "
+    "CAST(order_amount AS DOUBLE) / 3 AS d, CAST(order_date AS TIMESTAMP) AS ts FROM orders_processed",
+    "SELECT 1e7 AS big_double, 0.0001 AS small_double, ARRAY[1, 2] AS arr",
+])
+def test_duckdb_written_csv_equals_the_python_renderer(orders_lake: Lake, sql: str) -> None:
+    from lakebox.query.results import athena_csv
+
+    r = orders_lake.engine.start_query_execution(sql)
+    assert r.state == "SUCCEEDED", r.error
+    body = orders_lake.store.get_object(f"enriched/{r.execution_id}.csv").decode()
+    expected = "".join(athena_csv([c["name"] for c in r.columns], [c["type"] for c in r.columns], r.rows))
+    assert body == expected
+
+
+def test_result_file_holds_every_row_even_when_the_answer_is_capped(orders_lake: Lake) -> None:
+    r = orders_lake.engine.start_query_execution("SELECT order_id FROM orders_processed", max_rows=3)
+    body = orders_lake.store.get_object(f"enriched/{r.execution_id}.csv").decode()
+    assert r.row_count == 3 and len(body.splitlines()) == 131

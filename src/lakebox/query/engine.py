@@ -56,6 +56,7 @@ class QueryResult:
     error: AthenaError | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     database: str = ""
+    csv_written: bool = False  # the result CSV was written by DuckDB already
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -137,7 +138,9 @@ class DuckEngine:
                 con.execute(f"CREATE OR REPLACE VIEW {quote_ident(db)}.{quote_ident(name)} AS "
                             f"SELECT * FROM {self._table_source(t, root)}")
             trino.install(con)
-            dirs = sorted({str(root / t.location) + "/" for t in tables.values()}) or [str(root / "processed") + "/"]
+            # Table folders to read, and enriched/ where DuckDB itself writes result CSVs (user SQL cannot
+            # COPY: the read-only guard refuses it before DuckDB sees it).
+            dirs = sorted({str(root / t.location) + "/" for t in tables.values()} | {str(root / ENRICHED)})
             con.execute(f"SET allowed_directories = [{', '.join(quote_literal(d) for d in dirs)}]")
             con.execute("SET enable_external_access = false")
             con.execute("SET autoinstall_known_extensions = false")
@@ -187,7 +190,8 @@ class DuckEngine:
             if tr.kind in ("show", "describe"):
                 self._answer_from_catalog(tr, database, result)
             else:
-                self._execute(cur, tr, result, max_rows, timeout or self.settings.query_timeout)
+                self._execute(cur, tr, result, max_rows, timeout or self.settings.query_timeout,
+                              csv_key=f"{ENRICHED}{exec_id}.csv" if write_result else None)
             result.stats["DataScannedInBytes"] = sum(
                 self._tables[t].size_bytes for t in tr.tables if t in self._tables)
         except AthenaError as exc:
@@ -212,12 +216,17 @@ class DuckEngine:
     run = start_query_execution
 
     def _execute(self, cur: duckdb.DuckDBPyConnection, tr: Translation, result: QueryResult,
-                 max_rows: int | None, timeout: float) -> None:
+                 max_rows: int | None, timeout: float, csv_key: str | None = None) -> None:
+        """Run the query into a temp table, fetch (up to ``max_rows``) rows from it, and let DuckDB write
+        Athena's result CSV from it when the column types allow (see :meth:`_copy_csv`)."""
         timer = threading.Timer(timeout, cur.interrupt)
         timer.daemon = True
         timer.start()
+        staged = f"_lakebox_result_{uuid.uuid4().hex}" if tr.kind == "select" else None
         try:
-            rel = cur.execute(tr.sql)
+            if staged:
+                cur.execute(f"CREATE TEMP TABLE {staged} AS {tr.sql}")
+            rel = cur.execute(f"SELECT * FROM {staged}" if staged else tr.sql)
             desc = rel.description or []
             names = [d[0] for d in desc]
             if tr.output_names and len(tr.output_names) == len(names):
@@ -230,13 +239,59 @@ class DuckEngine:
                 if len(rows) > max_rows:
                     result.truncated = True
                     rows = rows[:max_rows]
+            if staged and csv_key:
+                result.csv_written = self._copy_csv(cur, staged, [d[0] for d in desc], names, types, csv_key)
         except duckdb.InterruptException:
             raise AthenaError("QUERY_TIMEOUT", f"Query exceeded the {timeout:g} s time limit and was cancelled") from None
         finally:
             timer.cancel()
+            if staged:
+                cur.execute(f"DROP TABLE IF EXISTS {staged}")
         result.columns = [{"name": n, "type": t} for n, t in zip(names, types, strict=True)]
         result.rows = [list(r) for r in rows]
         result.row_count = len(result.rows)
+
+    def _copy_csv(self, cur: duckdb.DuckDBPyConnection, table: str, cols: list[str], names: list[str],
+                  types: list[str], key: str) -> bool:
+        """Write Athena's result CSV with DuckDB's own writer: every value quoted, NULL empty, ``\n``.
+
+        DuckDB renders varchar, integers, decimals, dates and booleans exactly as Trino does, and doubles too
+        inside [1e-3, 1e7), where Java's ``Double.toString`` uses plain notation. Timestamps get Trino's
+        millisecond form. Anything else (arrays, maps, doubles outside that range) returns False, and the
+        Python renderer in ``query.results`` writes the file instead.
+        """
+        simple = ("varchar", "bigint", "integer", "smallint", "tinyint", "date", "boolean", "decimal(")
+        exprs: list[str] = []
+        for col, name, typ in zip(cols, names, types, strict=True):
+            src = quote_ident(col)
+            if typ.startswith(simple):
+                exprs.append(f"{src} AS {quote_ident(name)}")
+            elif typ in ("double", "real"):
+                cast = f"CAST({src} AS DOUBLE)"
+                out_of_range = cur.execute(
+                    f"SELECT count(*) FROM {table} WHERE {src} IS NOT NULL AND NOT ({cast} = 0 OR "
+                    f"(abs({cast}) >= 0.001 AND abs({cast}) < 10000000))"
+                ).fetchone()
+                if out_of_range and out_of_range[0]:
+                    return False
+                exprs.append(f"{src} AS {quote_ident(name)}")
+            elif typ == "timestamp(3)":
+                exprs.append(f"strftime({src}, '%Y-%m-%d %H:%M:%S.%g') AS {quote_ident(name)}")
+            else:
+                return False
+        if len({n.lower() for n in names}) != len(names):
+            return False
+        temp = getattr(self.store, "temp_path_for", None)
+        if temp is None:
+            return False
+        path = Path(temp(key))
+        try:
+            cur.execute(f"COPY (SELECT {', '.join(exprs)} FROM {table}) TO {quote_literal(str(path))} "
+                        "(FORMAT csv, FORCE_QUOTE *, HEADER true, NEW_LINE '\n')")
+            self.store.put_file(key, path)
+        finally:
+            path.unlink(missing_ok=True)
+        return True
 
     def _answer_from_catalog(self, tr: Translation, database: str, result: QueryResult) -> None:
         """SHOW TABLES / SHOW DATABASES / SHOW COLUMNS / DESCRIBE, as Athena answers them."""
@@ -281,7 +336,9 @@ class DuckEngine:
 
     def _write_artefacts(self, result: QueryResult) -> None:
         key = f"{ENRICHED}{result.execution_id}.csv"
-        if result.state == "SUCCEEDED":
+        if result.state == "SUCCEEDED" and result.csv_written:
+            result.result_location = self.store.url.rstrip("/") + "/" + key
+        elif result.state == "SUCCEEDED":
             body = "".join(athena_csv([c["name"] for c in result.columns], [c["type"] for c in result.columns],
                                       result.rows)).encode("utf-8")
             self.store.put_object(key, body)

@@ -1,0 +1,37 @@
+"""Copy the latest benchmark tables (benchmarks/results/*.md) into the README between their markers.
+
+    python benchmarks/update_readme.py
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTIONS = {
+    "pipeline": "Processing, crawling and the five named queries (`benchmarks/bench_pipeline.py`)",
+    "latency": "From a file landing in raw/ to its rows being queryable (`benchmarks/bench_latency.py`)",
+    "web": "The dashboard and its API (`benchmarks/bench_web.py`)",
+}
+
+
+def main() -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    for name, title in SECTIONS.items():
+        result = ROOT / "benchmarks" / "results" / f"{name}.md"
+        if not result.exists():
+            continue
+        body = f"**{title}**\n\n{result.read_text(encoding='utf-8').strip()}\n"
+        pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
+        block = f"<!-- bench:{name} -->\n{body}<!-- /bench:{name} -->"
+        if pattern.search(text):
+            text = pattern.sub(lambda _m, b=block: b, text)
+        else:
+            text = text.replace("## Development", f"{block}\n\n## Development")
+    readme.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
