@@ -269,7 +269,7 @@ def main() -> None:
     try:
         port = q.get(timeout=120)
         print(f"server on 127.0.0.1:{port}; warm ...", file=sys.stderr)
-        Client(port).timed_get("/")  # first view computes everything once
+        Client(port).timed_get("/api/dashboard")  # computes every view once (GET / alone would not wait)
         w = warm(port, args.warm_requests)
         print("after new data ...", file=sys.stderr)
         a = after_new_data(port, args.after_samples)
