@@ -62,3 +62,32 @@ def test_deleting_every_file_removes_the_table(orders_lake: Lake) -> None:
     orders_lake.store.delete_object("processed/orders.parquet")
     assert orders_lake.crawl() == []
     assert orders_lake.catalog.get_table("orders_db", "orders_processed") is None
+
+
+def test_catalog_from_an_older_version_is_migrated(tmp_path: Path) -> None:
+    import sqlite3
+
+    from lakebox.catalog.local import LocalCatalog
+
+    path = tmp_path / "catalog.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE files (database TEXT, name TEXT, key TEXT, etag TEXT, size INTEGER, rows INTEGER, "
+                "columns TEXT, format TEXT, PRIMARY KEY (database, name, key))")
+    con.commit()
+    con.close()
+    cat = LocalCatalog(path)
+    cat.put_files("orders_db", "t", [])
+    assert cat.get_files("orders_db", "t") == {}
+
+
+def test_explicit_table_name(tmp_path: Path) -> None:
+    from lakebox.config import load_settings
+
+    cfg = tmp_path / "lakebox.toml"
+    cfg.write_text('[datasets.orders]\ntable_name = "Orders Clean"\n')
+    lake = Lake(load_settings({"lake": str(tmp_path / "lake"), "as_of": "2025-05-01"}, env={}, config_file=cfg))
+    src = tmp_path / "a.csv"
+    src.write_bytes(H + b"O1,Bob,1,shipped,2025-02-01\n")
+    lake.ingest([src])
+    assert [t.name for t in lake.catalog.get_tables()] == ["orders_clean"]
+    assert lake.engine.start_query_execution("SELECT count(*) FROM orders_clean").rows == [[1]]

@@ -69,6 +69,14 @@ class LocalCatalog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._conn() as con:
             con.executescript(_SCHEMA)
+            self._migrate(con)
+
+    def _migrate(self, con: sqlite3.Connection) -> None:
+        """Bring catalogs written by older lakebox versions up to the current schema."""
+        have = {r[1] for r in con.execute("PRAGMA table_info(files)")}
+        for column, ddl in (("delimiter", "TEXT"), ("has_header", "INTEGER")):
+            if column not in have:
+                con.execute(f"ALTER TABLE files ADD COLUMN {column} {ddl}")
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:

@@ -146,8 +146,8 @@ class DuckEngine:
             con.execute("SET autoinstall_known_extensions = false")
             con.execute("SET autoload_known_extensions = false")
             con.execute("SET lock_configuration = true")
-            if self._db is not None:
-                self._db.close()
+            # The previous connection is not closed here: queries on other threads may still be using its
+            # cursors. Dropping the reference lets it close when the last of them finishes.
             self._db, self._db_version, self._tables = con, version, tables
             return con.cursor()
 
