@@ -66,15 +66,23 @@ def make_server(lake: Lake, host: str | None = None, port: int | None = None, *,
 
 def serve_dashboard(lake: Lake, *, watch: bool = False, announce: Callable[[str], None] | None = None) -> None:
     """Start the watcher (optionally) and serve the app until interrupted."""
+    from lakebox.trigger.locks import LockedError
+    from lakebox.trigger.watcher import Watcher, WatchError
+
     s = lake.settings
     check_bind(s.host, s.token)
-    server = make_server(lake)
+    try:
+        server = make_server(lake)
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {s.host}:{s.port}: {exc.strerror or exc}; choose another --port") from None
     watcher = None
     if watch:
-        from lakebox.trigger.watcher import Watcher
-
         watcher = Watcher(lake)
-        watcher.start()
+        try:
+            watcher.start()
+        except (LockedError, WatchError) as exc:
+            server.close()
+            raise ServeError(str(exc)) from None
     host = s.host if ":" not in s.host else f"[{s.host}]"
     if announce:
         announce(f"http://{host}:{server.effective_port}/")
