@@ -101,8 +101,10 @@ def main() -> None:
     (lake_dir / "raw").mkdir(parents=True)
     shutil.copyfile(src, lake_dir / "raw" / "orders.csv")
 
-    print("process (lakebox) ...", file=sys.stderr)
-    proc, proc_rss = child(["process", str(lake_dir)])
+    print("process (lakebox), median of 3 ...", file=sys.stderr)
+    trials = [child(["process", str(lake_dir)]) for _ in range(3)]
+    proc = sorted((t[0] for t in trials), key=lambda r: r["seconds"])[1]
+    proc_rss = max(t[1] for t in trials)
     print("crawl ...", file=sys.stderr)
     crawl, crawl_rss = child(["crawl", str(lake_dir)])
     print("queries ...", file=sys.stderr)

@@ -23,7 +23,9 @@ def main() -> None:
         result = ROOT / "benchmarks" / "results" / f"{name}.md"
         if not result.exists():
             continue
-        body = f"**{title}**\n\n{result.read_text(encoding='utf-8').strip()}\n"
+        # The result files' own top-level titles would break the README's outline; the section title replaces them.
+        table = "\n".join(ln for ln in result.read_text(encoding="utf-8").strip().splitlines() if not ln.startswith("# "))
+        body = f"**{title}**\n\n{table.strip()}\n"
         pattern = re.compile(rf"<!-- bench:{name} -->.*?<!-- /bench:{name} -->", re.S)
         block = f"<!-- bench:{name} -->\n{body}<!-- /bench:{name} -->"
         if pattern.search(text):

@@ -47,6 +47,7 @@ CASES: dict[str, tuple[bytes, str, tuple[int, int, int, int], str]] = {
                                "missing required value Customer"),
     "json_not_csv": (b'{"a": 1}\n', "rejected", (0, 0, 0, 0), "required column(s) missing"),
     "whitespace_and_case": (H + b"O1 , Bob ,  7.25 ,  PENDING ,2025-01-01\n" + ROW, "ok", (2, 1, 1, 0), ""),
+    "whitespace_only_status": (H + b"O1,Bob,1,   ,2025-01-01\n" + ROW, "ok", (2, 1, 0, 1), "missing required value Status"),
 }
 
 
@@ -86,7 +87,16 @@ def test_quarantine_line_numbers_count_the_header_as_line_one(lake: Lake, tmp_pa
     assert rows[1]["raw_line"].startswith("O4,") and rows[3]["raw_line"].startswith("O7,")
 
 
-def test_values_are_cleaned_and_typed(lake: Lake, tmp_path: Path) -> None:
+def test_values_are_cleaned_and_typed(make_settings, tmp_path: Path) -> None:
+    cfg = tmp_path / "lakebox.toml"
+    cfg.write_text('[datasets.orders.columns]\norder_id = { source = "OrderID", trim = true }\n'
+                   'customer_id = { source = "Customer", trim = true }\n'
+                   'order_amount = { source = "Amount", type = "decimal(12,2)" }\n'
+                   'order_status = { source = "Status", lower = true }\n'
+                   'order_date = { source = "OrderDate", type = "date" }\n')
+    from lakebox.config import load_settings
+
+    lake = Lake(load_settings({"lake": str(tmp_path / "lake"), "as_of": "2025-05-01"}, env={}, config_file=cfg))
     src = tmp_path / "typed.csv"
     src.write_bytes(H + b" O1 , Bob ,  7.25 ,  Shipped ,2025-04-01\n")
     lake.ingest([src])
@@ -96,6 +106,15 @@ def test_values_are_cleaned_and_typed(lake: Lake, tmp_path: Path) -> None:
     assert [d[0] for d in cur.description] == ["order_id", "customer_id", "order_amount", "order_status", "order_date"]
     row = cur.fetchone()
     assert row[0] == "O1" and row[1] == "Bob" and str(row[2]) == "7.25" and row[3] == "shipped"
+
+
+def test_values_are_kept_as_written_unless_trim_is_set(lake: Lake, tmp_path: Path) -> None:
+    src = tmp_path / "kept.csv"
+    src.write_bytes(H + b" O1 , Bob ,  7.25 ,  Shipped ,2025-04-01\n")
+    lake.ingest([src])
+    out = lake.store.local_path("processed/kept.parquet")
+    row = duckdb.connect().execute(f"SELECT * FROM '{out}'").fetchone()
+    assert row[0] == " O1 " and row[1] == " Bob " and row[3] == "shipped"
 
 
 def test_rule_boundary_is_thirty_days_or_more(lake: Lake, tmp_path: Path) -> None:
