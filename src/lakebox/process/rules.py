@@ -147,6 +147,10 @@ def dataset_from_config(name: str, body: Mapping[str, Any]) -> Dataset:
                     bool(spec.get("trim", False)),
                 )
             )
+    if glue_csv:
+        # Glue-faithful: values are written exactly as they came (no casting, no case change), so the crawler
+        # types them from the text as Glue's CSV classifier would; the rule still reads the dates.
+        cols = [Column(c.name, c.source, "varchar", c.required, False, c.date_format, c.trim) for c in cols]
     names = {c.name for c in cols}
     rule_cfg = body.get("drop_rule", {})
     rule: DropRule | None
