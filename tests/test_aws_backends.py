@@ -576,7 +576,8 @@ def test_dashboard_serves_over_s3_glue_and_athena(aws: AwsEnv, monkeypatch: pyte
     lake = Lake(settings)
     assert isinstance(lake.store, S3Store) and isinstance(lake.catalog, GlueCatalog)
     assert isinstance(lake.engine, AthenaEngine)
-    client = create_app(lake).test_client()
+    app = create_app(lake)
+    client = app.test_client()
     tables = client.get("/api/tables")
     assert tables.status_code == 200, tables.data[:500]
     assert "orders_processed" in tables.get_data(as_text=True)
@@ -584,3 +585,4 @@ def test_dashboard_serves_over_s3_glue_and_athena(aws: AwsEnv, monkeypatch: pyte
     assert runs.status_code == 200 and "raw/orders.csv" in runs.get_data(as_text=True)
     page = client.get("/")
     assert page.status_code == 200
+    app.extensions["lakebox"].close()  # stop background refreshes before the moto server goes away

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import threading
 from pathlib import Path
 
@@ -105,9 +106,12 @@ def crawl_prefix(settings: Settings, store: Store, catalog: LocalCatalog, prefix
         return _crawl_prefix(settings, store, catalog, prefix)
 
 
-def _crawl_prefix(settings: Settings, store: Store, catalog: LocalCatalog, prefix: str) -> TableDef | None:
-    database, name = table_location(settings, prefix)
-    known = catalog.get_files(database, name)
+def collect_file_infos(
+    store: Store, prefix: str, known: dict[str, FileInfo], download_dir: Path | None = None
+) -> list[FileInfo]:
+    """The data files under ``prefix`` with their schemas: cached infos for unchanged ETags, footers (or CSV
+    samples) read for the rest. Objects without a local path are downloaded to ``download_dir`` (S3), or
+    skipped when it is None."""
     files: list[FileInfo] = []
     for obj in store.list_objects(prefix):
         if not is_data_file(obj.key) or not obj.key.endswith((".parquet", ".csv")):
@@ -118,15 +122,30 @@ def _crawl_prefix(settings: Settings, store: Store, catalog: LocalCatalog, prefi
             continue
         path = store.local_path(obj.key)
         if path is None:
-            continue
+            if download_dir is None:
+                continue
+            path = download_dir / ("obj" + Path(obj.key).suffix)
+            with store.open_object(obj.key) as body, open(path, "wb") as fh:
+                shutil.copyfileobj(body, fh, 8 * 1024 * 1024)
         info = read_file_info(path, obj.key, obj.size, obj.etag)
         if info is not None:
             files.append(info)
-    params: dict[str, str] = {}
+    return files
+
+
+def table_parameters(files: list[FileInfo]) -> dict[str, str]:
+    """Table parameters a crawler sets from the files: the CSV delimiter and header of the first CSV file."""
     csv_files = [f for f in files if f.format == "csv"]
-    if csv_files:
-        first = csv_files[0]
-        params = {"skip.header.line.count": "1" if first.has_header else "0", "field.delim": first.delimiter}
+    if not csv_files:
+        return {}
+    first = csv_files[0]
+    return {"skip.header.line.count": "1" if first.has_header else "0", "field.delim": first.delimiter}
+
+
+def _crawl_prefix(settings: Settings, store: Store, catalog: LocalCatalog, prefix: str) -> TableDef | None:
+    database, name = table_location(settings, prefix)
+    files = collect_file_infos(store, prefix, catalog.get_files(database, name))
+    params = table_parameters(files)
     table = build_table(database, name, prefix, files, parameters=params)
     if table is None:
         catalog.put_files(database, name, files)

@@ -157,36 +157,16 @@ class GlueCrawlMixin:
     def crawl_prefix(self, settings: Settings, store: Store, prefix: str) -> TableDef | None:
         """Crawl one processed/ folder of an S3 lake into its Glue table (what a Glue crawler run does for
         one include path). Only new or changed objects are downloaded, to read their footers."""
-        from lakebox.catalog import read_file_info, table_location
-        from lakebox.catalog.crawler import build_table, is_data_file
+        from lakebox.catalog import collect_file_infos, table_location, table_parameters
+        from lakebox.catalog.crawler import build_table
 
         database, name = table_location(settings, prefix)
-        known = self.get_files(database, name)
-        files: list[FileInfo] = []
         work = Path(tempfile.mkdtemp(prefix="lakebox-crawl-"))
         try:
-            for obj in store.list_objects(prefix):
-                if not is_data_file(obj.key) or not obj.key.endswith((".parquet", ".csv")):
-                    continue
-                prev = known.get(obj.key)
-                if prev is not None and prev.etag == obj.etag:
-                    files.append(prev)
-                    continue
-                path = store.local_path(obj.key)
-                if path is None:
-                    path = work / ("obj" + Path(obj.key).suffix)
-                    with store.open_object(obj.key) as body, open(path, "wb") as fh:
-                        shutil.copyfileobj(body, fh, 8 * 1024 * 1024)
-                info = read_file_info(path, obj.key, obj.size, obj.etag)
-                if info is not None:
-                    files.append(info)
+            files = collect_file_infos(store, prefix, self.get_files(database, name), download_dir=work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        params: dict[str, str] = {}
-        csv_files = [f for f in files if f.format == "csv"]
-        if csv_files:
-            has_header = not csv_files[0].columns[0].name.startswith("col0")
-            params = {"skip.header.line.count": "1" if has_header else "0", "field.delim": ","}
+        params = table_parameters(files)
         table = build_table(database, name, prefix, files, parameters=params)
         if table is None:
             if self._get_glue_table(database, name) is not None:
