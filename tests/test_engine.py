@@ -66,6 +66,14 @@ def test_show_answers(orders_lake: Lake) -> None:
     "SELECT * FROM '/etc/passwd'", "COPY (SELECT 1) TO '/tmp/x.csv'", "ATTACH '/tmp/x.db' AS x",
     "INSTALL httpfs", "LOAD httpfs", "SET threads = 1", "PRAGMA version", "SELECT 1; SELECT 2",
     "CREATE TABLE t AS SELECT 1", "SELECT * FROM glob('/etc/*')",
+    # DuckDB spellings that reach table functions or run SQL strings without a plain FROM f(...)
+    "SELECT * FROM LATERAL read_text('/etc/passwd')", "SELECT * FROM LATERAL query('SELECT 42')",
+    "SELECT * FROM orders_processed, LATERAL read_csv('/etc/passwd')", "SELECT * FROM LATERAL duckdb_settings()",
+    "WITH q AS (SELECT * FROM LATERAL read_blob('/etc/passwd')) SELECT * FROM q", "SELECT query('SELECT 1')",
+    "SELECT getenv('HOME')", "FROM orders_processed SELECT *", "SUMMARIZE orders_processed",
+    "PIVOT orders_processed ON order_status USING count(*)", "/* hi */ COPY (SELECT 1) TO '/tmp/x.csv'",
+    "-- hi\nATTACH '/tmp/x.db'", "EXPORT DATABASE '/tmp/x'", "SELECT * FROM read_csv_auto('/etc/passwd')",
+    "SELECT * FROM pragma_table_info('orders_processed')",
 ])
 def test_external_access_and_writes_are_refused(orders_lake: Lake, sql: str) -> None:
     r = orders_lake.engine.start_query_execution(sql)

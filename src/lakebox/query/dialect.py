@@ -38,9 +38,25 @@ _SHOW = re.compile(r"^\s*(SHOW|DESCRIBE|DESC|EXPLAIN)\b", re.IGNORECASE)
 _FORBIDDEN_WORDS = re.compile(
     r"^\s*(COPY|ATTACH|DETACH|INSTALL|LOAD|FORCE|SET|RESET|PRAGMA|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|CALL|"
     r"EXPORT|IMPORT|USE|VACUUM|CHECKPOINT|MERGE|TRUNCATE|GRANT|REVOKE|MSCK|UNLOAD|PREPARE|EXECUTE|DEALLOCATE|"
-    r"BEGIN|COMMIT|ROLLBACK|START|ANALYZE|REFRESH|UPDATE_EXTENSIONS)\b",
+    r"BEGIN|COMMIT|ROLLBACK|START|ANALYZE|REFRESH|UPDATE_EXTENSIONS|SUMMARIZE|PIVOT|UNPIVOT|FROM)\b",
     re.IGNORECASE,
 )
+_LEADING_COMMENTS = re.compile(r"^(\s+|--[^\n]*(\n|$)|/\*.*?\*/)*", re.DOTALL)
+#: DuckDB functions that read files, run SQL strings or expose the engine. Trino has none of them, so a
+#: query naming one is refused before DuckDB sees it (the sandbox in query.engine is the second wall).
+_SOURCE_FUNCTIONS = frozenset({
+    "query", "query_table", "read_text", "read_blob", "read_csv", "read_csv_auto", "read_parquet",
+    "parquet_scan", "read_json", "read_json_auto", "read_json_objects", "read_json_objects_auto", "read_ndjson",
+    "read_ndjson_auto", "read_ndjson_objects", "glob", "sniff_csv", "repeat_row",
+    "summary", "getenv", "which_secret", "test_all_types", "test_vector_types", "checkpoint", "force_checkpoint",
+    "json_each", "json_tree", "delta_scan", "arrow_scan", "arrow_scan_dumb", "seq_scan", "index_scan",
+    "current_setting", "icu_calendar_names", "pg_timezone_names",
+})
+_SOURCE_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "iceberg_", "sqlite_", "postgres_", "mysql_",
+                    "arrow_", "delta_")
+# sqlglot names some of these without underscores (read_csv is exp.ReadCSV, "READCSV").
+_SOURCE_SQUASHED = {n.replace("_", ""): n for n in _SOURCE_FUNCTIONS}
+_PREFIXES_SQUASHED = tuple(p.replace("_", "") for p in _SOURCE_PREFIXES)
 
 
 @dataclass
@@ -132,6 +148,24 @@ def check_read_only(tree: exp.Expression) -> None:
             raise AthenaError("NOT_SUPPORTED", f"{node.key.upper()} is not allowed inside a query")
 
 
+def check_sources(tree: exp.Expression) -> None:
+    """Refuse every way of naming a DuckDB table or system function: in FROM, after LATERAL, or anywhere as a
+    call. Only catalog tables, CTEs, subqueries, VALUES and UNNEST are rows a query may read."""
+    for node in tree.walk():
+        if isinstance(node, exp.Lateral) and not isinstance(node.this, exp.Unnest | exp.Explode | exp.Subquery):
+            inner = node.this
+            name = (inner.name if isinstance(inner, exp.Anonymous) else getattr(inner, "key", "lateral")).lower()
+            name = _SOURCE_SQUASHED.get(name.replace("_", ""), name)
+            raise AthenaError("FUNCTION_NOT_FOUND", f"Table function '{name}' is not registered")
+        if isinstance(node, exp.Func) and not isinstance(node.parent, exp.Table):  # FROM f(): resolve_tables
+            name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
+            squashed = name.replace("_", "")
+            if name in _SOURCE_FUNCTIONS or name.startswith(_SOURCE_PREFIXES) or squashed in _SOURCE_SQUASHED \
+                    or squashed.startswith(_PREFIXES_SQUASHED):
+                shown = _SOURCE_SQUASHED.get(squashed, name)
+                raise AthenaError("FUNCTION_NOT_FOUND", f"Function '{shown}' not registered")
+
+
 def resolve_tables(tree: exp.Expression, resolver: Resolver, default_db: str, sql: str = "") -> list[tuple[str, str]]:
     """Rewrite every table reference to its DuckDB view ``"db"."table"``; return the tables used."""
     cte_names = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
@@ -198,13 +232,17 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     ``avg``/``round`` keep Trino's types. Without it those checks are skipped.
     """
     text = strip_statement(sql)
-    bad = _FORBIDDEN_WORDS.match(text)
+    body = _LEADING_COMMENTS.sub("", text, count=1)
+    bad = _FORBIDDEN_WORDS.match(body)
     if bad:
         raise AthenaError(
             "NOT_SUPPORTED",
-            f"{bad.group(1).upper()} is not allowed: lakebox runs read-only queries (SELECT, WITH, SHOW, DESCRIBE, "
-            "EXPLAIN)",
+            f"{bad.group(1).upper()} is not allowed: lakebox runs read-only queries (SELECT, WITH, VALUES, SHOW, "
+            "DESCRIBE, EXPLAIN)",
         )
+    fn = re.search(r"\b(glob)\s*\(", body, re.IGNORECASE)
+    if fn:
+        raise AthenaError("FUNCTION_NOT_FOUND", f"Function '{fn.group(1).lower()}' not registered")
     m = _SHOW.match(text)
     if m:
         word = m.group(1).upper()
@@ -220,6 +258,7 @@ def translate(sql: str, resolver: Resolver, default_db: str,
         return Translation("explain", "EXPLAIN " + sub.sql, sub.tables, source=text)
     tree = parse_one(text)
     check_read_only(tree)
+    check_sources(tree)
     names = output_names(tree)
     schema: CatalogColumns = catalog or {}
     replace_information_schema(tree, schema)
