@@ -91,3 +91,35 @@ def test_explicit_table_name(tmp_path: Path) -> None:
     lake.ingest([src])
     assert [t.name for t in lake.catalog.get_tables()] == ["orders_clean"]
     assert lake.engine.start_query_execution("SELECT count(*) FROM orders_clean").rows == [[1]]
+
+
+def test_plain_subfolders_and_mixed_depths_still_query(lake: Lake) -> None:
+    """A file in a plain folder becomes partition_0 = folder name; files above the partition depth get NULL."""
+    st = lake.store
+    st.put_object("raw/top.csv", H + b"O1,Bob,1,shipped,2025-02-01\n")
+    st.put_object("raw/sub/x.csv", H + b"O2,Al,2,shipped,2025-03-01\n")
+    st.put_object("raw/year=2025/y.csv", H + b"O3,Al,3,shipped,2025-03-02\n")
+    lake.process_pending()
+    t = lake.catalog.get_table("orders_db", "orders_processed")
+    assert [c.name for c in t.partition_keys] == ["partition_0"]
+    r = lake.engine.start_query_execution(
+        "SELECT order_id, partition_0 FROM orders_processed ORDER BY order_id")
+    assert r.state == "SUCCEEDED", r.error
+    assert r.rows == [["O1", None], ["O2", "sub"], ["O3", "2025"]]
+    assert lake.engine.start_query_execution("DESCRIBE orders_processed").state == "SUCCEEDED"
+
+
+def test_an_unreadable_table_fails_alone(lake: Lake, tmp_path: Path) -> None:
+    src = tmp_path / "a.csv"
+    src.write_bytes(H + b"O1,Bob,1,shipped,2025-02-01\n")
+    lake.ingest([src])
+    # A second table whose only file is not Parquet at all, registered by hand.
+    from lakebox.catalog.crawler import ColumnDef, TableDef
+
+    lake.store.put_object("broken/x.parquet", b"not parquet")
+    lake.catalog.put_table(TableDef("orders_db", "broken", "broken/", "parquet", [ColumnDef("a", "string")],
+                                    files=["broken/x.parquet"], file_count=1))
+    bad = lake.engine.start_query_execution("SELECT * FROM broken")
+    assert bad.state == "FAILED" and "cannot be read" in bad.error.message
+    assert lake.engine.start_query_execution("SELECT count(*) FROM orders_processed").rows == [[1]]
+    assert lake.engine.start_query_execution("SHOW TABLES").state == "SUCCEEDED"

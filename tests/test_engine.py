@@ -102,7 +102,22 @@ def test_duckdb_written_csv_equals_the_python_renderer(orders_lake: Lake, sql: s
     assert body == expected
 
 
-def test_result_file_holds_every_row_even_when_the_answer_is_capped(orders_lake: Lake) -> None:
-    r = orders_lake.engine.start_query_execution("SELECT order_id FROM orders_processed", max_rows=3)
+def test_a_capped_query_stores_the_capped_rows(orders_lake: Lake) -> None:
+    r = orders_lake.engine.start_query_execution("SELECT order_id FROM orders_processed ORDER BY order_id",
+                                                 max_rows=3)
     body = orders_lake.store.get_object(f"enriched/{r.execution_id}.csv").decode()
-    assert r.row_count == 3 and len(body.splitlines()) == 131
+    assert r.row_count == 3 and r.truncated
+    assert body.splitlines() == ['"order_id"', '"O0001"', '"O0002"', '"O0003"']
+    assert orders_lake.engine.get_query_execution(r.execution_id)["Truncated"] is True
+
+
+def test_show_tables_pattern_is_not_a_regex(orders_lake: Lake) -> None:
+    assert orders_lake.engine.start_query_execution("SHOW TABLES '('").rows == []
+    assert orders_lake.engine.start_query_execution("SHOW TABLES 'orders_*|x'").rows == [["orders_processed"]]
+
+
+def test_spills_stay_inside_the_lake(orders_lake: Lake, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = orders_lake.engine.start_query_execution("SELECT count(*) FROM orders_processed")
+    assert r.state == "SUCCEEDED"
+    assert not (tmp_path / ".tmp").exists()

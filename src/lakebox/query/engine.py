@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
+import os
 import threading
 import time
 import uuid
@@ -36,7 +36,9 @@ from lakebox.query import trino
 from lakebox.query.dialect import CATALOG_NAME, Translation, translate
 from lakebox.query.errors import AthenaError, from_duckdb
 from lakebox.query.results import athena_csv, athena_type, to_json_value, to_text
+from lakebox.query.show import answer_from_catalog
 from lakebox.store.base import Store
+from lakebox.store.local import TMP_PREFIX
 
 ENRICHED = "enriched/"
 
@@ -93,6 +95,7 @@ class DuckEngine:
         self._db: duckdb.DuckDBPyConnection | None = None
         self._db_version: int | None = None
         self._tables: dict[tuple[str, str], TableDef] = {}
+        self._broken: dict[tuple[str, str], str] = {}
 
     # --- the DuckDB side -------------------------------------------------------------------------------
 
@@ -103,44 +106,69 @@ class DuckEngine:
         return root.parent
 
     def _table_source(self, t: TableDef, root: Path) -> str:
+        """A SELECT over the table's files. Partition columns are cut from each file's path relative to the
+        table root (``k=v`` gives v, any other folder its name), as Athena reads Glue partitions; DuckDB's
+        own hive reader would refuse plain folders and files at mixed depths."""
         base = root / t.location
-        hive = "true" if t.partition_keys else "false"
+        pattern = quote_literal(f"{base}/**/*.{'parquet' if t.format == 'parquet' else 'csv'}")
+        file_col = "_lakebox_file" if t.partition_keys else None
+        with_file = f", filename={quote_literal(file_col)}" if file_col else ""
         if t.format == "parquet":
-            hive_types = ""
-            if t.partition_keys:
-                hive_types = ", hive_types={" + ", ".join(
-                    f"{quote_literal(k.name)}: 'VARCHAR'" for k in t.partition_keys) + "}"
-            return (f"read_parquet({quote_literal(str(base) + '/**/*.parquet')}, hive_partitioning={hive}, "
-                    f"union_by_name=true{hive_types})")
-        cols = "{" + ", ".join(f"{quote_literal(c.name)}: {quote_literal(_duck_type(c.type))}" for c in t.columns) + "}"
-        header = t.parameters.get("skip.header.line.count", "1") == "1"
-        return (f"read_csv({quote_literal(str(base) + '/**/*.csv')}, header={str(header).lower()}, columns={cols}, "
-                f"delim={quote_literal(t.parameters.get('field.delim', ','))}, hive_partitioning={hive}, "
-                f"auto_detect=false, strict_mode=false, null_padding=true, ignore_errors=true)")
+            source = f"read_parquet({pattern}, hive_partitioning=false, union_by_name=true{with_file})"
+        else:
+            cols = "{" + ", ".join(f"{quote_literal(c.name)}: {quote_literal(_duck_type(c.type))}"
+                                   for c in t.columns) + "}"
+            header = t.parameters.get("skip.header.line.count", "1") == "1"
+            source = (f"read_csv({pattern}, header={str(header).lower()}, columns={cols}, "
+                      f"delim={quote_literal(t.parameters.get('field.delim', ','))}, hive_partitioning=false, "
+                      f"auto_detect=false, strict_mode=false, null_padding=true, ignore_errors=true{with_file})")
+        if not file_col:
+            return f"SELECT * FROM {source}"
+        parts = f"string_split(substr({file_col}, {len(str(base)) + 2}), '/')"
+        keys = ", ".join(
+            f"CASE WHEN len({parts}) > {i + 1} THEN regexp_replace({parts}[{i + 1}], '^[^=]*=', '') END "
+            f"AS {quote_ident(k.name)}"
+            for i, k in enumerate(t.partition_keys)
+        )
+        return f"SELECT * EXCLUDE ({file_col}), {keys} FROM {source}"
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
-        """A locked-down connection with one view per catalog table, rebuilt when the catalog changes."""
+        """A locked-down connection with one view per catalog table, rebuilt when the catalog changes.
+
+        A table whose files DuckDB cannot read gets no view; queries on it fail with the reason, and every
+        other table keeps working.
+        """
         version = self.catalog.data_version()
         with self._lock:
             if self._db is not None and self._db_version == version:
                 return self._db.cursor()
             root = self._root()
+            scratch = root / "_lakebox" / "tmp"
+            (scratch / "results").mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(":memory:")
             con.execute("SET TimeZone = 'UTC'")
             con.execute(f"SET memory_limit = {quote_literal(self.settings.memory_limit)}")
+            # Spills go under the lake (never the working directory) and are capped, so one runaway query
+            # cannot fill the disk.
+            con.execute(f"SET temp_directory = {quote_literal(str(scratch / 'query'))}")
+            con.execute("SET max_temp_directory_size = '4GB'")
             if self.settings.threads:
                 con.execute(f"SET threads = {int(self.settings.threads)}")
             tables = {(t.database, t.name): t for t in self.catalog.get_tables()}
+            broken: dict[tuple[str, str], str] = {}
             for (db, name), t in tables.items():
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
                 if not t.files:
                     continue
-                con.execute(f"CREATE OR REPLACE VIEW {quote_ident(db)}.{quote_ident(name)} AS "
-                            f"SELECT * FROM {self._table_source(t, root)}")
+                try:
+                    con.execute(f"CREATE OR REPLACE VIEW {quote_ident(db)}.{quote_ident(name)} AS "
+                                f"{self._table_source(t, root)}")
+                except duckdb.Error as exc:
+                    broken[(db, name)] = str(exc).strip().splitlines()[0]
             trino.install(con)
-            # Table folders to read, and enriched/ where DuckDB itself writes result CSVs (user SQL cannot
-            # COPY: the read-only guard refuses it before DuckDB sees it).
-            dirs = sorted({str(root / t.location) + "/" for t in tables.values()} | {str(root / ENRICHED)})
+            # Table folders to read, and the staging folder where DuckDB itself writes result CSVs before they
+            # are renamed into enriched/ (user SQL cannot COPY: the read-only guard refuses it first).
+            dirs = sorted({str(root / t.location) + "/" for t in tables.values()} | {str(scratch / "results") + "/"})
             con.execute(f"SET allowed_directories = [{', '.join(quote_literal(d) for d in dirs)}]")
             con.execute("SET enable_external_access = false")
             con.execute("SET autoinstall_known_extensions = false")
@@ -148,7 +176,7 @@ class DuckEngine:
             con.execute("SET lock_configuration = true")
             # The previous connection is not closed here: queries on other threads may still be using its
             # cursors. Dropping the reference lets it close when the last of them finishes.
-            self._db, self._db_version, self._tables = con, version, tables
+            self._db, self._db_version, self._tables, self._broken = con, version, tables, broken
             return con.cursor()
 
     def catalog_columns(self) -> dict[tuple[str, str], list[tuple[str, str]]]:
@@ -158,6 +186,9 @@ class DuckEngine:
     def resolve(self, database: str | None, name: str) -> tuple[str, str] | None:
         db = (database or self.settings.database).lower()
         key = (db, name.lower())
+        if key in self._broken:
+            raise AthenaError("HIVE_CANNOT_OPEN_SPLIT",
+                              f"Table '{CATALOG_NAME}.{db}.{key[1]}' cannot be read: {self._broken[key]}")
         if key in self._tables:
             return key
         if self.catalog.get_table(db, name.lower()) is not None:
@@ -225,7 +256,11 @@ class DuckEngine:
         staged = f"_lakebox_result_{uuid.uuid4().hex}" if tr.kind == "select" else None
         try:
             if staged:
-                cur.execute(f"CREATE TEMP TABLE {staged} AS {tr.sql}")
+                # A capped query stages only what it may return (plus one row to detect truncation), so a
+                # huge result never has to be materialized; its result file then holds the capped rows.
+                limit = f" LIMIT {int(max_rows) + 1}" if max_rows is not None else ""
+                body = f"SELECT * FROM ({tr.sql}){limit}" if limit else tr.sql
+                cur.execute(f"CREATE TEMP TABLE {staged} AS {body}")
             rel = cur.execute(f"SELECT * FROM {staged}" if staged else tr.sql)
             desc = rel.description or []
             names = [d[0] for d in desc]
@@ -240,7 +275,8 @@ class DuckEngine:
                     result.truncated = True
                     rows = rows[:max_rows]
             if staged and csv_key:
-                result.csv_written = self._copy_csv(cur, staged, [d[0] for d in desc], names, types, csv_key)
+                result.csv_written = self._copy_csv(cur, staged, [d[0] for d in desc], names, types, csv_key,
+                                                    max_rows)
         except duckdb.InterruptException:
             raise AthenaError("QUERY_TIMEOUT", f"Query exceeded the {timeout:g} s time limit and was cancelled") from None
         finally:
@@ -252,7 +288,7 @@ class DuckEngine:
         result.row_count = len(result.rows)
 
     def _copy_csv(self, cur: duckdb.DuckDBPyConnection, table: str, cols: list[str], names: list[str],
-                  types: list[str], key: str) -> bool:
+                  types: list[str], key: str, max_rows: int | None = None) -> bool:
         """Write Athena's result CSV with DuckDB's own writer: every value quoted, NULL empty, ``\n``.
 
         DuckDB renders varchar, integers, decimals, dates and booleans exactly as Trino does, and doubles too
@@ -281,55 +317,22 @@ class DuckEngine:
                 return False
         if len({n.lower() for n in names}) != len(names):
             return False
-        temp = getattr(self.store, "temp_path_for", None)
-        if temp is None:
+        limit = f" LIMIT {int(max_rows)}" if max_rows is not None else ""
+        dest = self.store.local_path(key)
+        if dest is None:
             return False
-        path = Path(temp(key))
+        path = self._root() / "_lakebox" / "tmp" / "results" / f"{TMP_PREFIX}{uuid.uuid4().hex}.csv"
         try:
-            cur.execute(f"COPY (SELECT {', '.join(exprs)} FROM {table}) TO {quote_literal(str(path))} "
+            cur.execute(f"COPY (SELECT {', '.join(exprs)} FROM {table}{limit}) TO {quote_literal(str(path))} "
                         "(FORMAT csv, FORCE_QUOTE *, HEADER true, NEW_LINE '\n')")
-            self.store.put_file(key, path)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, dest)  # same file system: readers see no file or the whole file
         finally:
             path.unlink(missing_ok=True)
         return True
 
     def _answer_from_catalog(self, tr: Translation, database: str, result: QueryResult) -> None:
-        """SHOW TABLES / SHOW DATABASES / SHOW COLUMNS / DESCRIBE, as Athena answers them."""
-        text = re.sub(r"\s+", " ", tr.sql.strip())
-        up = text.upper()
-        rows: list[list[Any]]
-        if up.startswith(("SHOW DATABASES", "SHOW SCHEMAS")):
-            dbs = self.catalog.get_databases()
-            rows, names = [[d] for d in dbs], ["database_name"]
-        elif up.startswith("SHOW TABLES"):
-            m = re.match(r"SHOW TABLES(?: (?:IN|FROM) (\S+))?(?: '([^']*)')?$", text, re.I)
-            if not m:
-                raise AthenaError("SYNTAX_ERROR", f"cannot parse {text!r}")
-            db = _unquote(m.group(1) or database).split(".")[-1].lower()
-            pattern = m.group(2)
-            tables = [t.name for t in self.catalog.get_tables(db)]
-            if pattern:
-                rx = re.compile("^" + pattern.replace("*", ".*") + "$", re.I)
-                tables = [t for t in tables if rx.match(t)]
-            rows, names = [[t] for t in tables], ["tab_name"]
-        elif up.startswith("SHOW COLUMNS") or up.startswith(("DESCRIBE", "DESC ")):
-            m = re.match(r"(?:SHOW COLUMNS (?:IN|FROM)|DESCRIBE|DESC) (\S+)(?: (?:IN|FROM) (\S+))?$", text, re.I)
-            if not m:
-                raise AthenaError("SYNTAX_ERROR", f"cannot parse {text!r}")
-            parts = [_unquote(p) for p in m.group(1).split(".")]
-            db = _unquote(m.group(2)) if m.group(2) else (parts[-2] if len(parts) > 1 else database)
-            t = self.catalog.get_table(db.lower(), parts[-1].lower())
-            if t is None:
-                raise AthenaError("TABLE_NOT_FOUND", f"Table '{CATALOG_NAME}.{db.lower()}.{parts[-1].lower()}' does not exist")
-            if up.startswith("SHOW COLUMNS"):
-                rows, names = [[c.name] for c in [*t.columns, *t.partition_keys]], ["field"]
-            else:
-                rows = [[c.name, c.type, ""] for c in t.columns]
-                if t.partition_keys:
-                    rows += [[c.name, c.type, "partition key"] for c in t.partition_keys]
-                names = ["col_name", "data_type", "comment"]
-        else:
-            raise AthenaError("NOT_SUPPORTED", f"{text.split(' ')[0:2]} is not supported; try SHOW TABLES")
+        names, rows = answer_from_catalog(self.catalog, tr.sql, database)
         result.columns = [{"name": n, "type": "varchar"} for n in names]
         result.rows = rows
         result.row_count = len(rows)
