@@ -165,3 +165,23 @@ def test_cli_never_shows_a_traceback(tmp_path: Path, name: str) -> None:
     assert res.exit_code == (1 if status == "rejected" else 0), res.output
     if status == "rejected":
         assert text in res.output and f"{name}.csv" in res.output
+
+
+def test_ingest_refuses_two_files_that_land_on_one_key(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for d in ("a", "b"):
+        (tmp_path / d / "orders.csv").write_bytes(H + ROW)
+    res = CliRunner().invoke(main, ["--lake", str(tmp_path / "lake"), "ingest", str(tmp_path / "a" / "orders.csv"),
+                                    str(tmp_path / "b" / "orders.csv")])
+    assert res.exit_code == 2 and "would both land on raw/orders.csv" in res.output
+    assert not (tmp_path / "lake" / "raw" / "orders.csv").exists()
+
+
+def test_ingest_says_when_it_replaces_a_raw_object(lake: Lake, tmp_path: Path) -> None:
+    src = tmp_path / "o.csv"
+    src.write_bytes(H + ROW)
+    assert lake.ingest([src])[0].run.warnings == []
+    src.write_bytes(H + ROW + ROW.replace(b"O1", b"O2"))
+    run = lake.ingest([src])[0].run
+    assert run.rows_kept == 2 and "replaced the earlier raw/o.csv and its output" in run.warnings

@@ -109,7 +109,10 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], as_of: str | None, outpu
             done.append((path.name, run))
             progress.update(task, advance=1, description=f"processed {path.name}")
 
-        lake.ingest(files, progress=step)
+        try:
+            lake.ingest(files, progress=step)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
     console.print(_runs_table("ingest", done))
     _print_problems(done)
     if any(r.status == "rejected" for _, r in done):

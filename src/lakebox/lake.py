@@ -108,12 +108,26 @@ class Lake:
     def ingest(
         self, paths: Iterable[Path], progress: Callable[[Path, RunRecord], None] | None = None
     ) -> list[IngestItem]:
-        """Copy each file into ``raw/`` (atomically) and process it."""
+        """Copy each file into ``raw/`` (atomically) and process it.
+
+        Two inputs that would land on the same key are refused before anything is written (the second would
+        silently replace the first). Replacing an object already in ``raw/`` is allowed and noted in the run's
+        warnings, because its processed output is replaced too.
+        """
+        paths = list(paths)
+        keys = [self.raw_key_for(p) for p in paths]
+        seen: dict[str, Path] = {}
+        for path, key in zip(paths, keys, strict=True):
+            if key in seen:
+                raise ValueError(f"{seen[key]} and {path} would both land on {key}; rename one of them")
+            seen[key] = path
         items: list[IngestItem] = []
-        for path in paths:
-            key = self.raw_key_for(path)
+        for path, key in zip(paths, keys, strict=True):
+            replaced = self.store.exists(key)
             self.store.put_file(key, _copy_to_temp(self.store, key, path))
             run = self.process(key)
+            if replaced and run.status != "skipped":
+                run.warnings.append(f"replaced the earlier {key} and its output")
             items.append(IngestItem(path, key, run))
             if progress:
                 progress(path, run)

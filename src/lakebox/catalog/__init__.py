@@ -64,15 +64,18 @@ def _sample_csv(path: Path) -> tuple[list[list[str]], str]:
     with open(path, "rb") as fh:
         head = fh.read(1024 * 1024).decode("utf-8-sig", errors="replace")
     delim = detect_delimiter(head)
+    # Like Glue, sample the first 1000 records or 1 MB. A record cut by the 1 MB boundary can end the sample
+    # with a csv.Error; the rows read before it are the sample.
     rows: list[list[str]] = []
     reader = csv.reader(io.StringIO(head, newline=""), delimiter=delim)
-    try:
-        for row in reader:
-            rows.append(row)
-            if len(rows) > 1000:
-                break
-    except csv.Error:
-        pass  # a record cut by the 1 MB sample boundary; the rows before it are enough
+    while len(rows) <= 1000:
+        try:
+            row = next(reader, None)
+        except csv.Error:
+            break
+        if row is None:
+            break
+        rows.append(row)
     return rows, delim
 
 

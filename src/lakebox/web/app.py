@@ -64,7 +64,10 @@ def create_app(lake: Lake, **config: Any) -> Flask:
     app.config.update(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     token = app.config.get("TOKEN", s.token)
-    hosts = app.config.get("ALLOWED_HOSTS", LOOPBACK_HOSTS if is_loopback(s.host) else None)
+    # On loopback the Host header must name this machine (DNS-rebinding defence), including the exact
+    # address served on (127.0.0.2 is loopback too).
+    loopback = frozenset(LOOPBACK_HOSTS) | {s.host.lower().strip("[]")}
+    hosts = app.config.get("ALLOWED_HOSTS", loopback if is_loopback(s.host) else None)
     guard = Guard(token=token, allowed_hosts=frozenset(hosts) if hosts is not None else None)
     if app.config.get("SECRET"):
         guard.secret = bytes(app.config["SECRET"])
