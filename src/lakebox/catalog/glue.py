@@ -176,9 +176,13 @@ class GlueCatalog(GlueCrawlMixin, GlueConvertMixin):
         self.client.update_table(DatabaseName=table.database.lower(), TableInput=self.table_input(table),
                                  SkipArchive=skip_archive, **self._cid())
 
-    def put_table(self, table: TableDef) -> TableDef:
+    def put_table(self, table: TableDef, prune: bool = True) -> TableDef:
         """CreateTable or UpdateTable, then bring the partitions in line. A version is archived only when
-        the schema changed, as LocalCatalog does. Returns the table as stored (with Glue's version)."""
+        the schema changed, as LocalCatalog does. Returns the table as stored (with Glue's version).
+
+        ``prune=False`` only adds partitions: concurrent Lambda invocations each see a listing that may
+        predate another's output, so the per-file path must never delete what it did not see.
+        """
         table.database, table.name = table.database.lower(), table.name.lower()
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         table.last_crawl = now
@@ -196,7 +200,7 @@ class GlueCatalog(GlueCrawlMixin, GlueConvertMixin):
             old = self.table_from_glue(old_raw)
             self.update_table(table, skip_archive=not schema_changed(old, table))
         if table.partition_keys:
-            self.sync_partitions(table)
+            self.sync_partitions(table, prune=prune)
         stored = self.get_table(table.database, table.name)
         if stored is None:  # pragma: no cover - Glue just acknowledged the write
             raise GlueCatalogError(f"table {table.database}.{table.name} vanished after it was written")

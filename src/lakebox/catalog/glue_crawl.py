@@ -53,7 +53,7 @@ class GlueCrawlMixin:
 
         def _get_glue_table(self, database: str, name: str) -> dict[str, Any] | None: ...
 
-        def put_table(self, table: TableDef) -> TableDef: ...
+        def put_table(self, table: TableDef, prune: bool = True) -> TableDef: ...
 
         def delete_table(self, database: str, name: str) -> None: ...
 
@@ -93,16 +93,16 @@ class GlueCrawlMixin:
                 DatabaseName=table.database.lower(), TableName=table.name.lower(),
                 PartitionsToDelete=items[i:i + 25], **self._cid())
 
-    def sync_partitions(self, table: TableDef) -> None:
-        """Create the partitions that are new, delete those whose folders are gone (Glue's crawler with
-        DeleteBehavior DELETE_FROM_DATABASE for partitions; LocalCatalog simply replaces the list)."""
+    def sync_partitions(self, table: TableDef, prune: bool = True) -> None:
+        """Create the partitions that are new and, with ``prune``, delete those whose folders are gone (Glue's
+        crawler with DeleteBehavior DELETE_FROM_DATABASE for partitions; LocalCatalog replaces the list)."""
         existing = {p.values for p in self.get_partitions(table.database, table.name)}
         wanted = {p.values: p for p in table.partitions}
         new = [p for v, p in wanted.items() if v not in existing]
         if new:
             self.batch_create_partition(table, new)
         gone = [v for v in existing if v not in wanted]
-        if gone:
+        if gone and prune:
             self.batch_delete_partition(table, gone)
 
     # --- crawler -------------------------------------------------------------------------------------------
@@ -154,9 +154,13 @@ class GlueCrawlMixin:
 
     # --- the crawler for one processed prefix, over S3 -----------------------------------------------------
 
-    def crawl_prefix(self, settings: Settings, store: Store, prefix: str) -> TableDef | None:
+    def crawl_prefix(self, settings: Settings, store: Store, prefix: str, prune: bool = True) -> TableDef | None:
         """Crawl one processed/ folder of an S3 lake into its Glue table (what a Glue crawler run does for
-        one include path). Only new or changed objects are downloaded, to read their footers."""
+        one include path). Only new or changed objects are downloaded, to read their footers.
+
+        ``prune=False`` (the per-file path in the Lambda) never deletes partitions or the table: another
+        invocation's output may be missing from this listing. ``lakebox crawl`` prunes.
+        """
         from lakebox.catalog import collect_file_infos, table_location, table_parameters
         from lakebox.catalog.crawler import build_table
 
@@ -169,10 +173,10 @@ class GlueCrawlMixin:
         params = table_parameters(files)
         table = build_table(database, name, prefix, files, parameters=params)
         if table is None:
-            if self._get_glue_table(database, name) is not None:
+            if prune and self._get_glue_table(database, name) is not None:
                 self.delete_table(database, name)
             return None
-        stored = self.put_table(table)
+        stored = self.put_table(table, prune=prune)
         self.put_files(database, name, files)
         return stored
 
@@ -184,5 +188,5 @@ class GlueCrawlMixin:
             return None
         for d in settings.datasets:
             if d.name == run.dataset:
-                return self.crawl_prefix(settings, store, d.processed_prefix)
+                return self.crawl_prefix(settings, store, d.processed_prefix, prune=False)
         return None
