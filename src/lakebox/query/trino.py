@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from sqlglot import exp
 from sqlglot.dialects.trino import Trino
 
+from lakebox.query import trino_ops
 from lakebox.query.errors import AthenaError
 from lakebox.query.trino_functions import (
     EXPECTED,
@@ -76,9 +77,14 @@ class Rewriter(FunctionRewriter):
         return static_type(node, self.columns)
 
     def _div(self, node: exp.Div) -> exp.Expression:
-        """Integer division truncates. Macro overloads decide from the operand types at bind time, but DuckDB
-        cannot pick an overload for an aggregate argument; those are typed statically here instead."""
+        """Decimal division keeps a decimal (``trino_ops``). Integer division truncates. Macro overloads decide
+        from the operand types at bind time, but DuckDB cannot pick an overload for an aggregate argument;
+        those are typed statically here instead."""
         a, b = node.this, node.expression
+        ta, tb = self._types.get(id(node), (None, None))
+        dec = trino_ops.decimal_division(a, b, ta, tb)
+        if dec is not None:
+            return dec
         if not any(isinstance(x, exp.AggFunc) or x.find(exp.AggFunc) for x in (a, b)):
             return call("__trino_div", a, b)
         ints = ("integer", "bigint", "smallint", "tinyint")
@@ -105,9 +111,36 @@ class Rewriter(FunctionRewriter):
                     expression=exp.Literal.string(" ")), expression=inner.args["zone"].copy())
                 inner.replace(text)
 
+    def _static_types(self, tree: exp.Expression) -> None:
+        """Types of the operands the rewrites depend on, read before the walk changes the tree."""
+        self._types: dict[int, tuple[str | None, str | None]] = {}
+        for node in tree.walk():
+            if isinstance(node, exp.Div):
+                self._types[id(node)] = (static_type(node.this, self.columns),
+                                         static_type(node.expression, self.columns))
+            elif isinstance(node, exp.Cast | exp.Typeof):
+                self._types[id(node)] = (static_type(node.this, self.columns), None)
+            elif isinstance(node, exp.Bracket) and len(node.expressions) == 1:
+                self._types[id(node)] = (static_type(node.expressions[0], self.columns), None)
+
+    def _operator(self, node: exp.Expression) -> exp.Expression:
+        """The operators and expressions of ``trino_ops``."""
+        if isinstance(node, exp.AtTimeZone):
+            return trino_ops.at_time_zone(node)
+        if isinstance(node, exp.Cast):  # TryCast included
+            return trino_ops.integer_cast(node, self._types.get(id(node), (None, None))[0])
+        if isinstance(node, exp.Bracket):
+            return trino_ops.subscript(node, self.columns, self._types.get(id(node), (None, None))[0])
+        if isinstance(node, exp.Substring):
+            return trino_ops.substr(node)
+        if isinstance(node, exp.Typeof):
+            return trino_ops.typeof(node, self._types.get(id(node), (None, None))[0])
+        return node
+
     def rewrite(self, tree: exp.Expression) -> exp.Expression:
         """Return ``tree`` rewritten for DuckDB (it may be a new root when the root itself is replaced)."""
         self._top_level(tree)
+        self._static_types(tree)
 
         def fix(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Anonymous):
@@ -141,7 +174,7 @@ class Rewriter(FunctionRewriter):
                 return call(name, node.this, node.expression)
             if isinstance(node, exp.Add) and isinstance(node.this, exp.Interval):
                 return call("__trino_plus_interval", node.expression, node.this)
-            return node
+            return self._operator(node)
 
         # Post-order, so that a call's arguments are already rewritten when the call itself is.
         for node in reversed(list(tree.walk())):

@@ -45,6 +45,21 @@ def _timestamp_arg(name: str) -> str:
 
 
 _DIV0 = "'Division by zero'"
+_INDEX_ZERO = "'SQL array indices start at 1'"
+_INDEX_NEGATIVE = "'Array subscript is negative: ' || CAST(i AS VARCHAR)"
+_INDEX_PAST = ("'Array subscript must be less than or equal to array length: ' || CAST(i AS VARCHAR) || ' > ' "
+               "|| CAST(len(a) AS VARCHAR)")
+
+
+def _typeof_sql(t: str) -> str:
+    """DuckDB's type name (``t``, SQL) as Trino names it: one array level, decimals, the scalar types."""
+    scalar = ("CASE {0} WHEN 'FLOAT' THEN 'real' WHEN 'TIMESTAMP' THEN 'timestamp(3)' "
+              "WHEN 'TIMESTAMP WITH TIME ZONE' THEN 'timestamp(3) with time zone' WHEN 'HUGEINT' THEN 'bigint' "
+              "WHEN 'INTERVAL' THEN 'interval day to second' WHEN 'BLOB' THEN 'varbinary' "
+              "WHEN '\"NULL\"' THEN 'unknown' WHEN 'NULL' THEN 'unknown' ELSE lower({0}) END")
+    inner = f"left({t}, length({t}) - 2)"
+    return (f"CASE WHEN {t} LIKE '%[]' THEN 'array(' || ({scalar.format(inner)}) || ')' "
+            f"ELSE {scalar.format(t)} END")
 _BAD_ISO = "'Invalid format: \"' || s || '\"'"
 _FAIL_INDEX = fail("INVALID_FUNCTION_ARGUMENT", "'Index must be greater than zero'", "VARCHAR")
 _FAIL_LIMIT = fail("INVALID_FUNCTION_ARGUMENT", "'Limit must be positive'", "VARCHAR[]")
@@ -135,4 +150,22 @@ MACROS: tuple[str, ...] = (
     "CAST(sign(x) AS BIGINT), (x DOUBLE) AS CAST(sign(x) AS DOUBLE), (x) AS sign(x)",
     "CREATE OR REPLACE MACRO __trino_floor(x INTEGER) AS x, (x BIGINT) AS x, (x) AS floor(x)",
     "CREATE OR REPLACE MACRO __trino_ceil(x INTEGER) AS x, (x BIGINT) AS x, (x) AS ceil(x)",
+    # CAST(double AS bigint) rounds half away from zero in Trino (DuckDB: half to even); exact types pass.
+    "CREATE OR REPLACE MACRO __trino_round_float(x TINYINT) AS x, (x SMALLINT) AS x, (x INTEGER) AS x, "
+    "(x BIGINT) AS x, (x HUGEINT) AS x, (x DOUBLE) AS round(x), (x FLOAT) AS round(x), (x) AS x",
+    # Decimal division on unscaled integers: round(a * m / b), half away from zero, as Trino's divideRoundUp.
+    "CREATE OR REPLACE MACRO __trino_decimal_div(a, b, m) AS CASE "
+    f"WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'HUGEINT')} "
+    "ELSE sign(a) * sign(b) * ((abs(a) * m) // abs(b) + CASE WHEN ((abs(a) * m) % abs(b)) * 2 >= abs(b) "
+    "THEN 1 ELSE 0 END) END",
+    # array[i] fails outside 1..cardinality (element_at returns NULL); the check is on the index only.
+    "CREATE OR REPLACE MACRO __trino_array_index(a, i) AS CASE "
+    f"WHEN i = 0 THEN {fail('INVALID_FUNCTION_ARGUMENT', _INDEX_ZERO, 'BIGINT')} "
+    f"WHEN i < 0 THEN {fail('INVALID_FUNCTION_ARGUMENT', _INDEX_NEGATIVE, 'BIGINT')} "
+    f"WHEN i > len(a) THEN {fail('INVALID_FUNCTION_ARGUMENT', _INDEX_PAST, 'BIGINT')} ELSE i END",
+    "CREATE OR REPLACE MACRO __trino_substr(s, st) AS CASE WHEN s IS NULL OR st IS NULL THEN NULL "
+    "WHEN st = 0 OR (st < 0 AND -st > length(s)) THEN '' ELSE substring(s, st) END, "
+    "(s, st, n) AS CASE WHEN s IS NULL OR st IS NULL OR n IS NULL THEN NULL "
+    "WHEN st = 0 OR n <= 0 OR (st < 0 AND -st > length(s)) THEN '' ELSE substring(s, st, n) END",
+    f"CREATE OR REPLACE MACRO __trino_typeof(x) AS {_typeof_sql('typeof(x)')}",
 )

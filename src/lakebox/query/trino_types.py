@@ -41,6 +41,8 @@ def static_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
         to = node.to
         if to.is_type(*exp.DataType.TEXT_TYPES):
             return "varchar"
+        if to.is_type(exp.DataType.Type.DECIMAL) and not to.expressions and isinstance(node.this, exp.Literal):
+            return static_type(exp.Literal.number(node.this.this), columns)  # DECIMAL '1.50': decimal(3,2)
         if to.is_type(exp.DataType.Type.DECIMAL):
             params = [p.name for p in to.expressions]
             p, s = (params + ["38", "0"])[:2] if params else ("38", "0")
@@ -54,14 +56,83 @@ def static_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
             return "double"
         if "." in text:
             whole, frac = text.split(".", 1)
-            digits = len(whole.lstrip("-+").lstrip("0")) + len(frac)
+            digits = len(whole.lstrip("-+")) + len(frac)  # leading zeros count (decimal.html#decimal-literals)
             return f"decimal({max(digits, 1)},{len(frac)})"
         return "integer" if abs(int(text)) < 2**31 else "bigint"
     if isinstance(node, exp.Column) and not node.table:
         return columns.get(node.name.lower())
     if isinstance(node, exp.Column):
         return columns.get(f"{node.table.lower()}.{node.name.lower()}") or columns.get(node.name.lower())
-    return None
+    if type(node) in _ARITH_OPS:
+        return arithmetic_type(type(node), static_type(node.this, columns), static_type(node.expression, columns))
+    if isinstance(node, exp.DPipe):
+        return "varchar"
+    if isinstance(node, exp.Boolean | exp.Predicate | exp.Not):
+        return "boolean"
+    return _aggregate_type(node, columns)
+
+
+def _aggregate_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
+    """count, sum, avg, min and max: Trino's result type from the argument's."""
+    name = node.name.lower() if isinstance(node, exp.Anonymous) else type(node).__name__.lower()
+    if name == "count":
+        return "bigint"
+    if name not in ("sum", "avg", "min", "max", "__trino_sum"):
+        return None
+    arg = node.expressions[0] if isinstance(node, exp.Anonymous) and node.expressions else node.this
+    t = static_type(arg, columns) if isinstance(arg, exp.Expression) else None
+    if t is None or name in ("min", "max"):
+        return t
+    m = DECIMAL.match(t)
+    if name in ("sum", "__trino_sum"):
+        return f"decimal(38,{m.group(2)})" if m else ("bigint" if t in INTEGERS else t)
+    return t if m or t == "real" else "double"
+
+
+#: Trino's exact integer types, narrowest first, and the decimal each coerces to in decimal arithmetic.
+INTEGERS = {"tinyint": (3, 0), "smallint": (5, 0), "integer": (10, 0), "bigint": (19, 0)}
+_ARITH_OPS = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
+
+
+def decimal_parts(t: str | None) -> tuple[int, int] | None:
+    """(precision, scale) of a decimal or integer type as Trino coerces it for decimal arithmetic."""
+    if t is None:
+        return None
+    m = DECIMAL.match(t)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    return INTEGERS.get(t)
+
+
+def arithmetic_type(op: type, left: str | None, right: str | None) -> str | None:
+    """The Trino type of ``left op right`` for numeric operands (https://trino.io/docs/current/functions/
+    decimal.html#binary-arithmetic-decimal-operators), or None when it is not evident."""
+    if left is None or right is None:
+        return None
+    if left in INTEGERS and right in INTEGERS:
+        order = list(INTEGERS)
+        return order[max(order.index(left), order.index(right), order.index("integer"))]
+    if "double" in (left, right) and {left, right} <= {"double", "real", *INTEGERS} | _decimals(left, right):
+        return "double"
+    if "real" in (left, right) and {left, right} <= {"real", *INTEGERS} | _decimals(left, right):
+        return "real"
+    a, b = decimal_parts(left), decimal_parts(right)
+    if a is None or b is None:
+        return None
+    (ap, as_), (bp, bs) = a, b
+    if op in (exp.Add, exp.Sub):
+        p, s = 1 + max(as_, bs) + max(ap - as_, bp - bs), max(as_, bs)
+    elif op is exp.Mul:
+        p, s = ap + bp, as_ + bs
+    elif op is exp.Div:
+        p, s = ap + bs + max(bs - as_, 0), max(as_, bs)
+    else:
+        p, s = min(bp - bs, ap - as_) + max(as_, bs), max(as_, bs)
+    return f"decimal({min(38, p)},{s})"
+
+
+def _decimals(*types: str) -> set[str]:
+    return {t for t in types if DECIMAL.match(t)}
 
 
 def column_types(tree: exp.Expression, schema: Schema, tables: list[tuple[str, str]]) -> dict[str, str]:
