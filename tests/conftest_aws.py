@@ -8,10 +8,14 @@ The server is started once per session on a free loopback port (port 0: the OS p
 never collide) and reset between tests through moto's ``/moto-api/reset``. Credentials and the region are set
 to dummy values with monkeypatch, and ``AWS_CONFIG_FILE``/``AWS_SHARED_CREDENTIALS_FILE`` point at nothing,
 so a developer's real profile can never be used by a test.
+
+It also holds the helpers the AWS test modules share: the ``CSV`` sample, ``make_store`` (an S3Store on
+the test's bucket) and ``glue_settings`` (Settings for the Glue catalog and the Athena engine on moto).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.request
 import uuid
@@ -20,6 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from lakebox.config import Settings
+from lakebox.store.s3 import S3Store
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -96,3 +103,23 @@ def aws_fixture(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
     finally:
         moto_api(moto_server, "/moto-api/state-manager/unset-transition", {"model_name": "athena::execution"})
         moto_api(moto_server, "/moto-api/reset")
+
+
+# --- helpers shared by the AWS test modules -----------------------------------------------------------------
+
+CSV = (b"OrderID,Customer,Amount,Status,OrderDate\n"
+       b"1,alice,10.50,shipped,2025-01-05\n"
+       b"2,bob,abc,shipped,2025-01-06\n"       # bad amount: quarantined
+       b"3,carol,7.25,pending,2024-01-01\n"    # pending and old: dropped by the rule
+       b"4,dave,3.00,Shipped,2025-01-20\n")
+
+
+def make_store(aws: AwsEnv, prefix: str = "", **kw: Any) -> S3Store:
+    store = S3Store(aws.bucket, prefix, endpoint_url=aws.endpoint_url, region=aws.region, **kw)
+    store.create_bucket()
+    return store
+
+
+def glue_settings(aws: AwsEnv, **kw: Any) -> Settings:
+    return Settings(lake=aws.lake(), endpoint_url=aws.endpoint_url, region=aws.region, catalog="glue",
+                    engine="athena", as_of=dt.date(2025, 2, 1), **kw)

@@ -1,6 +1,7 @@
 """Fixtures for the dashboard tests: a Flask app and client, a live waitress server, headless Chromium.
 
-Use them from a test module with ``pytest_plugins = ["web_fixtures"]``.
+Use them from a test module with ``pytest_plugins = ["web_fixtures"]``. The API tests (tests/test_web_api_*.py)
+also share ``NAMES`` (the named queries, in dashboard order) and ``assert_json_error`` from here.
 """
 
 from __future__ import annotations
@@ -22,6 +23,19 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 XSS_NAME = "<img src=x onerror=alert(1)>"
+NAMES = ["total_sales_by_customer", "monthly_order_volume", "order_status_summary",
+         "average_order_value_by_customer", "top_orders_february_2025"]
+
+
+def assert_json_error(resp: Any, status: int, kind: str | None = None) -> dict[str, Any]:
+    assert resp.status_code == status, resp.data
+    assert resp.mimetype == "application/json"
+    body = resp.get_json()
+    assert set(body) == {"error"} and body["error"]["message"]
+    if kind:
+        assert body["error"]["type"] == kind
+    assert b"Traceback" not in resp.data
+    return body["error"]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
