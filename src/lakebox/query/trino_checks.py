@@ -7,7 +7,12 @@
 - Arithmetic between a string and a number (``'1' + 1``): Trino has no implicit varchar coercion and fails
   with ``TYPE_MISMATCH: Cannot apply operator: varchar(1) + integer``; DuckDB casts the literal.
 - Comparing a DATE or TIMESTAMP to a string (``order_date = '2025-01-01'`` on a DATE column): Trino fails with
-  ``TYPE_MISMATCH: '=' cannot be applied to date, varchar(10)``; DuckDB casts the string.
+  ``TYPE_MISMATCH: '=' cannot be applied to date, varchar(10)``; DuckDB casts the string. The same for a string
+  compared to a number (``'1' = 1``, ``customer_id = 1``).
+- ``date + 1`` and ``date - date`` (``Cannot apply operator: date - date``: Trino has no such operator; use
+  ``date_diff``), ``'a' || 1`` (no ``concat(varchar, integer)``: FUNCTION_NOT_FOUND), and set operations whose
+  columns mix strings, numbers and dates (``column 1 in UNION query has incompatible types``).
+- ``WHERE`` and ``HAVING`` on a select-list alias, as for GROUP BY.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ _ARITH = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
 _CMP = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
 _NUMERIC = ("integer", "bigint", "smallint", "tinyint", "double", "real", "decimal")
 _TEMPORAL = ("date", "timestamp")
+_TEXT = ("varchar", "char")
 
 
 def _source_columns(select: exp.Select, schema: Mapping[tuple[str, str], Sequence[tuple[str, str]]],
@@ -59,20 +65,32 @@ def _source_columns(select: exp.Select, schema: Mapping[tuple[str, str], Sequenc
     return names
 
 
+def _own_columns(select: exp.Select, clause: exp.Expression) -> list[exp.Column]:
+    """Columns of ``clause`` that belong to ``select`` itself (not to a subquery or a lambda inside it)."""
+    out = []
+    for col in clause.find_all(exp.Column):
+        if col.find_ancestor(exp.Select) is select and col.find_ancestor(exp.Lambda) is None:
+            out.append(col)
+    return out
+
+
 def check_group_by_aliases(tree: exp.Expression, sql: str,
                            schema: Mapping[tuple[str, str], Sequence[tuple[str, str]]]) -> None:
-    """Refuse GROUP BY on a select-list alias that is not also a column of the FROM clause."""
+    """Refuse GROUP BY, WHERE and HAVING on a select-list alias that is not also a column of the FROM
+    clause: Trino resolves them against the FROM clause only."""
     ctes = {c.alias_or_name.lower(): c.this for c in tree.find_all(exp.CTE)}
     for select in tree.find_all(exp.Select):
-        group = select.args.get("group")
-        if group is None:
+        clauses = [select.args.get(k) for k in ("group", "where", "having")]
+        if not any(c is not None for c in clauses):
             continue
         aliases = {e.alias.lower() for e in select.expressions if isinstance(e, exp.Alias)}
         if not aliases:
             continue
         columns = None
-        for expr in group.expressions:
-            for col in expr.find_all(exp.Column):
+        for clause in clauses:
+            if clause is None:
+                continue
+            for col in _own_columns(select, clause):
                 if col.table or col.name.lower() not in aliases:
                     continue
                 if columns is None:
@@ -87,22 +105,51 @@ def check_group_by_aliases(tree: exp.Expression, sql: str,
 
 
 def check_operand_types(tree: exp.Expression, sql: str, columns: Mapping[str, str]) -> None:
-    """Refuse string/number arithmetic and temporal/string comparisons, as Trino's analyzer does."""
+    """Refuse what Trino's analyzer refuses for lack of an implicit coercion: string/number arithmetic and
+    comparisons, temporal/string comparisons, date/number arithmetic and date - date, ``||`` of a string
+    and a number, and set operations whose columns have incompatible types."""
     for node in tree.walk():
         if type(node) in _ARITH:
             op = _ARITH[type(node)]
             left, right = static_type(node.this, columns), static_type(node.expression, columns)
-            if left and right and _mixes(left, right, ("varchar", "char"), _NUMERIC):
-                line, col = position_of(node.this, sql)
-                raise AthenaError("TYPE_MISMATCH", at(f"Cannot apply operator: {left} {op} {right}", line, col),
-                                  line=line, column=col)
+            if left and right and (_mixes(left, right, _TEXT, _NUMERIC) or _mixes(left, right, _TEMPORAL, _NUMERIC)
+                                   or (op == "-" and left == right == "date")):
+                _mismatch(node, sql, f"Cannot apply operator: {left} {op} {right}")
         elif type(node) in _CMP:
             op = _CMP[type(node)]
             left, right = static_type(node.this, columns), static_type(node.expression, columns)
-            if left and right and _mixes(left, right, ("varchar", "char"), _TEMPORAL):
+            if left and right and (_mixes(left, right, _TEXT, _TEMPORAL) or _mixes(left, right, _TEXT, _NUMERIC)):
+                _mismatch(node, sql, f"'{op}' cannot be applied to {left}, {right}")
+        elif isinstance(node, exp.DPipe):
+            left, right = static_type(node.this, columns), static_type(node.expression, columns)
+            if left and right and (_mixes(left, right, _TEXT, _NUMERIC + _TEMPORAL + ("boolean",))):
                 line, col = position_of(node.this, sql)
-                raise AthenaError("TYPE_MISMATCH", at(f"'{op}' cannot be applied to {left}, {right}", line, col),
-                                  line=line, column=col)
+                raise AthenaError("FUNCTION_NOT_FOUND", at(
+                    f"Unexpected parameters ({left}, {right}) for function concat. Expected: "
+                    "concat(char(x), char(y)) char(x + y), concat(array(E)) array(E), concat(E, array(E)) array(E), "
+                    "concat(array(E), E) array(E), concat(varbinary) varbinary, concat(varchar) varchar",
+                    line, col), line=line, column=col)
+        elif isinstance(node, exp.Union | exp.Intersect | exp.Except):
+            _check_set_operation(node, sql, columns)
+
+
+def _check_set_operation(node: exp.SetOperation, sql: str, columns: Mapping[str, str]) -> None:
+    left, right = node.left, node.right
+    if not isinstance(left, exp.Select) or not isinstance(right, exp.Select):
+        return
+    if len(left.expressions) != len(right.expressions):
+        return
+    for i, (a, b) in enumerate(zip(left.expressions, right.expressions, strict=True), start=1):
+        ta, tb = static_type(a.unalias(), columns), static_type(b.unalias(), columns)
+        if ta and tb and (_mixes(ta, tb, _TEXT, _NUMERIC + _TEMPORAL + ("boolean",))
+                          or _mixes(ta, tb, _TEMPORAL, _NUMERIC + ("boolean",))):
+            name = type(node).__name__.upper()
+            _mismatch(left, sql, f"column {i} in {name} query has incompatible types: {ta}, {tb}")
+
+
+def _mismatch(node: exp.Expression, sql: str, message: str) -> None:
+    line, col = position_of(node, sql)
+    raise AthenaError("TYPE_MISMATCH", at(message, line, col), line=line, column=col)
 
 
 def _mixes(a: str, b: str, one: tuple[str, ...], other: tuple[str, ...]) -> bool:
