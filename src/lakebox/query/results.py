@@ -14,6 +14,7 @@ import datetime as dt
 import decimal
 import math
 import re
+import struct
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -78,7 +79,23 @@ def java_double(x: float) -> str:
         return "Infinity" if x > 0 else "-Infinity"
     if x == 0:
         return "-0.0" if math.copysign(1.0, x) < 0 else "0.0"
-    d = decimal.Decimal(repr(x))
+    return _java_notation(x, decimal.Decimal(repr(x)))
+
+
+def java_float(x: float) -> str:
+    """Java's ``Float.toString`` for a REAL value: the shortest digits that round-trip through float32
+    (``0.33333334``), in ``Double.toString``'s notation."""
+    if math.isnan(x) or math.isinf(x) or x == 0:
+        return java_double(x)
+    f32 = struct.unpack("f", struct.pack("f", x))[0]
+    for digits in range(1, 10):
+        text = f"{f32:.{digits}g}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == f32:
+            return _java_notation(f32, decimal.Decimal(text))
+    return java_double(f32)
+
+
+def _java_notation(x: float, d: decimal.Decimal) -> str:
     if 1e-3 <= abs(x) < 1e7:
         text = format(d, "f")
         return text if "." in text else text + ".0"
@@ -96,7 +113,7 @@ def to_text(value: Any, type_name: str = "") -> str | None:
         return "true" if value else "false"
     if isinstance(value, float):
         if type_name == "real":
-            return java_double(float(f"{value:.7g}"))
+            return java_float(value)
         return java_double(value)
     if isinstance(value, decimal.Decimal):
         return format(value, "f")
