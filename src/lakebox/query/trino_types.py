@@ -154,4 +154,23 @@ def column_types(tree: exp.Expression, schema: Schema, tables: list[tuple[str, s
     for col, n in seen.items():
         if n > 1:
             out.pop(col, None)
+    _derived_columns(tree, out, set(seen))
     return out
+
+
+def _derived_columns(tree: exp.Expression, out: dict[str, str], taken: set[str]) -> None:
+    """Add the evident types of CTE and subquery output columns (``WITH t AS (SELECT CAST(x AS
+    DECIMAL(10,2)) AS a ...)``), innermost first; a name two derived tables type differently is left out."""
+    derived: dict[str, str | None] = {}
+    queries = [c.this for c in tree.find_all(exp.CTE)] + [q.this for q in tree.find_all(exp.Subquery)
+                                                          if q.args.get("alias") is not None]
+    for query in reversed(queries):
+        if not isinstance(query, exp.Select):
+            continue
+        for e in query.expressions:
+            name = e.alias_or_name.lower()
+            if not name or name == "*" or name in taken:
+                continue
+            t = static_type(e.unalias(), {**out, **{k: v for k, v in derived.items() if v}})
+            derived[name] = t if name not in derived or derived[name] == t else None
+    out.update({k: v for k, v in derived.items() if v})
