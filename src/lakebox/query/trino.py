@@ -26,7 +26,9 @@ The differences handled here, each with Trino's documented behaviour (https://tr
   unlike DuckDB's ``error()``, is allowed inside ``TRY``; ``errors.from_duckdb`` turns the marker back into
   the Athena error.
 
-The per-function handlers live in ``trino_functions`` and the static types in ``trino_types``; their public
+Operators whose value differs (``AT TIME ZONE``, integer casts of doubles, decimal division, subscripts,
+``substr``, ``typeof``) are in ``trino_ops``. The per-function handlers live in ``trino_functions`` and the
+static types in ``trino_types``; their public
 names are re-exported here, so ``lakebox.query.trino`` stays the one import for the translation.
 """
 
