@@ -1,16 +1,18 @@
 """The Lambda zip: it builds reproducibly, stays under the limit, and runs the handler from a clean venv.
 
-Lambda's python3.12 is not installed here, so the runtime test builds the zip for the local Python (3.11)
-with the same code path (pip for the manylinux platform, ``--only-binary``), then imports the handler from
-the unpacked zip in a fresh venv that has only boto3 (as the Lambda runtime does) and processes a real S3
-event against moto over HTTP. Wheels come from the configured package index; when they cannot be fetched the
-tests skip with the reason.
+The runtime test uses the Lambda runtime's Python (3.12) when an interpreter for it is on the machine
+(``python3.12`` on PATH, or pyenv's 3.12), and otherwise the local Python with the same code path (pip for
+the manylinux platform, ``--only-binary``). It imports the handler from the unpacked zip in a fresh venv that
+has only boto3 (as the Lambda runtime does) and processes a real S3 event against moto over HTTP. Wheels come
+from the configured package index; when they cannot be fetched the tests skip with the reason.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -24,6 +26,20 @@ from lakebox.deploy.package import FIXED_TIME, UNZIPPED_LIMIT, PackageError, Pac
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
 
 LOCAL_PY = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def lambda_python() -> tuple[str, str]:
+    """(interpreter, X.Y) for the runtime test: Lambda's python3.12 if this machine has one, else ours."""
+    candidates = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")))
+    found = shutil.which("python3.12")
+    for exe in ([found] if found else []) + candidates:
+        ok = subprocess.run([exe, "-c", "import venv"], capture_output=True, check=False)  # noqa: S603
+        if ok.returncode == 0:
+            return exe, "3.12"
+    return getattr(sys, "_base_executable", sys.executable), LOCAL_PY
+
+
+RUNTIME_EXE, RUNTIME_PY = lambda_python()
 CSV = (b"OrderID,Customer,Amount,Status,OrderDate\n"
        b"1,alice,10.50,shipped,2025-01-05\n"
        b"2,bob,abc,shipped,2025-01-06\n"
@@ -39,11 +55,11 @@ def build_or_skip(out: Path, python_version: str = LOCAL_PY) -> PackageInfo:
 
 @pytest.fixture(scope="module")
 def lambda_zip(tmp_path_factory: pytest.TempPathFactory) -> PackageInfo:
-    return build_or_skip(tmp_path_factory.mktemp("zip") / "lambda.zip")
+    return build_or_skip(tmp_path_factory.mktemp("zip") / "lambda.zip", RUNTIME_PY)
 
 
 def test_zip_is_reproducible_and_small(lambda_zip: PackageInfo, tmp_path: Path) -> None:
-    again = build_or_skip(tmp_path / "again.zip")
+    again = build_or_skip(tmp_path / "again.zip", RUNTIME_PY)
     assert again.sha256 == lambda_zip.sha256  # same inputs, byte-identical zip
     assert lambda_zip.unzipped_bytes < UNZIPPED_LIMIT
     with zipfile.ZipFile(lambda_zip.path) as zf:
@@ -70,9 +86,8 @@ def test_lambda_platform_wheels_resolve(tmp_path: Path) -> None:
 
 
 def clean_venv(path: Path) -> Path:
-    """A venv with only boto3, like the Lambda Python runtime."""
-    base = getattr(sys, "_base_executable", sys.executable)
-    subprocess.run([base, "-m", "venv", str(path)], check=True)  # noqa: S603
+    """A venv of the runtime's Python with only boto3, like the Lambda Python runtime."""
+    subprocess.run([RUNTIME_EXE, "-m", "venv", str(path)], check=True)  # noqa: S603
     py = path / "bin" / "python"
     proc = subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "boto3"],  # noqa: S603
                           capture_output=True, text=True, check=False)
@@ -104,6 +119,9 @@ def test_handler_runs_from_the_unpacked_zip_in_a_clean_venv(lambda_zip: PackageI
     with zipfile.ZipFile(lambda_zip.path) as zf:
         zf.extractall(task_root)
     py = clean_venv(tmp_path / "venv")
+    version = subprocess.run([str(py), "-c", "import sys; print(sys.version_info[:2])"],  # noqa: S603
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert version == str(tuple(int(x) for x in RUNTIME_PY.split(".")))
 
     store = S3Store(aws.bucket, endpoint_url=aws.endpoint_url, region=aws.region)
     store.create_bucket()
