@@ -184,13 +184,16 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
         body = lake.store.get_object(f"enriched/{result.execution_id}.csv").decode()
         click.echo(body, nl=False)
     else:
-        t = Table(caption=f"{result.row_count} row(s) · {result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
-                          f"{result.result_location}", caption_justify="left")
+        t = Table()
         for c in result.columns:
             t.add_column(f"{escape(c['name'])}\n[dim]{escape(c['type'])}[/dim]")
         for row in result.text_rows():
             t.add_row(*["[dim]NULL[/dim]" if v is None else escape(v) for v in row])
         console.print(t)
+        more = " (truncated)" if result.truncated else ""
+        console.print(f"[dim]{result.row_count} row(s){more} · "
+                      f"{result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
+                      f"{escape(result.result_location or '')}[/dim]", soft_wrap=True)
     if result.state != "SUCCEEDED":
         e = result.error
         err.print(f"[red]{e.error_type if e else 'FAILED'}[/red]: {escape(e.message) if e else ''}")
