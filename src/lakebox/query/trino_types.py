@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 from sqlglot import exp
 
+from lakebox.query.trino_scope import ColumnTypes, resolve
+
 #: Trino type names of the catalog's columns, per (database, table): {(db, table): {column: type}}.
 Schema = Mapping[tuple[str, str], Mapping[str, str]]
 
@@ -59,6 +61,10 @@ def static_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
             digits = len(whole.lstrip("-+")) + len(frac)  # leading zeros count (decimal.html#decimal-literals)
             return f"decimal({max(digits, 1)},{len(frac)})"
         return "integer" if abs(int(text)) < 2**31 else "bigint"
+    if isinstance(node, exp.Column) and isinstance(columns, ColumnTypes):
+        known, t = columns.of(node)
+        if known:
+            return t
     if isinstance(node, exp.Column) and not node.table:
         return columns.get(node.name.lower())
     if isinstance(node, exp.Column):
@@ -69,7 +75,30 @@ def static_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
         return "varchar"
     if isinstance(node, exp.Boolean | exp.Predicate | exp.Not):
         return "boolean"
+    if isinstance(node, exp.Window):
+        return static_type(node.this, columns)
+    if isinstance(node, exp.Subquery) and isinstance(node.this, exp.Select) and len(node.this.expressions) == 1:
+        return static_type(node.this.expressions[0].unalias(), columns)  # a scalar subquery
+    if isinstance(node, exp.Case | exp.If | exp.Coalesce):
+        return _common_type(node, columns)
     return _aggregate_type(node, columns)
+
+
+def _common_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
+    """The type of CASE/IF/COALESCE: its branches' type when they agree (integers widen), else None."""
+    if isinstance(node, exp.Case):
+        branches = [i.args.get("true") for i in node.args.get("ifs") or []] + [node.args.get("default")]
+    elif isinstance(node, exp.If):
+        branches = [node.args.get("true"), node.args.get("false")]
+    else:
+        branches = [node.this, *node.expressions]
+    types = {static_type(b, columns) for b in branches if b is not None and not isinstance(b, exp.Null)}
+    if len(types) == 1:
+        return types.pop()
+    if types and types <= set(INTEGERS):
+        order = list(INTEGERS)
+        return order[max(order.index(t) for t in types)]
+    return None
 
 
 def _aggregate_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
@@ -135,10 +164,11 @@ def _decimals(*types: str) -> set[str]:
     return {t for t in types if DECIMAL.match(t)}
 
 
-def column_types(tree: exp.Expression, schema: Schema, tables: list[tuple[str, str]]) -> dict[str, str]:
+def column_types(tree: exp.Expression, schema: Schema, tables: list[tuple[str, str]]) -> ColumnTypes:
     """Column name (and ``alias.column``) -> Trino type for the tables the query reads; ambiguous names
-    are left out (their type is then unknown, which only disables the type-dependent rewrites)."""
-    out: dict[str, str] = {}
+    are left out (their type is then unknown, which only disables the type-dependent rewrites). Each
+    column reference is also typed by scope (``trino_scope``), which :func:`static_type` prefers."""
+    out = ColumnTypes()
     seen: dict[str, int] = {}
     aliases: dict[tuple[str, str], list[str]] = {}
     for t in tree.find_all(exp.Table):
@@ -155,6 +185,16 @@ def column_types(tree: exp.Expression, schema: Schema, tables: list[tuple[str, s
         if n > 1:
             out.pop(col, None)
     _derived_columns(tree, out, set(seen))
+    by_name: dict[str, list[tuple[str, str]]] = {}
+    for key in dict.fromkeys(tables):
+        by_name.setdefault(key[1], []).append(key)
+
+    def table_columns(t: exp.Table) -> dict[str, str | None] | None:
+        keys = [(t.db.lower(), t.name.lower())] if t.db else by_name.get(t.name.lower(), [])
+        cols = schema.get(keys[0]) if len(keys) == 1 else None
+        return {c.lower(): trino_type(typ) for c, typ in cols.items()} if cols else None
+
+    resolve(tree, out, table_columns, static_type)
     return out
 
 
@@ -169,8 +209,14 @@ def _derived_columns(tree: exp.Expression, out: dict[str, str], taken: set[str])
             continue
         for e in query.expressions:
             name = e.alias_or_name.lower()
-            if not name or name == "*" or name in taken:
+            if not name or name == "*":
                 continue
             t = static_type(e.unalias(), {**out, **{k: v for k, v in derived.items() if v}})
+            if name in taken and t != out.get(name):
+                t = None  # shadows a catalog column with another (or an unknown) type: ambiguous by name
             derived[name] = t if name not in derived or derived[name] == t else None
-    out.update({k: v for k, v in derived.items() if v})
+    for k, v in derived.items():
+        if v:
+            out[k] = v
+        else:
+            out.pop(k, None)

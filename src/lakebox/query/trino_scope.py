@@ -1,0 +1,116 @@
+"""Column types per scope: each column reference typed from the source it actually reads.
+
+A CTE or subquery may reuse a catalog column's name for another type (``date_format(order_date, '%Y-%m')
+AS order_date``); a lookup by name across the whole query would give the outer reference the catalog's
+``date``. Here every column of every scope (``sqlglot.optimizer.scope``) is resolved against that scope's
+sources: a catalog table (its column types), a CTE or derived table (the static types of its select list,
+typed innermost first), or an unknown source (UNNEST, VALUES, table functions), whose columns stay untyped.
+An unresolved or ambiguous column has no type, which only disables the type-dependent checks and rewrites.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+#: Columns of a source: name -> Trino type (None when the type is not evident), or None when unknown.
+Columns = dict[str, str | None] | None
+
+
+class ColumnTypes(dict):
+    """Name -> type for columns outside any resolved scope, plus :attr:`nodes`, the type of each column
+    reference of the query (by identity), which :func:`trino_types.static_type` consults first."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.nodes: dict[int, tuple[exp.Column, str | None]] = {}
+
+    def of(self, node: exp.Column) -> tuple[bool, str | None]:
+        """(known, type) of a column reference resolved by scope."""
+        hit = self.nodes.get(id(node))
+        if hit is not None and hit[0] is node:
+            return True, hit[1]
+        return False, None
+
+
+def resolve(tree: exp.Expression, out: ColumnTypes, table_columns: Callable[[exp.Table], Columns],
+            static_type: Callable[[exp.Expression, Mapping[str, str]], str | None]) -> bool:
+    """Fill ``out.nodes`` for every column of ``tree``; False when the scopes cannot be built."""
+    try:
+        scopes = traverse_scope(tree)
+    except Exception:  # noqa: BLE001 - sqlglot refuses some shapes; the name lookup remains
+        return False
+    derived: dict[int, Columns] = {}
+    for scope in scopes:  # innermost first
+        sources = {name.lower(): _source_columns(src, derived, table_columns)
+                   for name, (_, src) in scope.selected_sources.items()}
+        for col in scope.columns:
+            out.nodes[id(col)] = (col, _column_type(col, scope, sources, derived, table_columns))
+        derived[id(scope.expression)] = _outputs(scope.expression, sources, derived, out, static_type)
+    return True
+
+
+def _source_columns(src: object, derived: dict[int, Columns],
+                    table_columns: Callable[[exp.Table], Columns]) -> Columns:
+    if isinstance(src, exp.Table):
+        return table_columns(src)
+    if isinstance(src, Scope):
+        if isinstance(src.expression, exp.Unnest):
+            alias = src.expression.args.get("alias")
+            names = [c.name.lower() for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+            return dict.fromkeys(names) if names else None
+        return derived.get(id(src.expression))
+    return None
+
+
+def _column_type(col: exp.Column, scope: Scope, sources: dict[str, Columns], derived: dict[int, Columns],
+                 table_columns: Callable[[exp.Table], Columns]) -> str | None:
+    name = col.name.lower()
+    if col.table:
+        cols = sources.get(col.table.lower())
+        return cols.get(name) if cols else None
+    matches = [cols for cols in sources.values() if cols is not None and name in cols]
+    if len(matches) == 1:
+        return matches[0][name]
+    if matches or any(cols is None for cols in sources.values()):
+        return None
+    # A correlated reference to an enclosing query's source.
+    parent = scope.parent
+    while parent is not None:
+        outer = {n.lower(): _source_columns(s, derived, table_columns)
+                 for n, (_, s) in parent.selected_sources.items()}
+        found = [cols for cols in outer.values() if cols is not None and name in cols]
+        if found or any(cols is None for cols in outer.values()):
+            return found[0][name] if len(found) == 1 else None
+        parent = parent.parent
+    return None
+
+
+def _outputs(query: exp.Expression, sources: dict[str, Columns], derived: dict[int, Columns],
+             out: ColumnTypes, static_type: Callable[[exp.Expression, Mapping[str, str]], str | None]) -> Columns:
+    """Output column types of a scope's query."""
+    if isinstance(query, exp.SetOperation):
+        left, right = derived.get(id(query.left)), derived.get(id(query.right))
+        if left is None or right is None or len(left) != len(right):
+            return None
+        return {n: (t if t == u else None) for (n, t), u in zip(left.items(), right.values(), strict=True)}
+    if not isinstance(query, exp.Select):
+        return None
+    result: dict[str, str | None] = {}
+    for e in query.expressions:
+        if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)):
+            picked = [sources.get(e.table.lower())] if isinstance(e, exp.Column) and e.table else list(sources.values())
+            if any(p is None for p in picked):
+                return None
+            for p in picked:
+                result.update(p or {})
+            continue
+        name = e.alias_or_name.lower()
+        if name:
+            result[name] = static_type(e.unalias(), out)
+    return result
+
+
+__all__ = ["ColumnTypes", "resolve"]
