@@ -94,7 +94,7 @@ def test_explicit_table_name(tmp_path: Path) -> None:
 
 
 def test_plain_subfolders_and_mixed_depths_still_query(lake: Lake) -> None:
-    """A file in a plain folder becomes partition_0 = folder name; files above the partition depth get NULL."""
+    """A file in a plain folder becomes partition_0 = folder name; files above the partition depth get ''."""
     st = lake.store
     st.put_object("raw/top.csv", H + b"O1,Bob,1,shipped,2025-02-01\n")
     st.put_object("raw/sub/x.csv", H + b"O2,Al,2,shipped,2025-03-01\n")
@@ -105,7 +105,8 @@ def test_plain_subfolders_and_mixed_depths_still_query(lake: Lake) -> None:
     r = lake.engine.start_query_execution(
         "SELECT order_id, partition_0 FROM orders_processed ORDER BY order_id")
     assert r.state == "SUCCEEDED", r.error
-    assert r.rows == [["O1", None], ["O2", "sub"], ["O3", "2025"]]
+    assert r.rows == [["O1", ""], ["O2", "sub"], ["O3", "2025"]]
+    assert [p.values for p in t.partitions] == [("",), ("2025",), ("sub",)]
     assert lake.engine.start_query_execution("DESCRIBE orders_processed").state == "SUCCEEDED"
 
 
@@ -123,3 +124,18 @@ def test_an_unreadable_table_fails_alone(lake: Lake, tmp_path: Path) -> None:
     assert bad.state == "FAILED" and "cannot be read" in bad.error.message
     assert lake.engine.start_query_execution("SELECT count(*) FROM orders_processed").rows == [[1]]
     assert lake.engine.start_query_execution("SHOW TABLES").state == "SUCCEEDED"
+
+
+def test_partition_values_come_from_paths_and_hidden_files_are_skipped(lake: Lake) -> None:
+    st = lake.store
+    st.put_object("raw/order_status=shipped/a.csv", H + b"O1,Bob,1,confirmed,2025-02-01\n")
+    lake.process_pending()
+    # A hidden file and a file in a hidden folder: Athena and the crawler skip both; so does the engine.
+    out = st.local_path("processed/order_status=shipped/a.parquet")
+    (out.parent / "_hidden.parquet").write_bytes(out.read_bytes())
+    (out.parent / ".spark" ).mkdir()
+    (out.parent / ".spark" / "b.parquet").write_bytes(out.read_bytes())
+    lake.crawl()
+    r = lake.engine.start_query_execution("SELECT * FROM orders_processed")
+    assert [c["name"] for c in r.columns] == ["order_id", "customer_id", "order_amount", "order_date", "order_status"]
+    assert r.row_count == 1 and r.rows[0][-1] == "shipped"

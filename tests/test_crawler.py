@@ -345,7 +345,7 @@ def test_hive_type(duck: str, hive: str) -> None:
     ("processed/orders/_tmp.csv", False),
     ("processed/orders/.part-0001.parquet.tmp", False),
     ("processed/orders/", False),
-    ("processed/_meta/a.csv", True),  # only the object's own name counts
+    ("processed/_meta/a.csv", False),  # a hidden folder hides what is inside it (Hadoop path filter)
 ])
 def test_is_data_file(key: str, expected: bool) -> None:
     assert is_data_file(key) is expected

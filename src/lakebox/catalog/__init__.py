@@ -85,14 +85,18 @@ def read_file_info(path: Path, key: str, size: int, etag: str) -> FileInfo | Non
     try:
         if key.endswith(".parquet"):
             rows = con.execute(f"SELECT num_rows FROM parquet_file_metadata({quote_literal(str(path))})").fetchone()
-            desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet({quote_literal(str(path))})").fetchall()
+            # hive_partitioning off: partition folders are the crawler's business, not columns of the file.
+            desc = con.execute(
+                f"DESCRIBE SELECT * FROM read_parquet({quote_literal(str(path))}, hive_partitioning=false)"
+            ).fetchall()
             cols = tuple(ColumnDef(r[0].lower(), hive_type(r[1])) for r in desc)
             return FileInfo(key, size, etag, int(rows[0]) if rows else 0, cols, "parquet")
         if key.endswith(".csv"):
             sample, delim = _sample_csv(path)
             columns, has_header = infer_csv_schema(sample)
             n = con.execute(
-                f"SELECT count(*) FROM read_csv({quote_literal(str(path))}, header={str(has_header).lower()}, "
+                f"SELECT count(*) FROM read_csv({quote_literal(str(path))}, hive_partitioning=false, "
+                f"header={str(has_header).lower()}, "
                 f"all_varchar=true, delim={quote_literal(delim)}, strict_mode=false, ignore_errors=true)"
             ).fetchone()
             return FileInfo(key, size, etag, int(n[0]) if n else 0, tuple(columns), "csv", delim, has_header)

@@ -149,9 +149,10 @@ def partition_spec(rel_dirs: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def is_data_file(key: str) -> bool:
-    """Athena skips objects whose name starts with ``_`` or ``.``; lakebox's temp files start with ``.``."""
-    base = key.rsplit("/", 1)[-1]
-    return bool(base) and not base.startswith(("_", "."))
+    """Athena skips objects whose name, or any folder above it, starts with ``_`` or ``.`` (Spark's
+    ``_temporary/``, lakebox's ``.lakebox-tmp-`` files)."""
+    parts = key.split("/")
+    return bool(parts[-1]) and not any(p.startswith(("_", ".")) for p in parts)
 
 
 def build_table(

@@ -50,7 +50,7 @@ _SOURCE_FUNCTIONS = frozenset({
     "read_ndjson_auto", "read_ndjson_objects", "glob", "sniff_csv", "repeat_row",
     "summary", "getenv", "which_secret", "test_all_types", "test_vector_types", "checkpoint", "force_checkpoint",
     "json_each", "json_tree", "delta_scan", "arrow_scan", "arrow_scan_dumb", "seq_scan", "index_scan",
-    "current_setting", "icu_calendar_names", "pg_timezone_names",
+    "current_setting", "icu_calendar_names", "pg_timezone_names", "getvariable",
 })
 _SOURCE_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "iceberg_", "sqlite_", "postgres_", "mysql_",
                     "arrow_", "delta_")
@@ -166,9 +166,23 @@ def check_sources(tree: exp.Expression) -> None:
                 raise AthenaError("FUNCTION_NOT_FOUND", f"Function '{shown}' not registered")
 
 
+def _ctes_in_scope(table: exp.Table) -> set[str]:
+    """The CTE names a table reference can see: those of the WITH clauses on its own ancestor chain. (A CTE
+    inside one subquery must not make the same name resolvable elsewhere: DuckDB would then read the name
+    as a file path.)"""
+    names: set[str] = set()
+    node: exp.Expression | None = table.parent
+    while node is not None:
+        # sqlglot keeps the WITH clause under "with_" (older releases: "with").
+        with_ = (node.args.get("with_") or node.args.get("with")) if isinstance(node, exp.Expression) else None
+        if isinstance(with_, exp.With):
+            names |= {c.alias_or_name.lower() for c in with_.expressions}
+        node = node.parent
+    return names
+
+
 def resolve_tables(tree: exp.Expression, resolver: Resolver, default_db: str, sql: str = "") -> list[tuple[str, str]]:
     """Rewrite every table reference to its DuckDB view ``"db"."table"``; return the tables used."""
-    cte_names = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     used: list[tuple[str, str]] = []
     for table in list(tree.find_all(exp.Table)):
         if isinstance(table.this, exp.Func) or isinstance(table.this, exp.Anonymous):
@@ -180,7 +194,7 @@ def resolve_tables(tree: exp.Expression, resolver: Resolver, default_db: str, sq
         name = table.name
         db = table.db or None
         catalog = table.catalog or None
-        if db is None and catalog is None and name.lower() in cte_names:
+        if db is None and catalog is None and name.lower() in _ctes_in_scope(table):
             continue
         if catalog is not None and catalog.lower() != CATALOG_NAME:
             raise AthenaError("CATALOG_NOT_FOUND", f"Catalog '{catalog}' does not exist")
@@ -243,14 +257,14 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     fn = re.search(r"\b(glob)\s*\(", body, re.IGNORECASE)
     if fn:
         raise AthenaError("FUNCTION_NOT_FOUND", f"Function '{fn.group(1).lower()}' not registered")
-    m = _SHOW.match(text)
+    m = _SHOW.match(body)
     if m:
         word = m.group(1).upper()
         if word in ("DESCRIBE", "DESC"):
-            return Translation("describe", text, source=text)
+            return Translation("describe", body, source=text)
         if word == "SHOW":
-            return Translation("show", text, source=text)
-        inner = text[m.end():].strip()
+            return Translation("show", body, source=text)
+        inner = body[m.end():].strip()
         inner = re.sub(r"^\((?:[^()]*)\)\s*", "", inner)  # EXPLAIN (TYPE ...) options
         sub = translate(inner, resolver, default_db, catalog)
         if sub.kind != "select":
@@ -303,6 +317,8 @@ def replace_information_schema(tree: exp.Expression, schema: CatalogColumns) -> 
     for table in list(tree.find_all(exp.Table)):
         if table.db.lower() != "information_schema":
             continue
+        if table.catalog and table.catalog.lower() != CATALOG_NAME:
+            raise AthenaError("CATALOG_NOT_FOUND", f"Catalog '{table.catalog}' does not exist")
         view = table.name.lower()
         if view not in _INFO_COLUMNS:
             raise AthenaError("TABLE_NOT_FOUND", f"Table '{CATALOG_NAME}.information_schema.{view}' does not exist")

@@ -110,27 +110,33 @@ class DuckEngine:
         table root (``k=v`` gives v, any other folder its name), as Athena reads Glue partitions; DuckDB's
         own hive reader would refuse plain folders and files at mixed depths."""
         base = root / t.location
-        pattern = quote_literal(f"{base}/**/*.{'parquet' if t.format == 'parquet' else 'csv'}")
+        # The catalog's file list, not a glob: Athena skips hidden (_ and .) files and folders, and the crawler
+        # recorded exactly the files it counted.
+        files = [str(root / f) for f in t.files]
+        listing = "[" + ", ".join(quote_literal(f) for f in files) + "]"
         file_col = "_lakebox_file" if t.partition_keys else None
         with_file = f", filename={quote_literal(file_col)}" if file_col else ""
         if t.format == "parquet":
-            source = f"read_parquet({pattern}, hive_partitioning=false, union_by_name=true{with_file})"
+            source = f"read_parquet({listing}, hive_partitioning=false, union_by_name=true{with_file})"
         else:
             cols = "{" + ", ".join(f"{quote_literal(c.name)}: {quote_literal(_duck_type(c.type))}"
                                    for c in t.columns) + "}"
             header = t.parameters.get("skip.header.line.count", "1") == "1"
-            source = (f"read_csv({pattern}, header={str(header).lower()}, columns={cols}, "
+            source = (f"read_csv({listing}, header={str(header).lower()}, columns={cols}, "
                       f"delim={quote_literal(t.parameters.get('field.delim', ','))}, hive_partitioning=false, "
                       f"auto_detect=false, strict_mode=false, null_padding=true, ignore_errors=true{with_file})")
         if not file_col:
             return f"SELECT * FROM {source}"
         parts = f"string_split(substr({file_col}, {len(str(base)) + 2}), '/')"
+        # A partition value comes from the path, never from a same-named column inside the files; files above
+        # the partition depth get '' as the crawler records them.
         keys = ", ".join(
-            f"CASE WHEN len({parts}) > {i + 1} THEN regexp_replace({parts}[{i + 1}], '^[^=]*=', '') END "
+            f"CASE WHEN len({parts}) > {i + 1} THEN regexp_replace({parts}[{i + 1}], '^[^=]*=', '') ELSE '' END "
             f"AS {quote_ident(k.name)}"
             for i, k in enumerate(t.partition_keys)
         )
-        return f"SELECT * EXCLUDE ({file_col}), {keys} FROM {source}"
+        data = ", ".join(quote_ident(c.name) for c in t.columns)
+        return f"SELECT {data}, {keys} FROM {source}"
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         """A locked-down connection with one view per catalog table, rebuilt when the catalog changes.
@@ -302,7 +308,7 @@ class DuckEngine:
             src = quote_ident(col)
             if typ.startswith(simple):
                 exprs.append(f"{src} AS {quote_ident(name)}")
-            elif typ in ("double", "real"):
+            elif typ == "double":
                 cast = f"CAST({src} AS DOUBLE)"
                 out_of_range = cur.execute(
                     f"SELECT count(*) FROM {table} WHERE {src} IS NOT NULL AND NOT ({cast} = 0 OR "
