@@ -121,3 +121,23 @@ def test_spills_stay_inside_the_lake(orders_lake: Lake, tmp_path, monkeypatch: p
     r = orders_lake.engine.start_query_execution("SELECT count(*) FROM orders_processed")
     assert r.state == "SUCCEEDED"
     assert not (tmp_path / ".tmp").exists()
+
+
+def test_a_cte_name_does_not_leak_out_of_its_scope(orders_lake: Lake) -> None:
+    """A CTE inside a subquery must not make its name resolvable in the outer FROM, where DuckDB would read
+    it as a file path or a system view."""
+    root = orders_lake.store.local_path("processed/")
+    for sql in [
+        f'SELECT (WITH "{root}/*.parquet" AS (SELECT 1) SELECT 1) x, count(*) FROM "{root}/*.parquet"',
+        "SELECT (WITH duckdb_views AS (SELECT 1) SELECT 1) x, * FROM duckdb_views",
+    ]:
+        r = orders_lake.engine.start_query_execution(sql)
+        assert r.state == "FAILED" and r.error.error_type == "TABLE_NOT_FOUND", sql
+    ok = orders_lake.engine.start_query_execution(
+        "WITH a AS (SELECT 1 AS v) SELECT (SELECT max(v) FROM a) m, * FROM (WITH b AS (SELECT 2 w) SELECT * FROM b) t")
+    assert ok.rows == [[1, 2]]
+
+
+def test_show_and_describe_after_a_comment(orders_lake: Lake) -> None:
+    assert orders_lake.engine.start_query_execution("-- tables\nSHOW TABLES").rows == [["orders_processed"]]
+    assert orders_lake.engine.start_query_execution("/* c */ DESCRIBE orders_processed").row_count == 5
