@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_until  # noqa: F401 - re-exported for the tests that import it from here
 
 from lakebox.config import Settings, load_settings
 from lakebox.events import parse_event
@@ -33,18 +34,6 @@ FAST = {"settle_seconds": 0.1, "rescan_seconds": 0.5, "retry_delays": "0.05,0.1"
 
 
 # --- helpers --------------------------------------------------------------------------------------------
-
-
-def wait_until(pred: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll ``pred`` until it is truthy or the deadline passes (then fail, naming what we waited for)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.01)
 
 
 def land(raw: Path, name: str, src: Path) -> Path:

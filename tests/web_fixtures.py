@@ -7,8 +7,7 @@ also share ``NAMES`` (the named queries, in dashboard order) and ``assert_json_e
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from waiting import wait_until  # noqa: F401 - re-exported for the tests that import it from here
 
 from lakebox.lake import Lake
 
@@ -36,18 +36,6 @@ def assert_json_error(resp: Any, status: int, kind: str | None = None) -> dict[s
         assert body["error"]["type"] == kind
     assert b"Traceback" not in resp.data
     return body["error"]
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
-    """Poll ``predicate`` until it returns something truthy, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 def write_csv(path: Path, rows: list[tuple[str, str, str, str, str]]) -> Path:
