@@ -48,8 +48,12 @@ from lakebox.query.trino_functions import (
     FunctionRewriter,
     call,
 )
-from lakebox.query.trino_macros import MACROS
-from lakebox.query.trino_types import Schema, column_types, static_type, trino_type
+from lakebox.query.trino_macros import MACROS, specialized
+from lakebox.query.trino_types import DECIMAL, Schema, arithmetic_type, column_types, static_type, trino_type
+
+_FLOATS = ("double", "real")
+#: Aggregates parsed as plain calls (``RAW_FUNCTIONS``): an argument holding one is an aggregate too.
+_AGGREGATE_CALLS = frozenset({"avg", "approx_percentile", "every", "count_if", "arbitrary", "max_by", "min_by"})
 
 __all__ = [
     "EXPECTED", "RAW_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "AthenaTrino", "FunctionRewriter", "Rewriter",
@@ -70,29 +74,45 @@ class Rewriter(FunctionRewriter):
     Function calls are handled by :class:`~lakebox.query.trino_functions.FunctionRewriter`; this class adds
     the operators, aggregates and result columns whose meaning differs, and the walk over the tree."""
 
-    def _agg_type(self, node: exp.Expression) -> str | None:
-        if isinstance(node, exp.Count):
-            return "bigint"
-        if isinstance(node, exp.Sum | exp.Min | exp.Max):
-            t = static_type(node.this, self.columns)
-            return "bigint" if t in ("integer", "bigint", "smallint", "tinyint") else t
-        return static_type(node, self.columns)
-
     def _div(self, node: exp.Div) -> exp.Expression:
-        """Decimal division keeps a decimal (``trino_ops``). Integer division truncates. Macro overloads decide
-        from the operand types at bind time, but DuckDB cannot pick an overload for an aggregate argument;
-        those are typed statically here instead."""
+        """Decimal division keeps a decimal (``trino_ops``); integer division truncates and fails on zero.
+        Decided from the operands' static types, read before the rewrite: DuckDB cannot pick a macro
+        overload for an aggregate or window argument, so known types call a single-type variant."""
         a, b = node.this, node.expression
         ta, tb = self._types.get(id(node), (None, None))
         dec = trino_ops.decimal_division(a, b, ta, tb)
         if dec is not None:
             return dec
-        if not any(isinstance(x, exp.AggFunc) or x.find(exp.AggFunc) for x in (a, b)):
-            return call("__trino_div", a, b)
-        ints = ("integer", "bigint", "smallint", "tinyint")
-        if self._agg_type(a) in ints and self._agg_type(b) in ints:
-            return exp.IntDiv(this=a, expression=b)
-        return exp.Div(this=a, expression=b)
+        spec = specialized("div", ta, tb)
+        if spec is not None:
+            return call(spec, a, b)
+        if ta in _FLOATS or tb in _FLOATS or id(node) in self._aggregates:
+            # A double operand divides as doubles; with unknown aggregate operands DuckDB's ``/`` (integer
+            # division on, as the engine sets it) truncates integers like Trino.
+            return exp.Div(this=a, expression=b)
+        return call("__trino_div", a, b)
+
+    def _mod(self, node: exp.Mod) -> exp.Expression:
+        """``%``: DuckDB's is right on decimals and doubles; integers fail on a zero divisor."""
+        ta, tb = self._types.get(id(node), (None, None))
+        spec = specialized("mod", ta, tb)
+        if spec is not None:
+            return call(spec, node.this, node.expression)
+        if any(DECIMAL.match(t or "") for t in (ta, tb)):
+            out = arithmetic_type(exp.Mod, ta, tb)  # decimal(min(p2 - s2, p1 - s1) + max(s1, s2), max(s1, s2))
+            mod = exp.Mod(this=node.this, expression=node.expression)
+            return exp.cast(mod, out.upper()) if out and DECIMAL.match(out) else mod
+        if ta in _FLOATS or tb in _FLOATS or id(node) in self._aggregates:
+            return exp.Mod(this=node.this, expression=node.expression)
+        return call("__trino_mod", node.this, node.expression)
+
+    def _typed(self, name: str, node: exp.Expression, *args: exp.Expression) -> exp.Expression | None:
+        """``__trino_<name>(args)`` by the static type of the first operand: its single-type variant, or the
+        overloaded macro; None (keep DuckDB's operator) for an untyped aggregate or window operand."""
+        spec = specialized(name, self._types.get(id(node), (None,))[0])
+        if spec is not None:
+            return call(spec, *args)
+        return None if id(node) in self._aggregates else call(f"__trino_{name}", *args)
 
     def _top_level(self, tree: exp.Expression) -> None:
         """Result columns whose Trino value DuckDB cannot represent: year-month intervals are refused;
@@ -113,17 +133,31 @@ class Rewriter(FunctionRewriter):
                     expression=exp.Literal.string(" ")), expression=inner.args["zone"].copy())
                 inner.replace(text)
 
-    def _static_types(self, tree: exp.Expression) -> None:
-        """Types of the operands the rewrites depend on, read before the walk changes the tree."""
-        self._types: dict[int, tuple[str | None, str | None]] = {}
-        for node in tree.walk():
-            if isinstance(node, exp.Div):
-                self._types[id(node)] = (static_type(node.this, self.columns),
-                                         static_type(node.expression, self.columns))
-            elif isinstance(node, exp.Cast | exp.Typeof):
-                self._types[id(node)] = (static_type(node.this, self.columns), None)
+    def _static_types(self, nodes: list[exp.Expression]) -> None:
+        """Types of the operands the rewrites depend on, and which operands hold an aggregate or window,
+        read before the walk changes the tree (``nodes`` is the tree's walk, kept alive for the ids)."""
+        self._types = {}
+        self._aggregates: set[int] = set()
+        holds: set[int] = set()
+        for node in reversed(nodes):  # children first
+            if isinstance(node, exp.AggFunc | exp.Window) or (
+                    isinstance(node, exp.Anonymous) and node.name.lower() in _AGGREGATE_CALLS) or any(
+                    id(c) in holds for c in node.iter_expressions()):
+                holds.add(id(node))
+            if isinstance(node, exp.Anonymous):
+                operands = list(node.expressions)
+            elif isinstance(node, exp.Div | exp.Mod | exp.Add | exp.Sub):
+                operands = [node.this, node.expression]
+            elif isinstance(node, exp.Cast | exp.Typeof | exp.Sum | exp.Floor | exp.Ceil):
+                operands = [node.this, None]
             elif isinstance(node, exp.Bracket) and len(node.expressions) == 1:
-                self._types[id(node)] = (static_type(node.expressions[0], self.columns), None)
+                operands = [node.expressions[0], None]
+            else:
+                continue
+            self._types[id(node)] = tuple(static_type(o, self.columns) if isinstance(o, exp.Expression) else None
+                                          for o in operands)
+            if any(id(o) in holds for o in operands if o is not None):
+                self._aggregates.add(id(node))
 
     def _operator(self, node: exp.Expression) -> exp.Expression:
         """The operators and expressions of ``trino_ops``."""
@@ -142,7 +176,8 @@ class Rewriter(FunctionRewriter):
     def rewrite(self, tree: exp.Expression) -> exp.Expression:
         """Return ``tree`` rewritten for DuckDB (it may be a new root when the root itself is replaced)."""
         self._top_level(tree)
-        self._static_types(tree)
+        nodes = list(tree.walk())
+        self._static_types(nodes)
 
         def fix(node: exp.Expression) -> exp.Expression:
             if isinstance(node, exp.Anonymous):
@@ -152,9 +187,9 @@ class Rewriter(FunctionRewriter):
                                   "by lakebox (see tests/conformance/UNSUPPORTED.md)")
             if (isinstance(node, exp.Sum) and not isinstance(node.this, exp.Distinct)
                     and not isinstance(node.parent, exp.Filter)):
-                return call("__trino_sum", node.this)
+                return self._typed("sum", node, node.this) or node
             if isinstance(node, exp.Floor | exp.Ceil) and not node.args.get("decimals"):
-                return call("__trino_floor" if isinstance(node, exp.Floor) else "__trino_ceil", node.this)
+                return self._typed("floor" if isinstance(node, exp.Floor) else "ceil", node, node.this) or node
             if isinstance(node, exp.Extract) and node.name.upper() in ("DOW", "DAY_OF_WEEK"):
                 return exp.cast(call("isodow", node.expression), "BIGINT")
             if isinstance(node, exp.Extract) and node.name.upper() in ("YOW", "YEAR_OF_WEEK"):
@@ -170,16 +205,17 @@ class Rewriter(FunctionRewriter):
             if isinstance(node, exp.Div):
                 return self._div(node)
             if isinstance(node, exp.Mod):
-                return call("__trino_mod", node.this, node.expression)
+                return self._mod(node)
             if isinstance(node, exp.Add | exp.Sub) and isinstance(node.expression, exp.Interval):
-                name = "__trino_plus_interval" if isinstance(node, exp.Add) else "__trino_minus_interval"
-                return call(name, node.this, node.expression)
+                name = "plus_interval" if isinstance(node, exp.Add) else "minus_interval"
+                return self._typed(name, node, node.this, node.expression) or node
             if isinstance(node, exp.Add) and isinstance(node.this, exp.Interval):
-                return call("__trino_plus_interval", node.expression, node.this)
+                self._types[id(node)] = self._types.get(id(node), (None, None))[::-1]
+                return self._typed("plus_interval", node, node.expression, node.this) or node
             return self._operator(node)
 
         # Post-order, so that a call's arguments are already rewritten when the call itself is.
-        for node in reversed(list(tree.walk())):
+        for node in reversed(nodes):
             new = fix(node)
             if new is not node:
                 if node is tree:

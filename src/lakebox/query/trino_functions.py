@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from sqlglot import exp
 
 from lakebox.query.errors import AthenaError, position_of
+from lakebox.query.trino_macros import specialized, type_suffix
 from lakebox.query.trino_time import joda_to_duckdb, mysql_to_duckdb
 from lakebox.query.trino_types import DECIMAL as _DEC
 from lakebox.query.trino_types import static_type
@@ -53,10 +54,6 @@ _SIMPLE = {
     "slice": "list_slice({0}, {1}, {1} + {2} - 1)",
     "millisecond": "CAST(millisecond({0}) % 1000 AS BIGINT)",
     "cbrt": "__trino_cbrt({0})",
-    "sign": "__trino_sign({0})",
-    "floor": "__trino_floor({0})",
-    "ceil": "__trino_ceil({0})",
-    "ceiling": "__trino_ceil({0})",
     "every": "bool_and({0})",
     "e": "exp(1)",
     "infinity": "CAST('Infinity' AS DOUBLE)",
@@ -114,11 +111,34 @@ class FunctionRewriter:
     def __init__(self, sql: str, columns: Mapping[str, str]) -> None:
         self.sql = sql
         self.columns = columns
+        #: Static types of each node's operands, read before the rewrite changed them (id(node) -> types).
+        self._types: dict[int, tuple[str | None, ...]] = {}
+
+    def arg_types(self, node: exp.Expression) -> list[str | None]:
+        """The static types of a call's arguments as written (before its arguments were rewritten)."""
+        pre = self._types.get(id(node))
+        return list(pre) if pre is not None else [static_type(a, self.columns) for a in node.expressions]
+
+    def _typed_call(self, name: str, node: exp.Anonymous, args: list[exp.Expression], *typed: int) -> exp.Expression:
+        """``__trino_<name>(args)``, or its single-type variant when the static types of the arguments at
+        ``typed`` pick one (DuckDB cannot choose an overload for an aggregate or window argument)."""
+        types = self.arg_types(node)
+        spec = specialized(name, *(types[i] if i < len(types) else None for i in typed))
+        return call(spec or f"__trino_{name}", *args)
+
+    def _timestamp(self, name: str, node: exp.Anonymous, arg: exp.Expression) -> exp.Expression:
+        """The timestamp argument of ``name``: a DATE is cast, a timestamp passes, others go through the macro
+        ``__trino_arg_<name>`` (which refuses what Trino's signature does not take)."""
+        suffix = type_suffix(self.arg_types(node)[0])
+        if suffix == "date":
+            return exp.cast(arg, "TIMESTAMP")
+        if suffix in ("ts", "tstz"):
+            return arg
+        return call(f"__trino_arg_{name}", arg)
 
     def _reject_varchar(self, node: exp.Anonymous, arg_index: int) -> None:
         """Athena resolves these functions' signatures before running: a string argument is an error."""
-        args = node.expressions
-        types = [static_type(a, self.columns) or "unknown" for a in args]
+        types = [t or "unknown" for t in self.arg_types(node)]
         if types[arg_index].startswith(("varchar", "char")):
             name = node.name.lower()
             raise _unexpected(node, self.sql, types, EXPECTED[name])
@@ -168,12 +188,12 @@ class FunctionRewriter:
     def _fn_date_format(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         self._reject_varchar(node, 0)
         fmt = mysql_to_duckdb(_string_arg(node, 1, "format"))
-        return call("strftime", call("__trino_arg_date_format", args[0]), exp.Literal.string(fmt))
+        return call("strftime", self._timestamp("date_format", node, args[0]), exp.Literal.string(fmt))
 
     def _fn_format_datetime(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         self._reject_varchar(node, 0)
         fmt = joda_to_duckdb(_string_arg(node, 1, "pattern"))
-        return call("strftime", call("__trino_arg_format_datetime", args[0]), exp.Literal.string(fmt))
+        return call("strftime", self._timestamp("format_datetime", node, args[0]), exp.Literal.string(fmt))
 
     def _fn_date_parse(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         fmt = mysql_to_duckdb(_string_arg(node, 1, "format"), parse=True)
@@ -185,19 +205,19 @@ class FunctionRewriter:
 
     def _fn_date_trunc(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         self._reject_varchar(node, 1)
-        return call("__trino_date_trunc", *args)
+        return self._typed_call("date_trunc", node, args, 1)
 
     def _fn_date_add(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         self._reject_varchar(node, 2)
-        return call("__trino_date_add", *args)
+        return self._typed_call("date_add", node, args, 2)
 
     def _fn_date_diff(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         self._reject_varchar(node, 1)
-        return call("__trino_date_diff", *args)
+        return self._typed_call("date_diff", node, args, 1, 2)
 
     def _fn_to_unixtime(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         self._reject_varchar(node, 0)
-        return call("epoch", call("__trino_arg_to_unixtime", *args))
+        return call("epoch", self._timestamp("to_unixtime", node, args[0]))
 
     def _fn_from_unixtime(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         if len(args) != 1:
@@ -227,7 +247,7 @@ class FunctionRewriter:
 
     def _fn_round(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         out = call("round", *args)
-        t = static_type(args[0], self.columns) if args else None
+        t = self.arg_types(node)[0] if args else None
         m = _DEC.match(t or "")
         if m and len(args) == 2:
             p, s = int(m.group(1)), int(m.group(2))
@@ -235,12 +255,32 @@ class FunctionRewriter:
             return exp.cast(out, f"DECIMAL({min(38, p + 1)}, {s})")
         return out
 
+    def _same_type(self, name: str, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+        """floor, ceil and sign keep the argument's type in Trino: the single-type variant when the static
+        type picks one, DuckDB's function for other evident types, else the overloaded macro."""
+        t = self.arg_types(node)[0] if args else None
+        spec = specialized(name, t)
+        if spec is not None:
+            return call(spec, *args)
+        return call(name if t is not None else f"__trino_{name}", *args)
+
+    def _fn_floor(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+        return self._same_type("floor", node, args)
+
+    def _fn_ceil(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+        return self._same_type("ceil", node, args)
+
+    _fn_ceiling = _fn_ceil
+
+    def _fn_sign(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+        return self._same_type("sign", node, args)
+
     def _fn_truncate(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         return call("trunc", *args)
 
     def _fn_avg(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
         out: exp.Expression = exp.Avg(this=args[0]) if len(args) == 1 else call("avg", *args)
-        m = _DEC.match(static_type(args[0], self.columns) or "") if args else None
+        m = _DEC.match(self.arg_types(node)[0] or "") if args else None
         if m:
             return exp.cast(out, f"DECIMAL({m.group(1)}, {m.group(2)})")
         return out

@@ -44,6 +44,48 @@ def _timestamp_arg(name: str) -> str:
             "(x DATE) AS CAST(x AS TIMESTAMP)")
 
 
+def _overloaded(name: str, variants: list[tuple[str, str, str]],
+                fallback: tuple[str, str] | None = None) -> tuple[str, ...]:
+    """``__trino_<name>`` with typed overloads (DuckDB picks one at bind time), and each overload alone as
+    ``__trino_<name>__<suffix>``: DuckDB cannot pick an overload for an aggregate or window argument, so the
+    rewrite calls the single macro its static type names (:func:`specialized`)."""
+    bodies = [f"({params}) AS {body}" for _, params, body in variants]
+    if fallback:
+        bodies.append(f"({fallback[0]}) AS {fallback[1]}")
+    SPECIALIZED[name] = frozenset(suffix for suffix, _, _ in variants)
+    return (f"CREATE OR REPLACE MACRO __trino_{name}" + ", ".join(bodies),
+            *(f"CREATE OR REPLACE MACRO __trino_{name}__{suffix}({params}) AS {body}"
+              for suffix, params, body in variants))
+
+
+#: Macros with single-overload variants: name -> suffixes (``int``, ``bigint``, ``date``, ``ts``, ...).
+SPECIALIZED: dict[str, frozenset[str]] = {}
+
+
+def type_suffix(trino_type: str | None) -> str | None:
+    """The variant suffix for a static Trino type, or None."""
+    t = (trino_type or "").lower()
+    if t in ("integer", "smallint", "tinyint"):
+        return "int"
+    if t in ("bigint", "date", "double", "real"):
+        return t
+    if t.startswith("timestamp"):
+        return "tstz" if t.endswith("with time zone") else "ts"
+    return None
+
+
+def specialized(name: str, *types: str | None) -> str | None:
+    """``__trino_<name>__<suffix>`` when the static types pick one variant (all arguments of one suffix;
+    ``int`` and ``bigint`` together widen to ``bigint``), else None."""
+    suffixes = {type_suffix(t) for t in types}
+    if suffixes == {"int", "bigint"}:
+        suffixes = {"bigint"}
+    if len(suffixes) != 1:
+        return None
+    suffix = suffixes.pop()
+    return f"__trino_{name}__{suffix}" if suffix in SPECIALIZED.get(name, ()) else None
+
+
 _DIV0 = "'Division by zero'"
 _INDEX_ZERO = "'SQL array indices start at 1'"
 _INDEX_NEGATIVE = "'Array subscript is negative: ' || CAST(i AS VARCHAR)"
@@ -72,38 +114,41 @@ _ISO_ORDINAL = r"'^(\d{4})-?(\d{3})$'"
 
 MACROS: tuple[str, ...] = (
     # Integer division truncates toward zero and fails on zero; doubles follow IEEE (1/0 = Infinity).
-    "CREATE OR REPLACE MACRO __trino_div"
-    f"(a INTEGER, b INTEGER) AS CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} "
-    "ELSE CAST(a // b AS INTEGER) END, "
-    f"(a BIGINT, b BIGINT) AS CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a // b END, "
-    "(a DOUBLE, b DOUBLE) AS a / b, (a FLOAT, b FLOAT) AS a / b, (a, b) AS a / b",
-    "CREATE OR REPLACE MACRO __trino_mod"
-    f"(a INTEGER, b INTEGER) AS CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} "
-    "ELSE CAST(a % b AS INTEGER) END, "
-    f"(a BIGINT, b BIGINT) AS CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a % b END, "
-    "(a, b) AS a % b",
+    *_overloaded("div", [
+        ("int", "a INTEGER, b INTEGER",
+         f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} ELSE CAST(a // b AS INTEGER) END"),
+        ("bigint", "a BIGINT, b BIGINT", f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a // b END"),
+        ("double", "a DOUBLE, b DOUBLE", "a / b"), ("real", "a FLOAT, b FLOAT", "a / b")], ("a, b", "a / b")),
+    *_overloaded("mod", [
+        ("int", "a INTEGER, b INTEGER",
+         f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} ELSE CAST(a % b AS INTEGER) END"),
+        ("bigint", "a BIGINT, b BIGINT", f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a % b END")],
+        ("a, b", "a % b")),
     # DATE +/- INTERVAL is a DATE in Trino (a TIMESTAMP in DuckDB).
-    "CREATE OR REPLACE MACRO __trino_plus_interval(x DATE, i INTERVAL) AS CAST(x + i AS DATE), "
-    "(x TIMESTAMP, i INTERVAL) AS x + i, (x TIMESTAMP WITH TIME ZONE, i INTERVAL) AS x + i, (x, i) AS x + i",
-    "CREATE OR REPLACE MACRO __trino_minus_interval(x DATE, i INTERVAL) AS CAST(x - i AS DATE), "
-    "(x TIMESTAMP, i INTERVAL) AS x - i, (x TIMESTAMP WITH TIME ZONE, i INTERVAL) AS x - i, (x, i) AS x - i",
-    "CREATE OR REPLACE MACRO __trino_date_trunc"
-    f"(u VARCHAR, x DATE) AS {_unit_guard(_DATE_UNITS, 'CAST(date_trunc(lower(u), x) AS DATE)', 'DATE', 'DATE')}, "
-    f"(u VARCHAR, x TIMESTAMP) AS {_unit_guard(_TS_UNITS, 'date_trunc(lower(u), x)', 'Timestamp', 'TIMESTAMP')}, "
-    "(u VARCHAR, x TIMESTAMP WITH TIME ZONE) AS "
-    f"{_unit_guard(_TS_UNITS, 'date_trunc(lower(u), x)', 'Timestamp', 'TIMESTAMP WITH TIME ZONE')}",
-    "CREATE OR REPLACE MACRO __trino_date_add"
-    f"(u VARCHAR, n BIGINT, x DATE) AS {_unit_guard(_DATE_UNITS, f'CAST(x + {_interval()} AS DATE)', 'DATE', 'DATE')}, "
-    f"(u VARCHAR, n BIGINT, x TIMESTAMP) AS {_unit_guard(_TS_UNITS, f'x + {_interval()}', 'Timestamp', 'TIMESTAMP')}, "
-    "(u VARCHAR, n BIGINT, x TIMESTAMP WITH TIME ZONE) AS "
-    f"{_unit_guard(_TS_UNITS, f'x + {_interval()}', 'Timestamp', 'TIMESTAMP WITH TIME ZONE')}",
+    *_overloaded("plus_interval", [("date", "x DATE, i INTERVAL", "CAST(x + i AS DATE)"),
+                                   ("ts", "x TIMESTAMP, i INTERVAL", "x + i"),
+                                   ("tstz", "x TIMESTAMP WITH TIME ZONE, i INTERVAL", "x + i")], ("x, i", "x + i")),
+    *_overloaded("minus_interval", [("date", "x DATE, i INTERVAL", "CAST(x - i AS DATE)"),
+                                    ("ts", "x TIMESTAMP, i INTERVAL", "x - i"),
+                                    ("tstz", "x TIMESTAMP WITH TIME ZONE, i INTERVAL", "x - i")], ("x, i", "x - i")),
+    *_overloaded("date_trunc", [
+        ("date", "u VARCHAR, x DATE", _unit_guard(_DATE_UNITS, "CAST(date_trunc(lower(u), x) AS DATE)", "DATE", "DATE")),
+        ("ts", "u VARCHAR, x TIMESTAMP", _unit_guard(_TS_UNITS, "date_trunc(lower(u), x)", "Timestamp", "TIMESTAMP")),
+        ("tstz", "u VARCHAR, x TIMESTAMP WITH TIME ZONE",
+         _unit_guard(_TS_UNITS, "date_trunc(lower(u), x)", "Timestamp", "TIMESTAMP WITH TIME ZONE"))]),
+    *_overloaded("date_add", [
+        ("date", "u VARCHAR, n BIGINT, x DATE",
+         _unit_guard(_DATE_UNITS, f"CAST(x + {_interval()} AS DATE)", "DATE", "DATE")),
+        ("ts", "u VARCHAR, n BIGINT, x TIMESTAMP", _unit_guard(_TS_UNITS, f"x + {_interval()}", "Timestamp", "TIMESTAMP")),
+        ("tstz", "u VARCHAR, n BIGINT, x TIMESTAMP WITH TIME ZONE",
+         _unit_guard(_TS_UNITS, f"x + {_interval()}", "Timestamp", "TIMESTAMP WITH TIME ZONE"))]),
     # Trino counts whole units elapsed (Joda's *Between); DuckDB's date_sub does, its date_diff does not.
-    "CREATE OR REPLACE MACRO __trino_date_diff"
-    f"(u VARCHAR, a DATE, b DATE) AS {_unit_guard(_DATE_UNITS, 'date_sub(lower(u), a, b)', 'DATE', 'BIGINT')}, "
-    f"(u VARCHAR, a TIMESTAMP, b TIMESTAMP) AS "
-    f"{_unit_guard(_TS_UNITS, 'date_sub(lower(u), a, b)', 'Timestamp', 'BIGINT')}, "
-    "(u VARCHAR, a TIMESTAMP WITH TIME ZONE, b TIMESTAMP WITH TIME ZONE) AS "
-    f"{_unit_guard(_TS_UNITS, 'date_sub(lower(u), a, b)', 'Timestamp', 'BIGINT')}",
+    *_overloaded("date_diff", [
+        ("date", "u VARCHAR, a DATE, b DATE", _unit_guard(_DATE_UNITS, "date_sub(lower(u), a, b)", "DATE", "BIGINT")),
+        ("ts", "u VARCHAR, a TIMESTAMP, b TIMESTAMP",
+         _unit_guard(_TS_UNITS, "date_sub(lower(u), a, b)", "Timestamp", "BIGINT")),
+        ("tstz", "u VARCHAR, a TIMESTAMP WITH TIME ZONE, b TIMESTAMP WITH TIME ZONE",
+         _unit_guard(_TS_UNITS, "date_sub(lower(u), a, b)", "Timestamp", "BIGINT"))]),
     _timestamp_arg("date_format"),
     _timestamp_arg("format_datetime"),
     _timestamp_arg("to_unixtime"),
@@ -138,18 +183,18 @@ MACROS: tuple[str, ...] = (
     "ELSE list_concat(string_split(s, d)[1:n - 1], [array_to_string(string_split(s, d)[n:], d)]) END",
     "CREATE OR REPLACE MACRO __trino_element_at(c, k) AS c[k]",
     # Trino's sum of integers is a bigint; DuckDB's is a HUGEINT.
-    "CREATE OR REPLACE MACRO __trino_sum(x INTEGER) AS CAST(sum(x) AS BIGINT), (x BIGINT) AS CAST(sum(x) AS BIGINT), "
-    "(x) AS sum(x)",
+    *_overloaded("sum", [("int", "x INTEGER", "CAST(sum(x) AS BIGINT)"), ("bigint", "x BIGINT", "CAST(sum(x) AS BIGINT)")],
+                 ("x", "sum(x)")),
     # Trino keeps the first occurrence's order; DuckDB's list_distinct does not promise an order.
     "CREATE OR REPLACE MACRO __trino_array_distinct(a) AS list_filter(a, lambda x, i: list_position(a, x) = i)",
     # Java's Math.cbrt is exact on perfect cubes; pow(x, 1/3) is not.
     "CREATE OR REPLACE MACRO __trino_cbrt(x) AS CASE WHEN round(cbrt(x)) * round(cbrt(x)) * round(cbrt(x)) = x "
     "THEN round(cbrt(x)) ELSE cbrt(x) END",
     # sign/floor/ceil keep the argument's type in Trino ("[same as input]").
-    "CREATE OR REPLACE MACRO __trino_sign(x INTEGER) AS CAST(sign(x) AS INTEGER), (x BIGINT) AS "
-    "CAST(sign(x) AS BIGINT), (x DOUBLE) AS CAST(sign(x) AS DOUBLE), (x) AS sign(x)",
-    "CREATE OR REPLACE MACRO __trino_floor(x INTEGER) AS x, (x BIGINT) AS x, (x) AS floor(x)",
-    "CREATE OR REPLACE MACRO __trino_ceil(x INTEGER) AS x, (x BIGINT) AS x, (x) AS ceil(x)",
+    *_overloaded("sign", [("int", "x INTEGER", "CAST(sign(x) AS INTEGER)"), ("bigint", "x BIGINT", "CAST(sign(x) AS BIGINT)"),
+                          ("double", "x DOUBLE", "CAST(sign(x) AS DOUBLE)")], ("x", "sign(x)")),
+    *_overloaded("floor", [("int", "x INTEGER", "x"), ("bigint", "x BIGINT", "x")], ("x", "floor(x)")),
+    *_overloaded("ceil", [("int", "x INTEGER", "x"), ("bigint", "x BIGINT", "x")], ("x", "ceil(x)")),
     # CAST(double AS bigint) rounds half away from zero in Trino (DuckDB: half to even); exact types pass.
     "CREATE OR REPLACE MACRO __trino_round_float(x TINYINT) AS x, (x SMALLINT) AS x, (x INTEGER) AS x, "
     "(x BIGINT) AS x, (x HUGEINT) AS x, (x DOUBLE) AS round(x), (x FLOAT) AS round(x), (x) AS x",
