@@ -202,6 +202,12 @@ class Rewriter(FunctionRewriter):
                     isinstance(a, exp.Map | exp.VarMap) for a in node.expressions)):
                 raise AthenaError("NOT_SUPPORTED", "UNNEST of several arrays or of a map is not supported by "
                                   "lakebox; UNNEST one array per CROSS JOIN")
+            if isinstance(node, exp.Window) and isinstance(node.this, exp.Cast):
+                # avg(decimal) became CAST(avg(x) AS DECIMAL(p,s)): the window goes inside the cast.
+                cast = node.this
+                node.set("this", cast.this)
+                cast.set("this", node.copy())
+                return cast
             if isinstance(node, exp.Div):
                 return self._div(node)
             if isinstance(node, exp.Mod):
