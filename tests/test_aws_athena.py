@@ -158,7 +158,7 @@ def test_athena_failure_surfaces_reason_and_type(aws: AwsEnv) -> None:
                                 "ErrorMessage": "TABLE_NOT_FOUND: line 1:15: Table ... does not exist"}})
             return out
 
-    engine._client = Failing(real)
+    engine._clients._client = Failing(real)
     result = engine.start_query_execution("SELECT * FROM nope")
     assert result.state == "FAILED" and result.rows == []
     assert result.error is not None and result.error.error_type == "TABLE_NOT_FOUND"

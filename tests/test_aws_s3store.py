@@ -34,7 +34,7 @@ def test_s3store_is_lazy_and_parses_urls() -> None:
     store = open_store("s3://my-bucket/some/prefix/", endpoint_url="http://127.0.0.1:1", region="eu-west-1")
     assert isinstance(store, S3Store)
     assert (store.bucket, store.prefix, store.url) == ("my-bucket", "some/prefix/", "s3://my-bucket/some/prefix")
-    assert store._client is None  # no client (and no credentials) needed until the first call
+    assert store._clients._client is None  # no client (and no credentials) needed until the first call
     assert S3Store.from_url("s3://b").url == "s3://b"
     assert store.local_path("raw/a.csv") is None
 

@@ -27,10 +27,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from lakebox.awsclient import LazyClient
 from lakebox.catalog.crawler import TableDef, schema_changed
 from lakebox.catalog.glue_convert import GlueConvertMixin, _iso
 from lakebox.catalog.glue_crawl import FILES_PREFIX, PARTITION_BATCH, GlueCrawlMixin
@@ -78,29 +78,20 @@ class GlueCatalog(GlueCrawlMixin, GlueConvertMixin):
         self.catalog_id = catalog_id
         self.store = store
         self.crawler_name = crawler_name
-        self._client = client
-        self._lock = threading.Lock()
+        self._clients = LazyClient("glue", self.endpoint_url, self.region, client)
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store | None = None) -> GlueCatalog:
         """Build from lakebox settings. The crawler mode is chosen with ``LAKEBOX_GLUE_CRAWLER`` (a crawler
         name) until Settings grows a field for it; the stack sets it on the function when asked to."""
-        crawler = getattr(settings, "glue_crawler", None) or os.environ.get("LAKEBOX_GLUE_CRAWLER") or None
+        crawler = settings.glue_crawler or os.environ.get("LAKEBOX_GLUE_CRAWLER") or None
         return cls(settings.lake if settings.is_s3 else "", region=settings.region,
                    endpoint_url=settings.endpoint_url, store=store, crawler_name=crawler)
 
     @property
     def client(self) -> Any:
         """The boto3 Glue client, built on first use."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    import boto3  # deferred: no clients at import time
-
-                    self._client = boto3.session.Session().client(
-                        "glue", endpoint_url=self.endpoint_url, region_name=self.region
-                    )
-        return self._client
+        return self._clients.get()
 
     def _cid(self) -> dict[str, str]:
         return {"CatalogId": self.catalog_id} if self.catalog_id else {}

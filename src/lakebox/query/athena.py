@@ -25,11 +25,11 @@ import decimal
 import logging
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from lakebox.awsclient import LazyClient
 from lakebox.query.engine import QueryResult
 from lakebox.query.errors import SYSTEM, USER, AthenaError
 
@@ -176,8 +176,9 @@ class AthenaEngine:
         self.read_only = read_only
         self._sleep, self._clock, self._rng = sleep, clock, rng or random.Random()
         self.poll_initial, self.poll_cap = poll_initial, poll_cap
-        self._client = client
-        self._lock = threading.Lock()
+        # The standard retry mode: botocore itself retries throttling (TooManyRequestsException) with backoff.
+        self._clients = LazyClient("athena", getattr(settings, "endpoint_url", None), getattr(settings, "region", None),
+                                   client, retries={"mode": "standard", "max_attempts": 6})
         self.polls = 0  # GetQueryExecution calls made, for tests and the stats block
 
     @classmethod
@@ -189,17 +190,7 @@ class AthenaEngine:
     def client(self) -> Any:
         """The boto3 Athena client, built on first use, with the standard retry mode so throttling
         (TooManyRequestsException, ThrottlingException) is retried with backoff by botocore itself."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    import boto3
-                    from botocore.config import Config
-
-                    self._client = boto3.session.Session().client(
-                        "athena", endpoint_url=getattr(self.settings, "endpoint_url", None),
-                        region_name=getattr(self.settings, "region", None),
-                        config=Config(retries={"mode": "standard", "max_attempts": 6}))
-        return self._client
+        return self._clients.get()
 
     # --- Athena's actions, one call each -----------------------------------------------------------------
 

@@ -17,11 +17,11 @@ so constructing a store for ``lakebox settings`` or ``--help`` costs nothing and
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from lakebox.awsclient import LazyClient
 from lakebox.store.base import NoSuchKeyError, ObjectInfo, StoreError, validate_key
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -90,8 +90,7 @@ class S3Store:
         self.region = region
         self.multipart_threshold = multipart_threshold
         self.multipart_chunksize = multipart_chunksize
-        self._client = client
-        self._lock = threading.Lock()
+        self._clients = LazyClient("s3", self.endpoint_url, self.region, client)
 
     @classmethod
     def from_url(cls, url: str, endpoint_url: str | None = None, region: str | None = None) -> S3Store:
@@ -104,15 +103,7 @@ class S3Store:
     @property
     def client(self) -> Any:
         """The boto3 S3 client, built on first use (thread-safe: the watcher's workers share the store)."""
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    import boto3  # deferred: importing lakebox must not need boto3 or credentials
-
-                    self._client = boto3.session.Session().client(
-                        "s3", endpoint_url=self.endpoint_url, region_name=self.region
-                    )
-        return self._client
+        return self._clients.get()
 
     @property
     def url(self) -> str:
