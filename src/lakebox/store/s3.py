@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -35,6 +36,17 @@ MULTIPART_THRESHOLD = 64 * 1024 * 1024
 MULTIPART_CHUNKSIZE = 16 * 1024 * 1024
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+
+
+@contextmanager
+def _not_found_as(key: str) -> Iterator[None]:
+    """Turn S3's 404 / NoSuchKey into the Store interface's NoSuchKeyError, naming the lake key."""
+    try:
+        yield
+    except Exception as exc:
+        if _error_code(exc) in _NOT_FOUND:
+            raise NoSuchKeyError(f"no such key: {key}") from exc
+        raise
 
 
 def _error_code(exc: Exception) -> str:
@@ -156,23 +168,13 @@ class S3Store:
 
     def open_object(self, key: str) -> BinaryIO:
         """The object's streaming body (botocore's StreamingBody): read in chunks, close when done."""
-        full = self._key(key)
-        try:
-            resp = self.client.get_object(Bucket=self.bucket, Key=full)
-        except Exception as exc:
-            if _error_code(exc) in _NOT_FOUND:
-                raise NoSuchKeyError(f"no such key: {key}") from exc
-            raise
+        with _not_found_as(key):
+            resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
         return resp["Body"]  # type: ignore[no-any-return]
 
     def head_object(self, key: str) -> ObjectInfo:
-        full = self._key(key)
-        try:
-            resp = self.client.head_object(Bucket=self.bucket, Key=full)
-        except Exception as exc:
-            if _error_code(exc) in _NOT_FOUND:
-                raise NoSuchKeyError(f"no such key: {key}") from exc
-            raise
+        with _not_found_as(key):
+            resp = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         modified = resp.get("LastModified") or dt.datetime.now(dt.UTC)
         return ObjectInfo(key, int(resp.get("ContentLength", 0)), _strip_etag(resp.get("ETag")), modified)
 
