@@ -94,7 +94,7 @@ def test_glue_catalog_partitions(aws: AwsEnv) -> None:
 
 
 def test_glue_catalog_crawler_mode(aws: AwsEnv) -> None:
-    from lakebox.process.runs import RunRecord
+    from lakebox.core.runs import RunRecord
 
     glue = aws.client("glue")
     glue.create_database(DatabaseInput={"Name": "orders_db"})

@@ -15,8 +15,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from lakebox.config import SETTINGS, ConfigError, Settings, load_settings
+from lakebox.core.runs import RunRecord
 from lakebox.lake import Lake
-from lakebox.process.runs import RunRecord
 
 # Piped output (scripts, CI, tests) gets wide lines instead of wrapped table cells.
 _WIDTH = None if sys.stdout.isatty() else 200

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakebox.process.rules import Dataset, dataset_from_config, default_dataset
+from lakebox.core.dataset import Dataset, dataset_from_config, default_dataset
 
 
 class ConfigError(ValueError):

@@ -16,8 +16,9 @@ from typing import Any
 
 from lakebox.catalog import crawl, open_catalog, update_catalog_for_run
 from lakebox.config import Settings
+from lakebox.core.runs import RunRecord
 from lakebox.process.handler import handle_event, process_object
-from lakebox.process.runs import RunLedger, RunRecord
+from lakebox.process.runs import RunLedger
 from lakebox.process.sample import write_sample
 from lakebox.query.named import NamedQuery, load_named_queries
 from lakebox.store import Store, open_store

@@ -28,8 +28,8 @@ from lakebox.catalog.crawler import (
 )
 from lakebox.catalog.local import LocalCatalog
 from lakebox.config import Settings
-from lakebox.process.rules import quote_literal
-from lakebox.process.runs import RunRecord
+from lakebox.core.runs import RunRecord
+from lakebox.core.sql import quote_literal
 from lakebox.store.base import Store
 
 __all__ = ["LocalCatalog", "TableDef", "crawl", "open_catalog", "table_location", "update_catalog_for_run"]

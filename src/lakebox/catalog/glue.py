@@ -39,7 +39,7 @@ from lakebox.store.base import Store
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lakebox.config import Settings
-    from lakebox.process.runs import RunRecord
+    from lakebox.core.runs import RunRecord
 
 __all__ = [
     "FILES_PREFIX",

@@ -20,7 +20,7 @@ from lakebox.store.base import NoSuchKeyError, Store
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lakebox.config import Settings
-    from lakebox.process.runs import RunRecord
+    from lakebox.core.runs import RunRecord
 
 #: Where the crawler's per-file cache lives in the lake (Glue has no place for it; the function may write
 #: ``_lakebox/*``).

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from lakebox.config import Settings, load_settings
+from lakebox.core.runs import RunRecord, now_iso
 from lakebox.events import EventError, is_test_event, parse_event
 from lakebox.process.rules import dataset_for_key
-from lakebox.process.runs import RunLedger, RunRecord, now_iso
+from lakebox.process.runs import RunLedger
 from lakebox.process.transform import RejectedFile, connect, transform_csv
 from lakebox.store.base import NoSuchKeyError, Store
 from lakebox.store.local import TMP_PREFIX

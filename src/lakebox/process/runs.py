@@ -8,58 +8,14 @@ Stored as JSON objects through the Store interface, so the same ledger works in 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
+from lakebox.core.runs import RunRecord, now_iso
 from lakebox.store.base import NoSuchKeyError, Store
 
 STATE_PREFIX = "_lakebox/state/"
 RUNS_PREFIX = "_lakebox/runs/"
-
-
-@dataclass
-class RunRecord:
-    """What one processing attempt did. ``status`` is ok, rejected or error."""
-
-    raw_key: str
-    etag: str | None
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    dataset: str | None = None
-    status: str = "running"
-    rows_read: int = 0
-    rows_kept: int = 0
-    rows_dropped: int = 0
-    rows_quarantined: int = 0
-    output_keys: list[str] = field(default_factory=list)
-    quarantine_key: str | None = None
-    size: int | None = None
-    as_of: str | None = None
-    started_at: str = ""
-    finished_at: str | None = None
-    duration_ms: float | None = None
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    @property
-    def balanced(self) -> bool:
-        """Nothing is lost: rows read = kept + dropped + quarantined."""
-        return self.rows_read == self.rows_kept + self.rows_dropped + self.rows_quarantined
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class RunLedger:
@@ -81,7 +37,7 @@ class RunLedger:
 
     def record(self, run: RunRecord) -> None:
         body = json.dumps(run.to_dict(), indent=1, default=str).encode()
-        stamp = (run.started_at or _now()).replace(":", "").replace("-", "")
+        stamp = (run.started_at or now_iso()).replace(":", "").replace("-", "")
         self.store.put_object(f"{RUNS_PREFIX}{stamp}-{run.run_id}.json", body)
         self.store.put_object(self.state_key(run.raw_key), body)
 
@@ -117,5 +73,3 @@ class RunLedger:
         return t
 
 
-def now_iso() -> str:
-    return _now()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from lakebox.process.rules import quote_literal
+from lakebox.core.sql import quote_literal
 
 FIRST = ["Alice", "Bob", "Charlie", "Diana", "Eve", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Mallory",
          "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent", "Uma", "Victor", "Walter", "Xena", "Yusuf",

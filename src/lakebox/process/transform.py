@@ -16,14 +16,13 @@ from pathlib import Path
 
 import duckdb
 
+from lakebox.core.dataset import Dataset
+from lakebox.core.sql import quote_ident, quote_literal
 from lakebox.process.rules import (
-    Dataset,
     HeaderError,
     drop_predicate,
     map_header,
     problem_expr,
-    quote_ident,
-    quote_literal,
     reader_columns,
     reject_reason_sql,
     typed_exprs,

@@ -31,7 +31,7 @@ import duckdb
 
 from lakebox.catalog.crawler import TableDef
 from lakebox.config import Settings
-from lakebox.process.rules import quote_ident, quote_literal
+from lakebox.core.sql import quote_ident, quote_literal
 from lakebox.query import trino
 from lakebox.query.dialect import CATALOG_NAME, Translation, translate
 from lakebox.query.errors import AthenaError, from_duckdb

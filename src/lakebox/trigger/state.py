@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lakebox.core.runs import RunRecord
 from lakebox.lake import Lake
-from lakebox.process.runs import RunRecord
 from lakebox.trigger.landing import Signature
 from lakebox.trigger.locks import WatchLock
 

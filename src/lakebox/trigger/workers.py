@@ -12,8 +12,8 @@ import logging
 import time
 
 from lakebox.catalog import update_catalog_for_run
+from lakebox.core.runs import RunRecord
 from lakebox.events import build_event, build_record
-from lakebox.process.runs import RunRecord
 from lakebox.store.base import NoSuchKeyError
 from lakebox.trigger.deadletter import clear_failure, record_failure
 from lakebox.trigger.state import Candidate, Job, JobResult, WatcherState

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from lakebox.core.runs import RunRecord
 from lakebox.lake import Lake
-from lakebox.process.runs import RunRecord
 from lakebox.query.named import NamedQuery
 from lakebox.web import views
 from lakebox.web.cache import DataVersion, ResultCache, VersionGate, Warmer
