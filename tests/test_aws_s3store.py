@@ -67,10 +67,10 @@ def test_s3store_listing_sorted_paginated_and_hides_temp_names(aws: AwsEnv) -> N
         client.put_object(Bucket=aws.bucket, Key=k, Body=b"p")
     client.put_object(Bucket=aws.bucket, Key="processed/.lakebox-tmp-abc-x.parquet.tmp", Body=b"half")
     client.put_object(Bucket=aws.bucket, Key="raw/x.csv", Body=b"r")
-    listed = [o.key for o in store.list_objects("processed/")]
+    listed = [o.key for o in store.list_objects_v2("processed/")]
     assert listed == keys
-    assert [o.key for o in store.list_objects()][-1] == "raw/x.csv"
-    assert [o.key for o in store.list_objects("raw/")] == ["raw/x.csv"]
+    assert [o.key for o in store.list_objects_v2()][-1] == "raw/x.csv"
+    assert [o.key for o in store.list_objects_v2("raw/")] == ["raw/x.csv"]
 
 
 def test_s3store_prefix_is_transparent(aws: AwsEnv) -> None:
@@ -78,9 +78,9 @@ def test_s3store_prefix_is_transparent(aws: AwsEnv) -> None:
     store.put_object("raw/a.csv", b"1")
     raw = aws.client("s3").list_objects_v2(Bucket=aws.bucket)["Contents"]
     assert [o["Key"] for o in raw] == ["lakes/one/raw/a.csv"]
-    assert [o.key for o in store.list_objects()] == ["raw/a.csv"]
+    assert [o.key for o in store.list_objects_v2()] == ["raw/a.csv"]
     other = S3Store(aws.bucket, "lakes/two", endpoint_url=aws.endpoint_url, region=aws.region)
-    assert list(other.list_objects()) == []
+    assert list(other.list_objects_v2()) == []
 
 
 @pytest.mark.parametrize("key", ["", "/abs/key", "a/../b", "a//b", "a\\b", "./a", "nul\x00key", "x" * 1100])

@@ -63,7 +63,7 @@ def test_bad_input_is_processed_quarantined_or_rejected(lake: Lake, tmp_path: Pa
     if status == "rejected":
         assert text in (run.error or "")
         assert f"{name}.csv" in (run.error or ""), "the reason names the file"
-        assert not list(lake.store.list_objects("processed/")), "a rejected file never touches processed/"
+        assert not list(lake.store.list_objects_v2("processed/")), "a rejected file never touches processed/"
     else:
         out = lake.store.local_path(run.output_keys[0])
         assert duckdb.connect().execute(f"SELECT count(*) FROM '{out}'").fetchone()[0] == run.rows_kept
@@ -132,7 +132,7 @@ def test_reprocessing_replaces_and_same_etag_is_a_noop(orders_lake: Lake) -> Non
     assert again.status == "skipped" and again.run_id == first.run_id
     forced = orders_lake.process("raw/orders.csv", force=True)
     assert forced.status == "ok" and forced.run_id != first.run_id
-    assert [o.key for o in orders_lake.store.list_objects("processed/")] == ["processed/orders.parquet"]
+    assert [o.key for o in orders_lake.store.list_objects_v2("processed/")] == ["processed/orders.parquet"]
     assert orders_lake.catalog.get_table("orders_db", "orders_processed").row_count == 130
 
 

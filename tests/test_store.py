@@ -27,8 +27,8 @@ def test_put_get_head_list_delete(tmp_path: Path) -> None:
         assert fh.read(2) == b"he"
     st.put_object("raw/sub/c.csv", b"x")
     st.put_object("processed/d.parquet", b"y")
-    assert [o.key for o in st.list_objects("raw/")] == ["raw/a b.csv", "raw/sub/c.csv"]
-    assert [o.key for o in st.list_objects("raw/s")] == ["raw/sub/c.csv"]
+    assert [o.key for o in st.list_objects_v2("raw/")] == ["raw/a b.csv", "raw/sub/c.csv"]
+    assert [o.key for o in st.list_objects_v2("raw/s")] == ["raw/sub/c.csv"]
     st.delete_object("raw/a b.csv")
     assert not st.exists("raw/a b.csv")
     with pytest.raises(NoSuchKeyError):
@@ -79,7 +79,7 @@ def test_temp_files_are_never_listed_and_writes_are_atomic(tmp_path: Path) -> No
     t.start()
     for _ in range(5):
         st.put_object("processed/big.bin", body)
-        assert all(".lakebox-tmp-" not in o.key for o in st.list_objects(""))
+        assert all(".lakebox-tmp-" not in o.key for o in st.list_objects_v2(""))
     stop.set()
     t.join()
     assert seen <= {0, len(body)}

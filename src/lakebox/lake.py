@@ -91,7 +91,7 @@ class Lake:
     # --- verbs -----------------------------------------------------------------------------------------
 
     def is_empty(self) -> bool:
-        return next(iter(self.store.list_objects("raw/")), None) is None
+        return next(iter(self.store.list_objects_v2("raw/")), None) is None
 
     def process(self, key: str, *, etag: str | None = None, force: bool = False) -> RunRecord:
         """Process one raw object (the Lambda), then bring the catalog up to date."""
@@ -138,7 +138,7 @@ class Lake:
         """Raw CSV keys whose current version has not been processed (or whose last attempt errored)."""
         states = {s.raw_key: s for s in self.ledger.states()}
         out = []
-        for obj in self.store.list_objects("raw/"):
+        for obj in self.store.list_objects_v2("raw/"):
             if not obj.key.endswith(".csv"):
                 continue
             s = states.get(obj.key)

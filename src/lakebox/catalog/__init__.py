@@ -120,7 +120,7 @@ def collect_file_infos(
     samples) read for the rest. Objects without a local path are downloaded to ``download_dir`` (S3), or
     skipped when it is None."""
     files: list[FileInfo] = []
-    for obj in store.list_objects(prefix):
+    for obj in store.list_objects_v2(prefix):
         if not is_data_file(obj.key) or not obj.key.endswith((".parquet", ".csv")):
             continue
         prev = known.get(obj.key)

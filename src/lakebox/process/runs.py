@@ -45,7 +45,7 @@ class RunLedger:
         self.store.delete_object(self.state_key(raw_key))
 
     def recent(self, limit: int = 50) -> list[RunRecord]:
-        keys = [o.key for o in self.store.list_objects(RUNS_PREFIX)]
+        keys = [o.key for o in self.store.list_objects_v2(RUNS_PREFIX)]
         out: list[RunRecord] = []
         for key in reversed(keys[-limit:] if limit else keys):
             try:
@@ -55,7 +55,7 @@ class RunLedger:
         return out
 
     def states(self) -> Iterator[RunRecord]:
-        for obj in self.store.list_objects(STATE_PREFIX):
+        for obj in self.store.list_objects_v2(STATE_PREFIX):
             try:
                 yield RunRecord.from_dict(json.loads(self.store.get_object(obj.key)))
             except (NoSuchKeyError, ValueError, TypeError):

@@ -380,7 +380,7 @@ class DuckEngine:
 
     def list_query_executions(self, limit: int = 50) -> Iterator[dict[str, Any]]:
         """The query history, newest first."""
-        metas = [o for o in self.store.list_objects(ENRICHED) if o.key.endswith(".metadata")]
+        metas = [o for o in self.store.list_objects_v2(ENRICHED) if o.key.endswith(".metadata")]
         metas.sort(key=lambda o: o.modified, reverse=True)
         for o in metas[:limit]:
             try:

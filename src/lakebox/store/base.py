@@ -1,6 +1,6 @@
 """The Store interface: what lakebox needs from a bucket. ``LocalStore`` is a folder; ``S3Store`` is S3.
 
-Method names follow S3's actions (put_object, get_object, head_object, list_objects, delete_object) so the
+Method names follow S3's actions (put_object, get_object, head_object, list_objects_v2, delete_object) so the
 mapping can be found with grep. Keys are S3 keys: ``/``-separated, relative, never escaping the bucket.
 """
 
@@ -89,7 +89,7 @@ class Store(Protocol):
 
     def head_object(self, key: str) -> ObjectInfo: ...
 
-    def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+    def list_objects_v2(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix``, in key order; temp files are never listed."""
         ...
 

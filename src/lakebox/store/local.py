@@ -113,7 +113,7 @@ class LocalStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
-    def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+    def list_objects_v2(self, prefix: str = "") -> Iterator[ObjectInfo]:
         if prefix:
             validate_key(prefix)
         # Walk only the folder the prefix points into, then filter by the full prefix.

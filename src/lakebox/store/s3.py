@@ -185,7 +185,7 @@ class S3Store:
             return False
         return True
 
-    def list_objects(self, prefix: str = "") -> Iterator[ObjectInfo]:
+    def list_objects_v2(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Every object under ``prefix`` in key order (ListObjectsV2 pages are already UTF-8 binary order)."""
         if prefix:
             validate_key(prefix)

@@ -107,7 +107,7 @@ def get_failure(store: Store, raw_key: str) -> dict[str, Any] | None:
 def list_failed(store: Store) -> list[dict[str, Any]]:
     """Every dead letter, newest first: dicts with key, etag, error, error_type, attempts, failed_at, event."""
     out: list[dict[str, Any]] = []
-    for obj in store.list_objects(FAILED_PREFIX):
+    for obj in store.list_objects_v2(FAILED_PREFIX):
         if not obj.key.endswith(".json"):
             continue
         try:

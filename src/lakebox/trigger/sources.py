@@ -120,7 +120,7 @@ class SourcesMixin(WatcherState):
             self._hint(key, redrive=redrive)
         if self.delete_outputs:
             # Deletes missed while we were down (or whose clean-up a crash interrupted).
-            present = {o.key for o in store.list_objects("raw/")}
+            present = {o.key for o in store.list_objects_v2("raw/")}
             for state in self.lake.ledger.states():
                 if state.raw_key not in present:
                     self._hint(state.raw_key)

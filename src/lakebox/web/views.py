@@ -167,7 +167,7 @@ def tables(lake: Lake) -> list[dict[str, Any]]:
 
 def quarantine(lake: Lake, limit: int = QUARANTINE_ROWS) -> dict[str, Any]:
     """Quarantined rows with their reasons, newest files first, at most ``limit`` rows."""
-    objs = sorted(lake.store.list_objects("quarantine/"), key=lambda o: o.modified, reverse=True)
+    objs = sorted(lake.store.list_objects_v2("quarantine/"), key=lambda o: o.modified, reverse=True)
     rows: list[dict[str, Any]] = []
     total_files = 0
     truncated = False
