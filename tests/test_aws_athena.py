@@ -110,7 +110,7 @@ def test_athena_lifecycle_polling_and_pagination(aws: AwsEnv) -> None:
     aws.queue_athena_results([{"rows": athena_rows(2500), "column_info": COLUMN_INFO}])
     vt = VirtualTime()
     engine, client = athena_engine(aws, vt)
-    result = engine.start_query_execution('SELECT customer AS "Customer", n FROM orders_processed')
+    result = engine.run_query('SELECT customer AS "Customer", n FROM orders_processed')
     assert result.state == "SUCCEEDED", result.error
     assert result.row_count == 2500 and not result.truncated
     # Three pages: 1 header + 999 rows, 1000, 501. The header is dropped on page 1 only.
@@ -138,7 +138,7 @@ def test_athena_lifecycle_polling_and_pagination(aws: AwsEnv) -> None:
 def test_athena_max_rows_truncates_without_reading_every_page(aws: AwsEnv) -> None:
     aws.queue_athena_results([{"rows": athena_rows(2500), "column_info": COLUMN_INFO}])
     engine, client = athena_engine(aws, VirtualTime())
-    result = engine.start_query_execution("SELECT * FROM orders_processed", max_rows=10)
+    result = engine.run_query("SELECT * FROM orders_processed", max_rows=10)
     assert result.row_count == 10 and result.truncated and len(client.result_calls) == 1
 
 
@@ -159,7 +159,7 @@ def test_athena_failure_surfaces_reason_and_type(aws: AwsEnv) -> None:
             return out
 
     engine._clients._client = Failing(real)
-    result = engine.start_query_execution("SELECT * FROM nope")
+    result = engine.run_query("SELECT * FROM nope")
     assert result.state == "FAILED" and result.rows == []
     assert result.error is not None and result.error.error_type == "TABLE_NOT_FOUND"
     assert (result.error.line, result.error.column) == (1, 15)
@@ -172,14 +172,14 @@ def test_athena_failure_surfaces_reason_and_type(aws: AwsEnv) -> None:
 
 def test_athena_rejected_start_is_a_failed_result(aws: AwsEnv) -> None:
     engine, _ = athena_engine(aws, VirtualTime(), workgroup="no-such-workgroup")
-    result = engine.start_query_execution("SELECT 1")
+    result = engine.run_query("SELECT 1")
     assert result.state == "FAILED" and result.error is not None
     assert result.error.error_type == "InvalidRequestException"
 
 
 def test_athena_read_only_guard_before_any_cost(aws: AwsEnv) -> None:
     engine, _ = athena_engine(aws, VirtualTime())
-    result = engine.start_query_execution("DROP TABLE orders_processed")
+    result = engine.run_query("DROP TABLE orders_processed")
     assert result.state == "FAILED" and result.error is not None
     assert result.error.error_type == "NOT_SUPPORTED" and result.execution_id == ""
     assert aws.client("athena").list_query_executions()["QueryExecutionIds"] == []
@@ -197,7 +197,7 @@ def test_athena_cancellation(aws: AwsEnv) -> None:
                 athena.stop_query_execution(QueryExecutionId=eid)
 
     vt.on_sleep = someone_cancels
-    result = engine.start_query_execution("SELECT count(*) FROM orders_processed")
+    result = engine.run_query("SELECT count(*) FROM orders_processed")
     assert result.state == "CANCELLED"
     assert result.error is not None and result.error.error_type == "QUERY_CANCELLED"
     assert len(vt.sleeps) == 2
@@ -207,7 +207,7 @@ def test_athena_timeout_stops_the_query(aws: AwsEnv) -> None:
     aws.set_athena_transition({"progression": "manual", "times": 1_000_000})  # never finishes
     vt = VirtualTime()
     engine, _ = athena_engine(aws, vt)
-    result = engine.start_query_execution("SELECT count(*) FROM orders_processed", timeout=5.0)
+    result = engine.run_query("SELECT count(*) FROM orders_processed", timeout=5.0)
     assert result.state == "FAILED" and result.error is not None
     assert result.error.error_type == "QUERY_TIMEOUT"
     assert vt.now == pytest.approx(5.0)  # waited exactly the budget: the last sleep is trimmed to it

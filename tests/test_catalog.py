@@ -28,7 +28,7 @@ def test_hive_partitions_and_versions(lake: Lake) -> None:
     t = lake.catalog.get_table("orders_db", "orders_processed")
     assert [c.name for c in t.partition_keys] == ["year", "month"]
     assert [(p.values, p.row_count) for p in t.partitions] == [(("2025", "02"), 1), (("2025", "03"), 2)]
-    res = lake.engine.start_query_execution(
+    res = lake.engine.run_query(
         "SELECT month, count(*) AS n FROM orders_processed GROUP BY month ORDER BY month")
     assert res.rows == [["02", 1], ["03", 2]]
     assert res.columns[0]["type"] == "varchar"
@@ -90,7 +90,7 @@ def test_explicit_table_name(tmp_path: Path) -> None:
     src.write_bytes(H + b"O1,Bob,1,shipped,2025-02-01\n")
     lake.ingest([src])
     assert [t.name for t in lake.catalog.get_tables()] == ["orders_clean"]
-    assert lake.engine.start_query_execution("SELECT count(*) FROM orders_clean").rows == [[1]]
+    assert lake.engine.run_query("SELECT count(*) FROM orders_clean").rows == [[1]]
 
 
 def test_plain_subfolders_and_mixed_depths_still_query(lake: Lake) -> None:
@@ -102,12 +102,12 @@ def test_plain_subfolders_and_mixed_depths_still_query(lake: Lake) -> None:
     lake.process_pending()
     t = lake.catalog.get_table("orders_db", "orders_processed")
     assert [c.name for c in t.partition_keys] == ["partition_0"]
-    r = lake.engine.start_query_execution(
+    r = lake.engine.run_query(
         "SELECT order_id, partition_0 FROM orders_processed ORDER BY order_id")
     assert r.state == "SUCCEEDED", r.error
     assert r.rows == [["O1", ""], ["O2", "sub"], ["O3", "2025"]]
     assert [p.values for p in t.partitions] == [("",), ("2025",), ("sub",)]
-    assert lake.engine.start_query_execution("DESCRIBE orders_processed").state == "SUCCEEDED"
+    assert lake.engine.run_query("DESCRIBE orders_processed").state == "SUCCEEDED"
 
 
 def test_an_unreadable_table_fails_alone(lake: Lake, tmp_path: Path) -> None:
@@ -120,10 +120,10 @@ def test_an_unreadable_table_fails_alone(lake: Lake, tmp_path: Path) -> None:
     lake.store.put_object("broken/x.parquet", b"not parquet")
     lake.catalog.put_table(TableDef("orders_db", "broken", "broken/", "parquet", [ColumnDef("a", "string")],
                                     files=["broken/x.parquet"], file_count=1))
-    bad = lake.engine.start_query_execution("SELECT * FROM broken")
+    bad = lake.engine.run_query("SELECT * FROM broken")
     assert bad.state == "FAILED" and "cannot be read" in bad.error.message
-    assert lake.engine.start_query_execution("SELECT count(*) FROM orders_processed").rows == [[1]]
-    assert lake.engine.start_query_execution("SHOW TABLES").state == "SUCCEEDED"
+    assert lake.engine.run_query("SELECT count(*) FROM orders_processed").rows == [[1]]
+    assert lake.engine.run_query("SHOW TABLES").state == "SUCCEEDED"
 
 
 def test_partition_values_come_from_paths_and_hidden_files_are_skipped(lake: Lake) -> None:
@@ -136,6 +136,6 @@ def test_partition_values_come_from_paths_and_hidden_files_are_skipped(lake: Lak
     (out.parent / ".spark" ).mkdir()
     (out.parent / ".spark" / "b.parquet").write_bytes(out.read_bytes())
     lake.crawl()
-    r = lake.engine.start_query_execution("SELECT * FROM orders_processed")
+    r = lake.engine.run_query("SELECT * FROM orders_processed")
     assert [c["name"] for c in r.columns] == ["order_id", "customer_id", "order_amount", "order_date", "order_status"]
     assert r.row_count == 1 and r.rows[0][-1] == "shipped"

@@ -181,5 +181,5 @@ def test_sigkill_at_random_points_never_leaves_partial_output(tmp_path: Path) ->
     assert _parquet_rows(lake_dir / "processed" / "big.parquet") == kept[current]
     table = lake.catalog.get_table("orders_db", "orders_processed")
     assert table is not None and (table.file_count, table.row_count) == (len(files), expected_kept)
-    res = lake.engine.start_query_execution("SELECT count(*) FROM orders_db.orders_processed")
+    res = lake.engine.run_query("SELECT count(*) FROM orders_db.orders_processed")
     assert res.state == "SUCCEEDED" and res.rows[0][0] == expected_kept

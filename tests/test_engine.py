@@ -7,10 +7,11 @@ import json
 import pytest
 
 from lakebox.lake import Lake
+from lakebox.query.base import query_history
 
 
 def test_result_file_and_metadata(orders_lake: Lake) -> None:
-    r = orders_lake.engine.start_query_execution(
+    r = orders_lake.engine.run_query(
         "SELECT customer_id AS \"Customer\", sum(order_amount) AS TotalSales, NULL AS n, 'a\"b' AS q "
         "FROM orders_processed WHERE customer_id = 'Bob' GROUP BY customer_id")
     body = orders_lake.store.get_object(f"enriched/{r.execution_id}.csv").decode()
@@ -24,21 +25,21 @@ def test_result_file_and_metadata(orders_lake: Lake) -> None:
 
 
 def test_failed_query_is_recorded_in_history(orders_lake: Lake) -> None:
-    r = orders_lake.engine.start_query_execution("SELECT nope FROM orders_processed")
+    r = orders_lake.engine.run_query("SELECT nope FROM orders_processed")
     assert r.state == "FAILED" and r.error.error_type == "COLUMN_NOT_FOUND"
-    hist = list(orders_lake.engine.list_query_executions(5))
+    hist = list(query_history(orders_lake.engine, 5))
     assert hist[0]["QueryExecutionId"] == r.execution_id
     assert hist[0]["Status"]["AthenaError"]["ErrorType"] == "COLUMN_NOT_FOUND"
 
 
 def test_row_cap_marks_truncation(orders_lake: Lake) -> None:
-    r = orders_lake.engine.start_query_execution("SELECT * FROM orders_processed", max_rows=7)
+    r = orders_lake.engine.run_query("SELECT * FROM orders_processed", max_rows=7)
     assert r.row_count == 7 and r.truncated
 
 
 def test_time_limit_cancels(orders_lake: Lake) -> None:
     # 130^5 = 37 billion rows: far beyond 0.3 s on any machine.
-    r = orders_lake.engine.start_query_execution(
+    r = orders_lake.engine.run_query(
         "SELECT sum(length(a.order_id || b.order_id || c.order_id || d.order_id || e.order_id)) "
         "FROM orders_processed a CROSS JOIN orders_processed b CROSS JOIN orders_processed c "
         "CROSS JOIN orders_processed d CROSS JOIN orders_processed e", timeout=0.3)
@@ -50,14 +51,14 @@ def test_time_limit_cancels(orders_lake: Lake) -> None:
     "EXPLAIN SELECT count(*) FROM orders_processed",
 ])
 def test_show_describe_explain(orders_lake: Lake, sql: str) -> None:
-    r = orders_lake.engine.start_query_execution(sql)
+    r = orders_lake.engine.run_query(sql)
     assert r.state == "SUCCEEDED", r.error
     assert r.row_count > 0
 
 
 def test_show_answers(orders_lake: Lake) -> None:
-    assert orders_lake.engine.start_query_execution("SHOW TABLES").rows == [["orders_processed"]]
-    d = orders_lake.engine.start_query_execution("DESCRIBE orders_db.orders_processed").rows
+    assert orders_lake.engine.run_query("SHOW TABLES").rows == [["orders_processed"]]
+    d = orders_lake.engine.run_query("DESCRIBE orders_db.orders_processed").rows
     assert d[2][:2] == ["order_amount", "decimal(12,2)"]
 
 
@@ -76,14 +77,14 @@ def test_show_answers(orders_lake: Lake) -> None:
     "SELECT * FROM pragma_table_info('orders_processed')",
 ])
 def test_external_access_and_writes_are_refused(orders_lake: Lake, sql: str) -> None:
-    r = orders_lake.engine.start_query_execution(sql)
+    r = orders_lake.engine.run_query(sql)
     assert r.state == "FAILED", sql
     assert r.error is not None and r.error.message
     assert "Traceback" not in json.dumps(r.to_json(), default=str)
 
 
 def test_query_over_262144_bytes_is_refused(orders_lake: Lake) -> None:
-    r = orders_lake.engine.start_query_execution("SELECT 1 -- " + "x" * 262_144)
+    r = orders_lake.engine.run_query("SELECT 1 -- " + "x" * 262_144)
     assert r.state == "FAILED" and "262144" in r.error.message
 
 
@@ -95,7 +96,7 @@ def test_query_over_262144_bytes_is_refused(orders_lake: Lake) -> None:
 def test_duckdb_written_csv_equals_the_python_renderer(orders_lake: Lake, sql: str) -> None:
     from lakebox.query.results import athena_csv
 
-    r = orders_lake.engine.start_query_execution(sql)
+    r = orders_lake.engine.run_query(sql)
     assert r.state == "SUCCEEDED", r.error
     body = orders_lake.store.get_object(f"enriched/{r.execution_id}.csv").decode()
     expected = "".join(athena_csv([c["name"] for c in r.columns], [c["type"] for c in r.columns], r.rows))
@@ -103,7 +104,7 @@ def test_duckdb_written_csv_equals_the_python_renderer(orders_lake: Lake, sql: s
 
 
 def test_a_capped_query_stores_the_capped_rows(orders_lake: Lake) -> None:
-    r = orders_lake.engine.start_query_execution("SELECT order_id FROM orders_processed ORDER BY order_id",
+    r = orders_lake.engine.run_query("SELECT order_id FROM orders_processed ORDER BY order_id",
                                                  max_rows=3)
     body = orders_lake.store.get_object(f"enriched/{r.execution_id}.csv").decode()
     assert r.row_count == 3 and r.truncated
@@ -112,13 +113,13 @@ def test_a_capped_query_stores_the_capped_rows(orders_lake: Lake) -> None:
 
 
 def test_show_tables_pattern_is_not_a_regex(orders_lake: Lake) -> None:
-    assert orders_lake.engine.start_query_execution("SHOW TABLES '('").rows == []
-    assert orders_lake.engine.start_query_execution("SHOW TABLES 'orders_*|x'").rows == [["orders_processed"]]
+    assert orders_lake.engine.run_query("SHOW TABLES '('").rows == []
+    assert orders_lake.engine.run_query("SHOW TABLES 'orders_*|x'").rows == [["orders_processed"]]
 
 
 def test_spills_stay_inside_the_lake(orders_lake: Lake, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    r = orders_lake.engine.start_query_execution("SELECT count(*) FROM orders_processed")
+    r = orders_lake.engine.run_query("SELECT count(*) FROM orders_processed")
     assert r.state == "SUCCEEDED"
     assert not (tmp_path / ".tmp").exists()
 
@@ -131,13 +132,13 @@ def test_a_cte_name_does_not_leak_out_of_its_scope(orders_lake: Lake) -> None:
         f'SELECT (WITH "{root}/*.parquet" AS (SELECT 1) SELECT 1) x, count(*) FROM "{root}/*.parquet"',
         "SELECT (WITH duckdb_views AS (SELECT 1) SELECT 1) x, * FROM duckdb_views",
     ]:
-        r = orders_lake.engine.start_query_execution(sql)
+        r = orders_lake.engine.run_query(sql)
         assert r.state == "FAILED" and r.error.error_type == "TABLE_NOT_FOUND", sql
-    ok = orders_lake.engine.start_query_execution(
+    ok = orders_lake.engine.run_query(
         "WITH a AS (SELECT 1 AS v) SELECT (SELECT max(v) FROM a) m, * FROM (WITH b AS (SELECT 2 w) SELECT * FROM b) t")
     assert ok.rows == [[1, 2]]
 
 
 def test_show_and_describe_after_a_comment(orders_lake: Lake) -> None:
-    assert orders_lake.engine.start_query_execution("-- tables\nSHOW TABLES").rows == [["orders_processed"]]
-    assert orders_lake.engine.start_query_execution("/* c */ DESCRIBE orders_processed").row_count == 5
+    assert orders_lake.engine.run_query("-- tables\nSHOW TABLES").rows == [["orders_processed"]]
+    assert orders_lake.engine.run_query("/* c */ DESCRIBE orders_processed").row_count == 5

@@ -51,7 +51,7 @@ def test_crawler_types_like_glue(glue_lake: Lake) -> None:
     'SELECT "customer", ROUND(SUM("amount"), 2) AS TotalSales FROM "orders_db"."processed" GROUP BY 1 ORDER BY 1',
 ])
 def test_identifier_spellings_agree(glue_lake: Lake, sql: str) -> None:
-    res = glue_lake.engine.start_query_execution(sql)
+    res = glue_lake.engine.run_query(sql)
     assert res.state == "SUCCEEDED", res.error
     assert [c["type"] for c in res.columns] == ["varchar", "double"]
     assert res.columns[1]["name"] == "TotalSales"
@@ -60,19 +60,19 @@ def test_identifier_spellings_agree(glue_lake: Lake, sql: str) -> None:
 
 def test_dates_stay_strings_and_parse_like_athena(glue_lake: Lake) -> None:
     eng = glue_lake.engine
-    res = eng.start_query_execution(
+    res = eng.run_query(
         "SELECT DATE_TRUNC('month', CAST(OrderDate AS DATE)) AS Month, COUNT(*) AS Orders FROM processed "
         "GROUP BY 1 ORDER BY 1")
     assert res.state == "SUCCEEDED", res.error
     assert res.columns == [{"name": "Month", "type": "date"}, {"name": "Orders", "type": "bigint"}]
     assert res.text_rows()[0][0] == "2025-01-01"
-    res = eng.start_query_execution("SELECT date_parse(orderdate, '%Y-%m-%d') FROM processed LIMIT 1")
+    res = eng.run_query("SELECT date_parse(orderdate, '%Y-%m-%d') FROM processed LIMIT 1")
     assert res.columns[0]["type"] == "timestamp(3)"
     assert res.text_rows()[0][0].endswith(" 00:00:00.000")
 
 
 def test_enriched_csv_is_athenas(glue_lake: Lake) -> None:
-    res = glue_lake.engine.start_query_execution(
+    res = glue_lake.engine.run_query(
         "SELECT Customer, SUM(Amount) AS TotalSales FROM processed WHERE Customer = 'Alice' GROUP BY Customer")
     assert res.state == "SUCCEEDED", res.error
     body = glue_lake.store.get_object(f"enriched/{res.execution_id}.csv").decode()
@@ -96,7 +96,7 @@ def test_java_double_rendering_in_csv() -> None:
     ("SELECT \u201ccustomer\u201d FROM processed", "SYNTAX_ERROR"),
 ])
 def test_rejections(glue_lake: Lake, sql: str, error_type: str) -> None:
-    res = glue_lake.engine.start_query_execution(sql)
+    res = glue_lake.engine.run_query(sql)
     assert res.state == "FAILED"
     assert res.error.error_type == error_type
     meta = glue_lake.engine.get_query_execution(res.execution_id)

@@ -160,13 +160,13 @@ def test_json_download(client: FlaskClient) -> None:
 def test_results_are_cached_until_new_data(client: FlaskClient, orders_lake: Lake, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch, csrf: dict[str, str]) -> None:
     calls: list[str] = []
-    real = orders_lake.engine.start_query_execution
+    real = orders_lake.engine.run_query
 
     def counting(sql: str, *a: Any, **kw: Any) -> Any:
         calls.append(sql)
         return real(sql, *a, **kw)
 
-    monkeypatch.setattr(orders_lake.engine, "start_query_execution", counting)
+    monkeypatch.setattr(orders_lake.engine, "run_query", counting)
     before = client.get("/api/overview").get_json()
     v1 = client.get("/api/version").get_json()["version"]
     assert client.get("/api/dashboard").status_code == 200  # computes every view once

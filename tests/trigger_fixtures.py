@@ -55,14 +55,14 @@ def ok_keys(lake: Lake) -> set[str]:
 
 
 def count_rows(lake: Lake) -> int:
-    res = lake.engine.start_query_execution(f"SELECT count(*) FROM {TABLE}")
+    res = lake.engine.run_query(f"SELECT count(*) FROM {TABLE}")
     assert res.state == "SUCCEEDED", res.error
     return int(res.rows[0][0])
 
 
 def queryable_rows(lake: Lake) -> int | None:
     """Rows a query sees now, or None while the table does not exist yet (for wait predicates)."""
-    res = lake.engine.start_query_execution(f"SELECT count(*) FROM {TABLE}")
+    res = lake.engine.run_query(f"SELECT count(*) FROM {TABLE}")
     return int(res.rows[0][0]) if res.state == "SUCCEEDED" else None
 
 

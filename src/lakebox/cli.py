@@ -17,6 +17,7 @@ from rich.table import Table
 from lakebox.config import SETTINGS, ConfigError, Settings, load_settings
 from lakebox.core.runs import RunRecord
 from lakebox.lake import Lake
+from lakebox.query.base import query_history
 
 # Piped output (scripts, CI, tests) gets wide lines instead of wrapped table cells.
 _WIDTH = None if sys.stdout.isatty() else 200
@@ -175,7 +176,7 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
     elif params:
         raise click.UsageError("--param only applies to --name")
     assert sql is not None
-    result = lake.engine.start_query_execution(sql, database, max_rows=max_rows)
+    result = lake.engine.run_query(sql, database, max_rows=max_rows)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
     elif result.state != "SUCCEEDED":
@@ -222,10 +223,10 @@ def history(ctx: click.Context, limit: int) -> None:
     t = Table()
     for col in ("execution id", "state", "ms", "rows", "query"):
         t.add_column(col)
-    for m in lake.engine.list_query_executions(limit):
-        t.add_row(m["QueryExecutionId"], m["Status"]["State"],
-                  f"{m['Statistics'].get('TotalExecutionTimeInMillis', 0):.0f}", str(m.get("RowCount", "")),
-                  escape(" ".join(m["Query"].split())[:80]))
+    for m in query_history(lake.engine, limit):
+        t.add_row(m.get("QueryExecutionId", ""), m.get("Status", {}).get("State", ""),
+                  f"{m.get('Statistics', {}).get('TotalExecutionTimeInMillis', 0):.0f}", str(m.get("RowCount", "")),
+                  escape(" ".join(m.get("Query", "").split())[:80]))
     console.print(t)
 
 

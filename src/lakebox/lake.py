@@ -20,6 +20,7 @@ from lakebox.core.runs import RunRecord
 from lakebox.process.handler import handle_event, process_object
 from lakebox.process.runs import RunLedger
 from lakebox.process.sample import write_sample
+from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
 from lakebox.store import Store, open_store
 from lakebox.store.base import validate_key
@@ -51,7 +52,7 @@ class Lake:
         return cat
 
     @cached_property
-    def engine(self) -> Any:
+    def engine(self) -> QueryEngine:
         if self.settings.engine == "athena":
             from lakebox.query.athena import AthenaEngine
 
@@ -166,10 +167,10 @@ class Lake:
         self.store.put_file(key, tmp)
         return self.process(key)
 
-    def run_named(self, name: str, params: dict[str, str] | None = None, **kw: Any) -> Any:
+    def run_named(self, name: str, params: dict[str, str] | None = None, **kw: Any) -> QueryResult:
         if name not in self.named_queries:
             raise KeyError(name)
-        return self.engine.start_query_execution(self.named_queries[name].render(params), **kw)
+        return self.engine.run_query(self.named_queries[name].render(params), **kw)
 
     def status(self) -> dict[str, Any]:
         return {

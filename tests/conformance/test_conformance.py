@@ -9,7 +9,7 @@ Each ``cases/*.json`` file is ``{"url": <default page>, "cases": [...]}``. A cas
   (also how unsupported features are pinned: they must fail with a clear error, never a wrong answer);
 
 and may end with a URL that overrides the file's page. Every query goes through
-``DuckEngine.start_query_execution``: guard, name resolution, Trino rewrites, DuckDB macros and Athena's
+``DuckEngine.run_query``: guard, name resolution, Trino rewrites, DuckDB macros and Athena's
 text rendering (``results.to_text``), against a small Glue-faithful table ``processed`` in ``orders_db``.
 """
 
@@ -60,7 +60,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.mark.parametrize(("case", "url"), load_cases())
 def test_case(engine: Any, case: list[Any], url: str) -> None:
     sql = case[0]
-    res = engine.start_query_execution(sql, write_result=False)
+    res = engine.run_query(sql, write_result=False)
     expected = case[1] if len(case) == 2 else {"rows": [[case[1]]], "types": [case[2]]}
     if "error" in expected:
         assert res.state == "FAILED", f"{sql!r} should fail with {expected['error']} ({url}), got {res.text_rows()}"

@@ -26,18 +26,37 @@ import logging
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from lakebox.awsclient import LazyClient
-from lakebox.query.engine import QueryResult
+from lakebox.config import Settings
+from lakebox.core.errors import aws_error_code
+from lakebox.query.base import (
+    MAX_LIST_PAGE,
+    MAX_RESULTS_PAGE,
+    TERMINAL_STATES,
+    CatalogView,
+    ColumnInfo,
+    QueryExecution,
+    QueryExecutionIdsPage,
+    QueryExecutionsBatch,
+    QueryExecutionStatus,
+    QueryResult,
+    QueryResultsPage,
+    ResultColumn,
+    Row,
+    Value,
+    check_page_size,
+)
+from lakebox.query.dialect import translate
 from lakebox.query.errors import SYSTEM, USER, AthenaError
+from lakebox.store.base import Store
 
 log = logging.getLogger("lakebox.query.athena")
 
-TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 CATALOG = "AwsDataCatalog"
-PAGE_SIZE = 1000  # GetQueryResults' maximum MaxResults
+PAGE_SIZE = MAX_RESULTS_PAGE
 
 #: Athena's numeric AthenaError.ErrorType codes that lakebox names (https://docs.aws.amazon.com/athena/
 #: latest/ug/error-reference.html); StateChangeReason's "NAME: ..." prefix wins when present.
@@ -69,7 +88,7 @@ class Backoff:
 
 # --- typed values ----------------------------------------------------------------------------------------
 
-def column_type(info: dict[str, Any]) -> str:
+def column_type(info: ColumnInfo) -> str:
     """ColumnInfo -> the type name DuckEngine reports (Trino names; decimal with its precision and scale)."""
     t = str(info.get("Type", "varchar")).lower()
     if t == "decimal":
@@ -83,7 +102,7 @@ def column_type(info: dict[str, Any]) -> str:
     return t
 
 
-def parse_value(text: str | None, type_name: str) -> Any:
+def parse_value(text: str | None, type_name: str) -> Value:
     """One VarCharValue -> a Python value of the column's type (None is NULL). Unparseable text is kept as
     text rather than dropped: the value is shown as Athena printed it."""
     if text is None:
@@ -121,7 +140,7 @@ def _parse_timestamp(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-def athena_error(status: dict[str, Any]) -> AthenaError:
+def athena_error(status: QueryExecutionStatus) -> AthenaError:
     """An AthenaError from a QueryExecution's Status: the type from StateChangeReason's prefix
     (``SYNTAX_ERROR: line 1:8: ...``) or from ``AthenaError.ErrorType``, the message from the reason."""
     reason = str(status.get("StateChangeReason") or "").strip()
@@ -148,15 +167,17 @@ class AthenaEngine:
     """Runs Athena SQL on Athena. Constructed like DuckEngine: ``AthenaEngine(settings, store, catalog)``.
 
     ``client``, ``sleep``, ``clock`` and ``rng`` are injectable so tests drive polling without real waits.
+    API errors of the actions (an unknown id, a bad page size) are raised as :class:`AthenaError` carrying
+    Athena's error code, as DuckEngine raises them.
     """
 
     def __init__(
         self,
-        settings: Any,
-        store: Any = None,
-        catalog: Any = None,
+        settings: Settings,
+        store: Store | None = None,
+        catalog: CatalogView | None = None,
         *,
-        client: Any = None,
+        client: object | None = None,
         workgroup: str | None = None,
         output_location: str | None = None,
         read_only: bool = True,
@@ -169,74 +190,106 @@ class AthenaEngine:
         self.settings = settings
         self.store = store
         self.catalog = catalog
-        self.workgroup = workgroup or getattr(settings, "workgroup", None) or "primary"
-        if output_location is None and store is not None and str(getattr(store, "url", "")).startswith("s3://"):
-            output_location = str(store.url).rstrip("/") + "/enriched/"
+        self.workgroup = workgroup or settings.workgroup or "primary"
+        if output_location is None and store is not None and store.url.startswith("s3://"):
+            output_location = store.url.rstrip("/") + "/enriched/"
         self.output_location = output_location
         self.read_only = read_only
         self._sleep, self._clock, self._rng = sleep, clock, rng or random.Random()
         self.poll_initial, self.poll_cap = poll_initial, poll_cap
         # The standard retry mode: botocore itself retries throttling (TooManyRequestsException) with backoff.
-        self._clients = LazyClient("athena", getattr(settings, "endpoint_url", None), getattr(settings, "region", None),
+        self._clients = LazyClient("athena", settings.endpoint_url, settings.region,
                                    client, retries={"mode": "standard", "max_attempts": 6})
         self.polls = 0  # GetQueryExecution calls made, for tests and the stats block
 
     @classmethod
-    def from_settings(cls, settings: Any, store: Any = None, catalog: Any = None) -> AthenaEngine:
+    def from_settings(cls, settings: Settings, store: Store | None = None,
+                      catalog: CatalogView | None = None) -> AthenaEngine:
         """The engine for ``lakebox --engine athena``: workgroup, region and endpoint from the settings."""
         return cls(settings, store, catalog)
 
     @property
-    def client(self) -> Any:
+    def client(self) -> Any:  # noqa: ANN401 - boto3 clients are untyped (no stubs installed)
         """The boto3 Athena client, built on first use, with the standard retry mode so throttling
         (TooManyRequestsException, ThrottlingException) is retried with backoff by botocore itself."""
         return self._clients.get()
 
+    def _call(self, action: str, **kwargs: object) -> dict[str, Any]:
+        """One Athena API call; a refusal (ClientError) becomes an AthenaError with Athena's error code."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return dict(getattr(self.client, action)(**kwargs))
+        except ClientError as exc:
+            raise AthenaError(aws_error_code(exc) or "InternalServerException", str(exc)) from exc
+
     # --- Athena's actions, one call each -----------------------------------------------------------------
 
-    def submit(self, sql: str, database: str | None = None) -> str:
-        """StartQueryExecution; returns the QueryExecutionId at once (the query runs on Athena)."""
-        kwargs: dict[str, Any] = {
+    def start_query_execution(self, sql: str, database: str | None = None) -> str:
+        """StartQueryExecution; returns the QueryExecutionId at once (the query runs on Athena). With
+        ``read_only`` (the default) lakebox's read-only guard refuses writes before they cost anything."""
+        db = self._database(database)
+        if self.read_only:
+            self._check_read_only(sql, db)
+        kwargs: dict[str, object] = {
             "QueryString": sql,
-            "QueryExecutionContext": {"Database": self._database(database), "Catalog": CATALOG},
+            "QueryExecutionContext": {"Database": db, "Catalog": CATALOG},
             "WorkGroup": self.workgroup,
         }
         if self.output_location:
             kwargs["ResultConfiguration"] = {"OutputLocation": self.output_location}
-        return str(self.client.start_query_execution(**kwargs)["QueryExecutionId"])
+        return str(self._call("start_query_execution", **kwargs)["QueryExecutionId"])
 
-    def get_query_execution(self, execution_id: str) -> dict[str, Any]:
+    def get_query_execution(self, execution_id: str) -> QueryExecution:
         """GetQueryExecution's ``QueryExecution`` payload (state, reason, statistics, output location)."""
         self.polls += 1
-        return dict(self.client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"])
+        return cast(QueryExecution, self._call("get_query_execution", QueryExecutionId=execution_id)["QueryExecution"])
+
+    def get_query_results(
+        self, execution_id: str, max_results: int = MAX_RESULTS_PAGE, next_token: str | None = None
+    ) -> QueryResultsPage:
+        """GetQueryResults: one page, as Athena returns it."""
+        check_page_size(max_results, MAX_RESULTS_PAGE)
+        kwargs: dict[str, object] = {"QueryExecutionId": execution_id, "MaxResults": max_results}
+        if next_token:
+            kwargs["NextToken"] = next_token
+        return cast(QueryResultsPage, self._call("get_query_results", **kwargs))
 
     def stop_query_execution(self, execution_id: str) -> None:
         """StopQueryExecution: Athena moves the query to CANCELLED (stopping a finished query is a no-op)."""
-        self.client.stop_query_execution(QueryExecutionId=execution_id)
+        self._call("stop_query_execution", QueryExecutionId=execution_id)
 
-    def list_query_executions(self, limit: int = 50) -> Iterator[dict[str, Any]]:
-        """The workgroup's history, newest first (ListQueryExecutions + BatchGetQueryExecution by 50)."""
-        ids: list[str] = []
-        for page in self.client.get_paginator("list_query_executions").paginate(WorkGroup=self.workgroup):
-            ids.extend(page.get("QueryExecutionIds", []))
-            if len(ids) >= limit:
-                break
-        ids = ids[:limit]
-        for i in range(0, len(ids), 50):
-            resp = self.client.batch_get_query_execution(QueryExecutionIds=ids[i:i + 50])
-            yield from resp.get("QueryExecutions", [])
+    def list_query_executions(
+        self, max_results: int = MAX_LIST_PAGE, next_token: str | None = None
+    ) -> QueryExecutionIdsPage:
+        """ListQueryExecutions of the engine's workgroup, newest first."""
+        check_page_size(max_results, MAX_LIST_PAGE)
+        kwargs: dict[str, object] = {"WorkGroup": self.workgroup, "MaxResults": max_results}
+        if next_token:
+            kwargs["NextToken"] = next_token
+        page = self._call("list_query_executions", **kwargs)
+        out: QueryExecutionIdsPage = {"QueryExecutionIds": [str(i) for i in page.get("QueryExecutionIds", [])]}
+        if page.get("NextToken"):
+            out["NextToken"] = str(page["NextToken"])
+        return out
+
+    def batch_get_query_execution(self, execution_ids: Sequence[str]) -> QueryExecutionsBatch:
+        """BatchGetQueryExecution (up to 50 ids)."""
+        resp = self._call("batch_get_query_execution", QueryExecutionIds=list(execution_ids))
+        return {"QueryExecutions": list(resp.get("QueryExecutions", [])),
+                "UnprocessedQueryExecutionIds": list(resp.get("UnprocessedQueryExecutionIds", []))}
 
     # --- waiting and reading -----------------------------------------------------------------------------
 
-    def wait(self, execution_id: str, timeout: float | None = None) -> dict[str, Any]:
+    def wait(self, execution_id: str, timeout: float | None = None) -> QueryExecution:
         """Poll until the query is terminal; on timeout stop it and raise AthenaError(QUERY_TIMEOUT)."""
-        timeout = float(timeout if timeout is not None else getattr(self.settings, "query_timeout", 30.0))
+        timeout = float(timeout if timeout is not None else self.settings.query_timeout)
         deadline = self._clock() + timeout
         backoff = Backoff(self.poll_initial, self.poll_cap, rng=self._rng)
         while True:
             execution = self.get_query_execution(execution_id)
             state = execution.get("Status", {}).get("State")
-            if state in TERMINAL:
+            if state in TERMINAL_STATES:
                 return execution
             remaining = deadline - self._clock()
             if remaining <= 0:
@@ -247,32 +300,27 @@ class AthenaEngine:
             self._sleep(min(backoff.next_delay(), remaining))
 
     def _stop_quietly(self, execution_id: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
             self.stop_query_execution(execution_id)
-        except (BotoCoreError, ClientError) as exc:  # the timeout is what the caller must hear about; log the stop failure
+        except AthenaError as exc:  # the timeout is what the caller must hear about; log the stop failure
             log.warning("could not stop timed-out query %s: %s", execution_id, exc)
 
-    def get_query_results(
+    def read_results(
         self, execution_id: str, max_rows: int | None = None, statement_type: str = "DML"
-    ) -> tuple[list[dict[str, str]], list[list[Any]], bool]:
+    ) -> tuple[list[ResultColumn], list[list[Value]], bool]:
         """All pages of GetQueryResults -> (columns, typed rows, truncated).
 
         Stops reading once ``max_rows`` + 1 rows are in hand, so a huge result costs a page or two, not all.
         """
-        columns: list[dict[str, str]] = []
+        columns: list[ResultColumn] = []
         types: list[str] = []
-        rows: list[list[Any]] = []
+        rows: list[list[Value]] = []
         token: str | None = None
         first_page = True
         truncated = False
         while True:
-            kwargs: dict[str, Any] = {"QueryExecutionId": execution_id, "MaxResults": PAGE_SIZE}
-            if token:
-                kwargs["NextToken"] = token
-            page = self.client.get_query_results(**kwargs)
-            result_set = page.get("ResultSet", {})
+            page = self.get_query_results(execution_id, PAGE_SIZE, token)
+            result_set = page.get("ResultSet", {"Rows": [], "ResultSetMetadata": {}})
             data = result_set.get("Rows", [])
             if first_page:
                 info = result_set.get("ResultSetMetadata", {}).get("ColumnInfo", [])
@@ -293,9 +341,9 @@ class AthenaEngine:
                 break
         return columns, rows, truncated
 
-    # --- DuckEngine's interface --------------------------------------------------------------------------
+    # --- the blocking convenience ----------------------------------------------------------------------
 
-    def start_query_execution(
+    def run_query(
         self,
         sql: str,
         database: str | None = None,
@@ -313,17 +361,15 @@ class AthenaEngine:
         t0 = self._clock()
         polls_before = self.polls
         try:
-            if self.read_only:
-                self._check_read_only(sql, db)
-            result.execution_id = self.submit(sql, db)
+            result.execution_id = self.start_query_execution(sql, db)
             execution = self.wait(result.execution_id, timeout)
             status = execution.get("Status", {})
-            result.state = str(status.get("State"))
+            result.state = status.get("State", "FAILED")
             result.result_location = execution.get("ResultConfiguration", {}).get("OutputLocation")
             result.stats.update({k: v for k, v in (execution.get("Statistics") or {}).items()
                                  if k.endswith(("Millis", "Bytes"))})
             if result.state == "SUCCEEDED":
-                cols, rows, truncated = self.get_query_results(
+                cols, rows, truncated = self.read_results(
                     result.execution_id, max_rows, str(execution.get("StatementType") or "DML"))
                 result.columns, result.rows, result.truncated = cols, rows, truncated
                 result.row_count = len(rows)
@@ -334,15 +380,9 @@ class AthenaEngine:
             else:
                 result.error = athena_error(status)
         except AthenaError as exc:
+            # The guard's refusal, a timeout, or a rejected call (bad workgroup, throttled past retries,
+            # missing permission): reported as Athena would, naming the error, not raised into the dashboard.
             result.state, result.error = "FAILED", exc
-        except Exception as exc:
-            # A rejected StartQueryExecution (bad workgroup, throttled past retries, missing permission):
-            # report it as Athena would, naming the API error, instead of raising into the dashboard.
-            code = (getattr(exc, "response", {}) or {}).get("Error", {}).get("Code")
-            if not code:
-                raise
-            result.state = "FAILED"
-            result.error = AthenaError(str(code), str(exc), category=USER)
         result.stats.setdefault("DataScannedInBytes", 0)
         result.stats.update({
             "SubmissionDateTime": submitted.isoformat(),
@@ -354,24 +394,20 @@ class AthenaEngine:
         })
         return result
 
-    run = start_query_execution
-
     def close(self) -> None:
         """Nothing to release: boto3 clients hold only pooled HTTP connections."""
 
     # --- helpers ------------------------------------------------------------------------------------------
 
     def _database(self, database: str | None) -> str:
-        return (database or getattr(self.settings, "database", None) or "default").lower()
+        return (database or self.settings.database or "default").lower()
 
     def _check_read_only(self, sql: str, database: str) -> None:
         """The embedded engine's read-only guard, applied before the query costs anything on Athena."""
-        from lakebox.query.dialect import translate
-
         translate(sql, lambda db, name: ((db or database).lower(), name.lower()), database)
 
 
-def _is_header(row: dict[str, Any], columns: list[dict[str, str]], statement_type: str) -> bool:
+def _is_header(row: Row, columns: list[ResultColumn], statement_type: str) -> bool:
     """Page 1, row 1 of a SELECT is the header. For other statements (SHOW, DESCRIBE) there is no header
     row, so it is dropped only when it repeats the column names exactly."""
     if statement_type.upper() == "DML":

@@ -25,6 +25,7 @@ from sqlglot.errors import ParseError, TokenError
 from lakebox.query import trino, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
 from lakebox.query.trino import AthenaTrino
+from lakebox.query.trino_types import column_types, trino_type
 
 MAX_QUERY_BYTES = 262_144
 CATALOG_NAME = "awsdatacatalog"
@@ -85,7 +86,7 @@ def strip_statement(sql: str) -> str:
     return text
 
 
-def parse_one(sql: str) -> exp.Expression:
+def parse_one(sql: str) -> exp.Expr:
     """Parse exactly one Athena statement, with Athena-style SYNTAX_ERROR messages."""
     if "\u201c" in sql or "\u201d" in sql or "\u2018" in sql or "\u2019" in sql:
         line, col = _position_of(sql, next(ch for ch in sql if ch in "\u201c\u201d\u2018\u2019"))
@@ -133,7 +134,7 @@ _FORBIDDEN_NODES = (exp.Insert, exp.Delete, exp.Update, exp.Create, exp.Drop, ex
                     exp.Command, exp.Merge, exp.TruncateTable, exp.Attach, exp.Detach, exp.Use, exp.Pragma)
 
 
-def check_read_only(tree: exp.Expression) -> None:
+def check_read_only(tree: exp.Expr) -> None:
     """Only queries run: refuse anything that writes, configures or loads, anywhere in the tree."""
     if not isinstance(tree, _ALLOWED_ROOTS):
         word = tree.key.upper() if tree.key else type(tree).__name__.upper()
@@ -148,7 +149,7 @@ def check_read_only(tree: exp.Expression) -> None:
             raise AthenaError("NOT_SUPPORTED", f"{node.key.upper()} is not allowed inside a query")
 
 
-def check_sources(tree: exp.Expression) -> None:
+def check_sources(tree: exp.Expr) -> None:
     """Refuse every way of naming a DuckDB table or system function: in FROM, after LATERAL, or anywhere as a
     call. Only catalog tables, CTEs, subqueries, VALUES and UNNEST are rows a query may read."""
     for node in tree.walk():
@@ -171,7 +172,7 @@ def _ctes_in_scope(table: exp.Table) -> set[str]:
     inside one subquery must not make the same name resolvable elsewhere: DuckDB would then read the name
     as a file path.)"""
     names: set[str] = set()
-    node: exp.Expression | None = table.parent
+    node: exp.Expr | None = table.parent
     while node is not None:
         # sqlglot keeps the WITH clause under "with_" (older releases: "with").
         with_ = (node.args.get("with_") or node.args.get("with")) if isinstance(node, exp.Expression) else None
@@ -181,7 +182,7 @@ def _ctes_in_scope(table: exp.Table) -> set[str]:
     return names
 
 
-def resolve_tables(tree: exp.Expression, resolver: Resolver, default_db: str, sql: str = "") -> list[tuple[str, str]]:
+def resolve_tables(tree: exp.Expr, resolver: Resolver, default_db: str, sql: str = "") -> list[tuple[str, str]]:
     """Rewrite every table reference to its DuckDB view ``"db"."table"``; return the tables used."""
     used: list[tuple[str, str]] = []
     for table in list(tree.find_all(exp.Table)):
@@ -219,7 +220,7 @@ def resolve_tables(tree: exp.Expression, resolver: Resolver, default_db: str, sq
     return used
 
 
-def output_names(tree: exp.Expression) -> list[str]:
+def output_names(tree: exp.Expr) -> list[str]:
     """Column names as written in the SELECT list (Athena keeps their spelling in the result header)."""
     select = tree if isinstance(tree, exp.Select) else tree.find(exp.Select)
     if select is None:
@@ -277,7 +278,7 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     schema: CatalogColumns = catalog or {}
     replace_information_schema(tree, schema)
     tables = resolve_tables(tree, resolver, default_db, text)
-    columns = trino.column_types(tree, {k: dict(v) for k, v in schema.items()}, tables)
+    columns = column_types(tree, {k: dict(v) for k, v in schema.items()}, tables)
     trino_checks.check_group_by_aliases(tree, text, schema)
     trino_checks.check_operand_types(tree, text, columns)
     tree = trino.rewrite(tree, text, columns)
@@ -307,11 +308,11 @@ def _info_rows(view: str, schema: CatalogColumns) -> list[tuple[object, ...]]:
     rows: list[tuple[object, ...]] = []
     for (db, t), cols in sorted(schema.items()):
         for i, (c, typ) in enumerate(cols, start=1):
-            rows.append((CATALOG_NAME, db, t, c, i, None, "YES", trino.trino_type(typ), None, None))
+            rows.append((CATALOG_NAME, db, t, c, i, None, "YES", trino_type(typ), None, None))
     return rows
 
 
-def replace_information_schema(tree: exp.Expression, schema: CatalogColumns) -> None:
+def replace_information_schema(tree: exp.Expr, schema: CatalogColumns) -> None:
     """Replace ``information_schema.{schemata,tables,columns}`` with the catalog's rows, as Athena lists them
     (Trino type names in ``data_type``; ``awsdatacatalog`` as the catalog)."""
     for table in list(tree.find_all(exp.Table)):

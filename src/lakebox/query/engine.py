@@ -1,13 +1,14 @@
 """The embedded "Athena": Trino SQL over the catalog's tables, executed by DuckDB.
 
-``DuckEngine`` keeps Athena's API shape (start_query_execution, get_query_execution, get_query_results) and
-its artefacts: every query writes ``enriched/<execution-id>.csv`` in Athena's format plus
+``DuckEngine`` implements :class:`~lakebox.query.base.QueryEngine` (Athena's actions) and keeps Athena's
+artefacts: every query writes ``enriched/<execution-id>.csv`` in Athena's format plus
 ``enriched/<execution-id>.csv.metadata`` (JSON here; Athena's is binary) holding state, timings, rows and
 bytes scanned. The metadata files are the query history.
 
-Differences from Athena, on purpose: queries run synchronously (the state is final when
-``start_query_execution`` returns); bytes scanned is the size of the files of the tables a query reads,
-an upper bound of what Athena would bill for Parquet.
+``start_query_execution`` runs the query on a small thread pool and returns its id at once, as Athena does;
+``run_query`` (the blocking convenience the CLI, dashboard and named queries use) runs the same execution on
+the caller's thread, so it costs no hand-over. Bytes scanned is the size of the files of the tables a query
+reads, an upper bound of what Athena would bill for Parquet.
 
 Security: each DuckDB connection may read only the lake's table folders (``allowed_directories``), with
 external access disabled and the configuration locked, so SQL cannot read other files, COPY, ATTACH,
@@ -22,10 +23,11 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import duckdb
 
@@ -33,51 +35,55 @@ from lakebox.catalog.crawler import TableDef
 from lakebox.config import Settings
 from lakebox.core.sql import quote_ident, quote_literal
 from lakebox.query import trino
+from lakebox.query.base import (
+    MAX_LIST_PAGE,
+    MAX_RESULTS_PAGE,
+    CatalogView,
+    Datum,
+    QueryExecution,
+    QueryExecutionIdsPage,
+    QueryExecutionsBatch,
+    QueryResult,
+    QueryResultsPage,
+    UnprocessedQueryExecutionId,
+    check_page_size,
+    error_record,
+    page_offset,
+    page_token,
+)
 from lakebox.query.dialect import CATALOG_NAME, Translation, translate
-from lakebox.query.errors import AthenaError, from_duckdb
-from lakebox.query.results import athena_csv, athena_type, to_json_value, to_text
+from lakebox.query.duck_errors import from_duckdb
+from lakebox.query.errors import AthenaError
+from lakebox.query.results import athena_csv, athena_type, read_athena_csv
 from lakebox.query.show import answer_from_catalog
-from lakebox.store.base import Store
-from lakebox.store.local import TMP_PREFIX
+from lakebox.store.base import InvalidKeyError, NoSuchKeyError, Store
 
 ENRICHED = "enriched/"
+#: Staging files DuckDB writes before they are renamed into enriched/: hidden, so no lister counts them.
+_STAGING_PREFIX = ".lakebox-result-"
 
 
 @dataclass
-class QueryResult:
-    """One finished query execution; ``to_json`` is the shape of ``lakebox query --format json``."""
+class _Execution:
+    """A running execution: what GetQueryExecution reports until its record is written, and the cursor
+    that StopQueryExecution interrupts."""
 
     execution_id: str
     sql: str
-    columns: list[dict[str, str]] = field(default_factory=list)
-    rows: list[list[Any]] = field(default_factory=list)
-    row_count: int = 0
-    truncated: bool = False
-    result_location: str | None = None
-    state: str = "SUCCEEDED"
-    error: AthenaError | None = None
-    stats: dict[str, Any] = field(default_factory=dict)
-    database: str = ""
-    csv_written: bool = False  # the result CSV was written by DuckDB already
+    database: str
+    submitted: dt.datetime
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    cursor: duckdb.DuckDBPyConnection | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "columns": self.columns,
-            "rows": [[to_json_value(v) for v in r] for r in self.rows],
-            "row_count": self.row_count,
-            "truncated": self.truncated,
-            "execution_id": self.execution_id,
-            "result_location": self.result_location,
-            "state": self.state,
-            "stats": self.stats,
+    def record(self) -> QueryExecution:
+        return {
+            "QueryExecutionId": self.execution_id,
+            "Query": self.sql,
+            "StatementType": "DML",
+            "QueryExecutionContext": {"Database": self.database, "Catalog": CATALOG_NAME},
+            "Status": {"State": "RUNNING", "SubmissionDateTime": self.submitted.isoformat()},
+            "Statistics": {},
         }
-        if self.error is not None:
-            out["error"] = self.error.to_dict()
-        return out
-
-    def text_rows(self) -> list[list[str | None]]:
-        types = [c["type"] for c in self.columns]
-        return [[to_text(v, t) for v, t in zip(r, types, strict=False)] for r in self.rows]
 
 
 def new_execution_id() -> str:
@@ -87,11 +93,13 @@ def new_execution_id() -> str:
 class DuckEngine:
     """Runs Athena SQL against a lake's catalog with DuckDB."""
 
-    def __init__(self, settings: Settings, store: Store, catalog: Any) -> None:
+    def __init__(self, settings: Settings, store: Store, catalog: CatalogView) -> None:
         self.settings = settings
         self.store = store
         self.catalog = catalog
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: dict[str, _Execution] = {}
         self._db: duckdb.DuckDBPyConnection | None = None
         self._db_version: int | None = None
         self._tables: dict[tuple[str, str], TableDef] = {}
@@ -203,7 +211,26 @@ class DuckEngine:
 
     # --- Athena's actions ------------------------------------------------------------------------------
 
-    def start_query_execution(
+    def start_query_execution(self, sql: str, database: str | None = None) -> str:
+        """StartQueryExecution: check the query is read-only, then run it on the engine's pool."""
+        database = (database or self.settings.database).lower()
+        translate(sql, lambda db, name: ((db or database).lower(), name.lower()), database)
+        run = _Execution(new_execution_id(), sql, database, dt.datetime.now(dt.UTC))
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lakebox-query")
+            self._running[run.execution_id] = run
+            self._pool.submit(self._run_submitted, run)
+        return run.execution_id
+
+    def _run_submitted(self, run: _Execution) -> None:
+        try:
+            self._run(run, max_rows=None, timeout=None, write_result=True)
+        finally:
+            with self._lock:
+                self._running.pop(run.execution_id, None)
+
+    def run_query(
         self,
         sql: str,
         database: str | None = None,
@@ -212,36 +239,45 @@ class DuckEngine:
         timeout: float | None = None,
         write_result: bool = True,
     ) -> QueryResult:
-        """Run a query to completion; failures come back as state FAILED with an Athena error, not raised."""
-        exec_id = new_execution_id()
+        """Run a query to completion on this thread; failures come back as state FAILED with an Athena error,
+        not raised (see :meth:`QueryEngine.run_query <lakebox.query.base.QueryEngine.run_query>`)."""
         database = (database or self.settings.database).lower()
-        submitted = dt.datetime.now(dt.UTC)
+        run = _Execution(new_execution_id(), sql, database, dt.datetime.now(dt.UTC))
+        return self._run(run, max_rows=max_rows, timeout=timeout, write_result=write_result)
+
+    def _run(self, run: _Execution, *, max_rows: int | None, timeout: float | None,
+             write_result: bool) -> QueryResult:
+        """One execution from translation to its artefacts."""
+        exec_id, database = run.execution_id, run.database
         t0 = time.perf_counter()
-        result = QueryResult(execution_id=exec_id, sql=sql, database=database)
+        result = QueryResult(execution_id=exec_id, sql=run.sql, database=database)
         planning_ms = 0.0
         tr: Translation | None = None
         try:
             cur = self._connection()
-            tr = translate(sql, self.resolve, database, self.catalog_columns())
+            run.cursor = cur
+            tr = translate(run.sql, self.resolve, database, self.catalog_columns())
             planning_ms = (time.perf_counter() - t0) * 1000
             if tr.kind in ("show", "describe"):
                 self._answer_from_catalog(tr, database, result)
             else:
                 self._execute(cur, tr, result, max_rows, timeout or self.settings.query_timeout,
-                              csv_key=f"{ENRICHED}{exec_id}.csv" if write_result else None)
+                              csv_key=f"{ENRICHED}{exec_id}.csv" if write_result else None, run=run)
             result.stats["DataScannedInBytes"] = sum(
                 self._tables[t].size_bytes for t in tr.tables if t in self._tables)
         except AthenaError as exc:
             result.state, result.error = "FAILED", exc
         except duckdb.Error as exc:
             result.state, result.error = "FAILED", from_duckdb(exc, tr.source if tr else None)
+        if run.cancelled.is_set():
+            result.state, result.error = "CANCELLED", AthenaError("QUERY_CANCELLED", "Query was cancelled")
         total_ms = (time.perf_counter() - t0) * 1000
         result.stats.update({
             "EngineExecutionTimeInMillis": round(total_ms - planning_ms, 2),
             "QueryPlanningTimeInMillis": round(planning_ms, 2),
             "QueryQueueTimeInMillis": 0,
             "TotalExecutionTimeInMillis": round(total_ms, 2),
-            "SubmissionDateTime": submitted.isoformat(),
+            "SubmissionDateTime": run.submitted.isoformat(),
             "CompletionDateTime": dt.datetime.now(dt.UTC).isoformat(),
             "Rows": result.row_count,
         })
@@ -250,10 +286,20 @@ class DuckEngine:
             self._write_artefacts(result)
         return result
 
-    run = start_query_execution
+    def stop_query_execution(self, execution_id: str) -> None:
+        """StopQueryExecution: interrupt a running query (it ends CANCELLED); a finished one stays as it is."""
+        with self._lock:
+            run = self._running.get(execution_id)
+        if run is None:
+            self.get_query_execution(execution_id)  # an unknown id is an error, as on Athena
+            return
+        run.cancelled.set()
+        if run.cursor is not None:
+            run.cursor.interrupt()
 
     def _execute(self, cur: duckdb.DuckDBPyConnection, tr: Translation, result: QueryResult,
-                 max_rows: int | None, timeout: float, csv_key: str | None = None) -> None:
+                 max_rows: int | None, timeout: float, csv_key: str | None = None,
+                 run: _Execution | None = None) -> None:
         """Run the query into a temp table, fetch (up to ``max_rows``) rows from it, and let DuckDB write
         Athena's result CSV from it when the column types allow (see :meth:`_copy_csv`)."""
         timer = threading.Timer(timeout, cur.interrupt)
@@ -284,6 +330,8 @@ class DuckEngine:
                 result.csv_written = self._copy_csv(cur, staged, [d[0] for d in desc], names, types, csv_key,
                                                     max_rows)
         except duckdb.InterruptException:
+            if run is not None and run.cancelled.is_set():
+                raise AthenaError("QUERY_CANCELLED", "Query was cancelled") from None
             raise AthenaError("QUERY_TIMEOUT", f"Query exceeded the {timeout:g} s time limit and was cancelled") from None
         finally:
             timer.cancel()
@@ -327,7 +375,7 @@ class DuckEngine:
         dest = self.store.local_path(key)
         if dest is None:
             return False
-        path = self._root() / "_lakebox" / "tmp" / "results" / f"{TMP_PREFIX}{uuid.uuid4().hex}.csv"
+        path = self._root() / "_lakebox" / "tmp" / "results" / f"{_STAGING_PREFIX}{uuid.uuid4().hex}.csv"
         try:
             cur.execute(f"COPY (SELECT {', '.join(exprs)} FROM {table}{limit}) TO {quote_literal(str(path))} "
                         "(FORMAT csv, FORCE_QUOTE *, HEADER true, NEW_LINE '\n')")
@@ -362,9 +410,8 @@ class DuckEngine:
                 "State": result.state,
                 "SubmissionDateTime": result.stats.get("SubmissionDateTime"),
                 "CompletionDateTime": result.stats.get("CompletionDateTime"),
-                **({"StateChangeReason": str(result.error),
-                    "AthenaError": {"ErrorType": result.error.error_type, "ErrorCategory": result.error.category,
-                                    "ErrorMessage": result.error.message}} if result.error else {}),
+                **({"StateChangeReason": str(result.error), "AthenaError": error_record(result.error)}
+                   if result.error else {}),
             },
             "Statistics": {k: v for k, v in result.stats.items() if k.endswith(("Millis", "Bytes"))},
             "ResultSetMetadata": {"ColumnInfo": [{"Name": c["name"], "Label": c["name"], "Type": c["type"]}
@@ -374,25 +421,101 @@ class DuckEngine:
         }
         self.store.put_object(key + ".metadata", json.dumps(meta, indent=1, default=str).encode())
 
-    def get_query_execution(self, execution_id: str) -> dict[str, Any]:
-        """The metadata record of a past execution (Athena's GetQueryExecution)."""
-        return json.loads(self.store.get_object(f"{ENRICHED}{execution_id}.csv.metadata"))
+    def get_query_execution(self, execution_id: str) -> QueryExecution:
+        """GetQueryExecution: the record of a running execution, else its metadata file."""
+        with self._lock:
+            run = self._running.get(execution_id)
+        if run is not None:
+            return run.record()
+        try:
+            body = self.store.get_object(f"{ENRICHED}{execution_id}.csv.metadata")
+        except (NoSuchKeyError, InvalidKeyError):
+            raise AthenaError("InvalidRequestException",
+                              f"QueryExecution {execution_id} was not found") from None
+        return cast(QueryExecution, json.loads(body))
 
-    def list_query_executions(self, limit: int = 50) -> Iterator[dict[str, Any]]:
-        """The query history, newest first."""
-        metas = [o for o in self.store.list_objects_v2(ENRICHED) if o.key.endswith(".metadata")]
+    def get_query_results(
+        self, execution_id: str, max_results: int = MAX_RESULTS_PAGE, next_token: str | None = None
+    ) -> QueryResultsPage:
+        """GetQueryResults from the result file: the header row first, then the values as Athena's text."""
+        check_page_size(max_results, MAX_RESULTS_PAGE)
+        execution = self.get_query_execution(execution_id)
+        state = execution.get("Status", {}).get("State")
+        if state != "SUCCEEDED":
+            raise AthenaError("InvalidRequestException",
+                              f"Query has not yet finished. Current state: {state}" if state == "RUNNING" else
+                              f"Query did not finish successfully. Final query state: {state}")
+        rows = read_athena_csv(self.store.get_object(f"{ENRICHED}{execution_id}.csv").decode("utf-8"))
+        start = page_offset(next_token)
+        end = min(start + max_results, len(rows))
+        page: QueryResultsPage = {
+            "ResultSet": {
+                "Rows": [{"Data": [_datum(v) for v in row]} for row in rows[start:end]],
+                "ResultSetMetadata": execution.get("ResultSetMetadata") or {"ColumnInfo": []},
+            },
+            "UpdateCount": 0,
+        }
+        token = page_token(end, len(rows))
+        if token is not None:
+            page["NextToken"] = token
+        return page
+
+    def list_query_executions(
+        self, max_results: int = MAX_LIST_PAGE, next_token: str | None = None
+    ) -> QueryExecutionIdsPage:
+        """ListQueryExecutions: running executions, then the history (metadata files), newest first."""
+        check_page_size(max_results, MAX_LIST_PAGE)
+        with self._lock:
+            running = sorted(self._running.values(), key=lambda r: r.submitted, reverse=True)
+        metas = [o for o in self.store.list_objects_v2(ENRICHED) if o.key.endswith(".csv.metadata")]
         metas.sort(key=lambda o: o.modified, reverse=True)
-        for o in metas[:limit]:
+        ids = [r.execution_id for r in running]
+        ids += [o.key[len(ENRICHED):-len(".csv.metadata")] for o in metas]
+        ids = list(dict.fromkeys(ids))  # an execution finishing during the listing appears once
+        start = page_offset(next_token)
+        end = min(start + max_results, len(ids))
+        page: QueryExecutionIdsPage = {"QueryExecutionIds": ids[start:end]}
+        token = page_token(end, len(ids))
+        if token is not None:
+            page["NextToken"] = token
+        return page
+
+    def batch_get_query_execution(self, execution_ids: Sequence[str]) -> QueryExecutionsBatch:
+        """BatchGetQueryExecution: unknown ids, and records that cannot be read, come back unprocessed."""
+        if not 1 <= len(execution_ids) <= MAX_LIST_PAGE:
+            raise AthenaError("InvalidRequestException",
+                              f"QueryExecutionIds must hold 1 to {MAX_LIST_PAGE} ids, got {len(execution_ids)}")
+        out: QueryExecutionsBatch = {"QueryExecutions": [], "UnprocessedQueryExecutionIds": []}
+        for eid in execution_ids:
             try:
-                yield json.loads(self.store.get_object(o.key))
-            except ValueError:
-                continue
+                out["QueryExecutions"].append(self.get_query_execution(eid))
+            except AthenaError as exc:
+                out["UnprocessedQueryExecutionIds"].append(_unprocessed(eid, exc.code, exc.message))
+            except ValueError as exc:  # a record cut short by a crash: the others are still answered
+                out["UnprocessedQueryExecutionIds"].append(_unprocessed(eid, "InternalServerException", str(exc)))
+        return out
 
     def close(self) -> None:
+        """Stop running executions and close the DuckDB connection."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            running = list(self._running.values())
+        for run in running:
+            self.stop_query_execution(run.execution_id)
+        if pool is not None:
+            pool.shutdown(wait=True)
         with self._lock:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def _unprocessed(execution_id: str, code: str, message: str) -> UnprocessedQueryExecutionId:
+    return {"QueryExecutionId": execution_id, "ErrorCode": code, "ErrorMessage": message}
+
+
+def _datum(value: str | None) -> Datum:
+    return {} if value is None else {"VarCharValue": value}
 
 
 def _unquote(name: str) -> str:

@@ -171,3 +171,31 @@ def athena_csv(names: Sequence[str], types: Sequence[str], rows: Iterable[Sequen
     yield ",".join(csv_field(n) for n in names) + "\n"
     for row in rows:
         yield ",".join(csv_field(to_text(v, t)) for v, t in zip(row, types, strict=False)) + "\n"
+
+
+_CSV_FIELD = re.compile(r'"((?:[^"]|"")*)"|([^,\n]*)')
+
+
+def read_athena_csv(text: str) -> list[list[str | None]]:
+    """Rows of Athena's result CSV (:func:`athena_csv`'s output), the header included: a quoted field is its
+    text (``""`` an empty string), an empty unquoted field is NULL. Python's ``csv`` module cannot tell the
+    two apart before 3.12."""
+    rows: list[list[str | None]] = []
+    pos, end = 0, len(text)
+    while pos < end:
+        row: list[str | None] = []
+        while True:
+            m = _CSV_FIELD.match(text, pos)
+            assert m is not None  # the pattern matches the empty string
+            if m.group(1) is not None:
+                row.append(m.group(1).replace('""', '"'))
+            else:
+                row.append(m.group(2) or None)
+            pos = m.end()
+            if pos < end and text[pos] == ",":
+                pos += 1
+                continue
+            pos += 1  # the newline (or past the end)
+            break
+        rows.append(row)
+    return rows

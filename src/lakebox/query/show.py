@@ -4,8 +4,8 @@ not on Trino, so they never reach the SQL engine)."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from lakebox.query.base import CatalogView, Value
 from lakebox.query.dialect import CATALOG_NAME
 from lakebox.query.errors import AthenaError
 
@@ -14,11 +14,11 @@ def _unquote(name: str) -> str:
     return name.strip('"`')
 
 
-def answer_from_catalog(catalog: Any, sql: str, database: str) -> tuple[list[str], list[list[Any]]]:
+def answer_from_catalog(catalog: CatalogView, sql: str, database: str) -> tuple[list[str], list[list[Value]]]:
     """SHOW TABLES / SHOW DATABASES / SHOW COLUMNS / DESCRIBE, as Athena answers them."""
     text = re.sub(r"\s+", " ", sql.strip())
     up = text.upper()
-    rows: list[list[Any]]
+    rows: list[list[Value]]
     if up.startswith(("SHOW DATABASES", "SHOW SCHEMAS")):
         dbs = catalog.get_databases()
         rows, names = [[d] for d in dbs], ["database_name"]

@@ -23,13 +23,12 @@ The differences handled here, each with Trino's documented behaviour (https://tr
   catalog's column types (:func:`static_type`).
 - ``reduce`` takes an output lambda, applied here by substitution.
 - Failures inside macros are raised by casting a marked string (``[[LAKEBOX:TYPE:message]]``), which,
-  unlike DuckDB's ``error()``, is allowed inside ``TRY``; ``errors.from_duckdb`` turns the marker back into
+  unlike DuckDB's ``error()``, is allowed inside ``TRY``; ``duck_errors.from_duckdb`` turns the marker back into
   the Athena error.
 
 Operators whose value differs (``AT TIME ZONE``, integer casts of doubles, decimal division, subscripts,
 ``substr``, ``typeof``) are in ``trino_ops``. The per-function handlers live in ``trino_functions`` and the
-static types in ``trino_types``; their public
-names are re-exported here, so ``lakebox.query.trino`` stays the one import for the translation.
+static types in ``trino_types``.
 """
 
 from __future__ import annotations
@@ -42,29 +41,23 @@ from sqlglot.dialects.trino import Trino
 from lakebox.query import trino_ops
 from lakebox.query.errors import AthenaError
 from lakebox.query.trino_functions import (
-    EXPECTED,
     RAW_FUNCTIONS,
     UNSUPPORTED_FUNCTIONS,
     FunctionRewriter,
     call,
 )
 from lakebox.query.trino_macros import MACROS, specialized
-from lakebox.query.trino_types import DECIMAL, Schema, arithmetic_type, column_types, static_type, trino_type
+from lakebox.query.trino_types import DECIMAL, arithmetic_type, static_type
 
 _FLOATS = ("double", "real")
 #: Aggregates parsed as plain calls (``RAW_FUNCTIONS``): an argument holding one is an aggregate too.
 _AGGREGATE_CALLS = frozenset({"avg", "approx_percentile", "every", "count_if", "arbitrary", "max_by", "min_by"})
 
-__all__ = [
-    "EXPECTED", "RAW_FUNCTIONS", "UNSUPPORTED_FUNCTIONS", "AthenaTrino", "FunctionRewriter", "Rewriter",
-    "Schema", "column_types", "install", "rewrite", "static_type", "trino_type",
-]
-
-
 class AthenaTrino(Trino):
     """Trino as Athena engine v3 speaks it, parsed for lakebox's own translation of some functions."""
 
-    class Parser(Trino.Parser):
+    # sqlglot 30 binds ``Trino.Parser = TrinoParser`` (a class attribute, not a nested class, to mypy).
+    class Parser(Trino.Parser):  # type: ignore[valid-type,misc]
         FUNCTIONS = {k: v for k, v in Trino.Parser.FUNCTIONS.items() if k not in RAW_FUNCTIONS}
 
 
@@ -74,7 +67,7 @@ class Rewriter(FunctionRewriter):
     Function calls are handled by :class:`~lakebox.query.trino_functions.FunctionRewriter`; this class adds
     the operators, aggregates and result columns whose meaning differs, and the walk over the tree."""
 
-    def _div(self, node: exp.Div) -> exp.Expression:
+    def _div(self, node: exp.Div) -> exp.Expr:
         """Decimal division keeps a decimal (``trino_ops``); integer division truncates and fails on zero.
         Decided from the operands' static types, read before the rewrite: DuckDB cannot pick a macro
         overload for an aggregate or window argument, so known types call a single-type variant."""
@@ -92,7 +85,7 @@ class Rewriter(FunctionRewriter):
             return exp.Div(this=a, expression=b)
         return call("__trino_div", a, b)
 
-    def _mod(self, node: exp.Mod) -> exp.Expression:
+    def _mod(self, node: exp.Mod) -> exp.Expr:
         """``%``: DuckDB's is right on decimals and doubles; integers fail on a zero divisor."""
         ta, tb = self._types.get(id(node), (None, None))
         spec = specialized("mod", ta, tb)
@@ -106,7 +99,7 @@ class Rewriter(FunctionRewriter):
             return exp.Mod(this=node.this, expression=node.expression)
         return call("__trino_mod", node.this, node.expression)
 
-    def _typed(self, name: str, node: exp.Expression, *args: exp.Expression) -> exp.Expression | None:
+    def _typed(self, name: str, node: exp.Expr, *args: exp.Expr) -> exp.Expr | None:
         """``__trino_<name>(args)`` by the static type of the first operand: its single-type variant, or the
         overloaded macro; None (keep DuckDB's operator) for an untyped aggregate or window operand."""
         spec = specialized(name, self._types.get(id(node), (None,))[0])
@@ -114,7 +107,7 @@ class Rewriter(FunctionRewriter):
             return call(spec, *args)
         return None if id(node) in self._aggregates else call(f"__trino_{name}", *args)
 
-    def _top_level(self, tree: exp.Expression) -> None:
+    def _top_level(self, tree: exp.Expr) -> None:
         """Result columns whose Trino value DuckDB cannot represent: year-month intervals are refused;
         ``AT TIME ZONE`` results are rendered as Trino prints them (the zone name kept), as varchar."""
         if not isinstance(tree, exp.Select):
@@ -133,7 +126,7 @@ class Rewriter(FunctionRewriter):
                     expression=exp.Literal.string(" ")), expression=inner.args["zone"].copy())
                 inner.replace(text)
 
-    def _static_types(self, nodes: list[exp.Expression]) -> None:
+    def _static_types(self, nodes: list[exp.Expr]) -> None:
         """Types of the operands the rewrites depend on, and which operands hold an aggregate or window,
         read before the walk changes the tree (``nodes`` is the tree's walk, kept alive for the ids)."""
         self._types = {}
@@ -159,7 +152,7 @@ class Rewriter(FunctionRewriter):
             if any(id(o) in holds for o in operands if o is not None):
                 self._aggregates.add(id(node))
 
-    def _operator(self, node: exp.Expression) -> exp.Expression:
+    def _operator(self, node: exp.Expr) -> exp.Expr:
         """The operators and expressions of ``trino_ops``."""
         if isinstance(node, exp.AtTimeZone):
             return trino_ops.at_time_zone(node)
@@ -173,13 +166,13 @@ class Rewriter(FunctionRewriter):
             return trino_ops.typeof(node, self._types.get(id(node), (None, None))[0])
         return node
 
-    def rewrite(self, tree: exp.Expression) -> exp.Expression:
+    def rewrite(self, tree: exp.Expr) -> exp.Expr:
         """Return ``tree`` rewritten for DuckDB (it may be a new root when the root itself is replaced)."""
         self._top_level(tree)
         nodes = list(tree.walk())
         self._static_types(nodes)
 
-        def fix(node: exp.Expression) -> exp.Expression:
+        def fix(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Anonymous):
                 return self.rewrite_call(node)
             if isinstance(node, exp.Func) and node.sql_name().lower() in UNSUPPORTED_FUNCTIONS:
@@ -231,7 +224,7 @@ class Rewriter(FunctionRewriter):
         return tree
 
 
-def rewrite(tree: exp.Expression, sql: str = "", columns: Mapping[str, str] | None = None) -> exp.Expression:
+def rewrite(tree: exp.Expr, sql: str = "", columns: Mapping[str, str] | None = None) -> exp.Expr:
     """Return ``tree`` rewritten so that DuckDB computes what Trino would (see the module docstring)."""
     return Rewriter(sql, columns or {}).rewrite(tree)
 

@@ -22,17 +22,17 @@ from collections.abc import Mapping, Sequence
 from sqlglot import exp
 
 from lakebox.query.errors import AthenaError, at, position_of
-from lakebox.query.trino import static_type, trino_type
+from lakebox.query.trino_types import static_type, trino_type
 
-_ARITH = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
-_CMP = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
+_ARITH: dict[type[exp.Expr], str] = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
+_CMP: dict[type[exp.Expr], str] = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
 _NUMERIC = ("integer", "bigint", "smallint", "tinyint", "double", "real", "decimal")
 _TEMPORAL = ("date", "timestamp")
 _TEXT = ("varchar", "char")
 
 
 def _source_columns(select: exp.Select, schema: Mapping[tuple[str, str], Sequence[tuple[str, str]]],
-                    ctes: Mapping[str, exp.Expression]) -> set[str] | None:
+                    ctes: Mapping[str, exp.Expr]) -> set[str] | None:
     """Names the FROM clause of ``select`` provides, or None when some source's columns are unknown."""
     names: set[str] = set()
     from_ = select.args.get("from_") or select.args.get("from")
@@ -65,7 +65,7 @@ def _source_columns(select: exp.Select, schema: Mapping[tuple[str, str], Sequenc
     return names
 
 
-def _own_columns(select: exp.Select, clause: exp.Expression) -> list[exp.Column]:
+def _own_columns(select: exp.Select, clause: exp.Expr) -> list[exp.Column]:
     """Columns of ``clause`` that belong to ``select`` itself (not to a subquery or a lambda inside it)."""
     out = []
     for col in clause.find_all(exp.Column):
@@ -74,7 +74,7 @@ def _own_columns(select: exp.Select, clause: exp.Expression) -> list[exp.Column]
     return out
 
 
-def check_group_by_aliases(tree: exp.Expression, sql: str,
+def check_group_by_aliases(tree: exp.Expr, sql: str,
                            schema: Mapping[tuple[str, str], Sequence[tuple[str, str]]]) -> None:
     """Refuse GROUP BY, WHERE and HAVING on a select-list alias that is not also a column of the FROM
     clause: Trino resolves them against the FROM clause only."""
@@ -104,7 +104,7 @@ def check_group_by_aliases(tree: exp.Expression, sql: str,
                                   line=line, column=c)
 
 
-def check_operand_types(tree: exp.Expression, sql: str, columns: Mapping[str, str]) -> None:
+def check_operand_types(tree: exp.Expr, sql: str, columns: Mapping[str, str]) -> None:
     """Refuse what Trino's analyzer refuses for lack of an implicit coercion: string/number arithmetic and
     comparisons, temporal/string comparisons, date/number arithmetic and date - date, ``||`` of a string
     and a number, and set operations whose columns have incompatible types."""
@@ -147,7 +147,7 @@ def _check_set_operation(node: exp.SetOperation, sql: str, columns: Mapping[str,
             _mismatch(left, sql, f"column {i} in {name} query has incompatible types: {ta}, {tb}")
 
 
-def _mismatch(node: exp.Expression, sql: str, message: str) -> None:
+def _mismatch(node: exp.Expr, sql: str, message: str) -> None:
     line, col = position_of(node, sql)
     raise AthenaError("TYPE_MISMATCH", at(message, line, col), line=line, column=col)
 

@@ -21,6 +21,7 @@ from sqlglot import exp
 
 from lakebox.query.errors import AthenaError, position_of
 from lakebox.query.trino_macros import specialized, type_suffix
+from lakebox.query.trino_signatures import EXPECTED
 from lakebox.query.trino_time import joda_to_duckdb, mysql_to_duckdb
 from lakebox.query.trino_types import DECIMAL as _DEC
 from lakebox.query.trino_types import static_type
@@ -65,7 +66,7 @@ _SIMPLE = {
 }
 
 
-def call(name: str, *args: exp.Expression) -> exp.Anonymous:
+def call(name: str, *args: exp.Expr) -> exp.Anonymous:
     """A plain call ``name(args...)``, generated as written (a DuckDB function or a ``__trino_*`` macro)."""
     return exp.Anonymous(this=name, expressions=list(args))
 
@@ -90,20 +91,6 @@ def _unexpected(node: exp.Anonymous, sql: str, types: list[str], expected: str) 
 
 
 #: The signatures Athena lists in its "Unexpected parameters" error, per function.
-EXPECTED = {
-    "date_format": "date_format(timestamp(p), varchar(x)) , date_format(timestamp(p) with time zone, varchar(x))",
-    "format_datetime": "format_datetime(timestamp(p), varchar(x)) , "
-                       "format_datetime(timestamp(p) with time zone, varchar(x))",
-    "date_trunc": "date_trunc(varchar(x), date) , date_trunc(varchar(x), time(p)) , "
-                  "date_trunc(varchar(x), timestamp(p)) , date_trunc(varchar(x), timestamp(p) with time zone)",
-    "to_unixtime": "to_unixtime(timestamp(p)) , to_unixtime(timestamp(p) with time zone)",
-    "date_add": "date_add(varchar(x), bigint, date) , date_add(varchar(x), bigint, timestamp(p)) , "
-                "date_add(varchar(x), bigint, timestamp(p) with time zone)",
-    "date_diff": "date_diff(varchar(x), date, date) , date_diff(varchar(x), timestamp(p), timestamp(p)) , "
-                 "date_diff(varchar(x), timestamp(p) with time zone, timestamp(p) with time zone)",
-}
-
-
 class FunctionRewriter:
     """Rewrites of one query's function calls: needs the query text (for positions) and the column types in
     scope (for the handlers that depend on an argument's type)."""
@@ -114,19 +101,19 @@ class FunctionRewriter:
         #: Static types of each node's operands, read before the rewrite changed them (id(node) -> types).
         self._types: dict[int, tuple[str | None, ...]] = {}
 
-    def arg_types(self, node: exp.Expression) -> list[str | None]:
+    def arg_types(self, node: exp.Expr) -> list[str | None]:
         """The static types of a call's arguments as written (before its arguments were rewritten)."""
         pre = self._types.get(id(node))
         return list(pre) if pre is not None else [static_type(a, self.columns) for a in node.expressions]
 
-    def _typed_call(self, name: str, node: exp.Anonymous, args: list[exp.Expression], *typed: int) -> exp.Expression:
+    def _typed_call(self, name: str, node: exp.Anonymous, args: list[exp.Expr], *typed: int) -> exp.Expr:
         """``__trino_<name>(args)``, or its single-type variant when the static types of the arguments at
         ``typed`` pick one (DuckDB cannot choose an overload for an aggregate or window argument)."""
         types = self.arg_types(node)
         spec = specialized(name, *(types[i] if i < len(types) else None for i in typed))
         return call(spec or f"__trino_{name}", *args)
 
-    def _timestamp(self, name: str, node: exp.Anonymous, arg: exp.Expression) -> exp.Expression:
+    def _timestamp(self, name: str, node: exp.Anonymous, arg: exp.Expr) -> exp.Expr:
         """The timestamp argument of ``name``: a DATE is cast, a timestamp passes, others go through the macro
         ``__trino_arg_<name>`` (which refuses what Trino's signature does not take)."""
         suffix = type_suffix(self.arg_types(node)[0])
@@ -143,7 +130,7 @@ class FunctionRewriter:
             name = node.name.lower()
             raise _unexpected(node, self.sql, types, EXPECTED[name])
 
-    def rewrite_call(self, node: exp.Anonymous) -> exp.Expression:
+    def rewrite_call(self, node: exp.Anonymous) -> exp.Expr:
         """The DuckDB expression for one plain call (its arguments already rewritten), or ``node`` itself."""
         name = node.name.lower()
         args = list(node.expressions)
@@ -159,93 +146,93 @@ class FunctionRewriter:
                 if col.name.startswith("__arg") and not col.table:
                     col.replace(args[int(col.name[5:])].copy())
             return sub
-        handler: Callable[[exp.Anonymous, list[exp.Expression]], exp.Expression] | None = getattr(
+        handler: Callable[[exp.Anonymous, list[exp.Expr]], exp.Expr] | None = getattr(
             self, f"_fn_{name}", None)
         if handler is not None:
             return handler(node, args)
         return node
 
-    def _fn_reverse(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_reverse(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         # reverse() of an array literal; strings keep DuckDB's reverse (same meaning).
         return call("list_reverse" if isinstance(args[0], exp.Array) else "reverse", *args)
 
-    def _match(self, args: list[exp.Expression], agg: str, negate: bool, empty: bool) -> exp.Expression:
-        out: exp.Expression = exp.func("coalesce", call(agg, call("list_transform", *args)),
+    def _match(self, args: list[exp.Expr], agg: str, negate: bool, empty: bool) -> exp.Expr:
+        out: exp.Expr = exp.func("coalesce", call(agg, call("list_transform", *args)),
                                        exp.Boolean(this=empty) if len(args) else exp.null())
         return exp.Not(this=out) if negate else out
 
-    def _fn_all_match(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_all_match(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return self._match(args, "list_bool_and", False, True)
 
-    def _fn_any_match(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_any_match(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return self._match(args, "list_bool_or", False, False)
 
-    def _fn_none_match(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_none_match(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return self._match(args, "list_bool_or", True, False)
 
     # --- date and time -----------------------------------------------------------------------------------
 
-    def _fn_date_format(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_date_format(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         self._reject_varchar(node, 0)
         fmt = mysql_to_duckdb(_string_arg(node, 1, "format"))
         return call("strftime", self._timestamp("date_format", node, args[0]), exp.Literal.string(fmt))
 
-    def _fn_format_datetime(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_format_datetime(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         self._reject_varchar(node, 0)
         fmt = joda_to_duckdb(_string_arg(node, 1, "pattern"))
         return call("strftime", self._timestamp("format_datetime", node, args[0]), exp.Literal.string(fmt))
 
-    def _fn_date_parse(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_date_parse(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         fmt = mysql_to_duckdb(_string_arg(node, 1, "format"), parse=True)
         return exp.cast(call("strptime", args[0], exp.Literal.string(fmt)), "TIMESTAMP")
 
-    def _fn_parse_datetime(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_parse_datetime(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         fmt = joda_to_duckdb(_string_arg(node, 1, "pattern"))
         return exp.cast(call("strptime", args[0], exp.Literal.string(fmt)), "TIMESTAMPTZ")
 
-    def _fn_date_trunc(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_date_trunc(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         self._reject_varchar(node, 1)
         return self._typed_call("date_trunc", node, args, 1)
 
-    def _fn_date_add(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_date_add(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         self._reject_varchar(node, 2)
         return self._typed_call("date_add", node, args, 2)
 
-    def _fn_date_diff(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_date_diff(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         self._reject_varchar(node, 1)
         return self._typed_call("date_diff", node, args, 1, 2)
 
-    def _fn_to_unixtime(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_to_unixtime(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         self._reject_varchar(node, 0)
         return call("epoch", self._timestamp("to_unixtime", node, args[0]))
 
-    def _fn_from_unixtime(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_from_unixtime(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         if len(args) != 1:
             raise AthenaError("NOT_SUPPORTED", "from_unixtime with a time zone is not supported by lakebox")
         return call("to_timestamp", exp.cast(args[0], "DOUBLE"))
 
-    def _fn_from_iso8601_timestamp(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_from_iso8601_timestamp(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return call("__trino_from_iso8601_timestamp", *args)
 
-    def _fn_from_iso8601_date(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_from_iso8601_date(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return call("__trino_from_iso8601_date", *args)
 
-    def _fn_day_of_week(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_day_of_week(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return exp.cast(call("isodow", *args), "BIGINT")
 
     _fn_dow = _fn_day_of_week
 
-    def _fn_year_of_week(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_year_of_week(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return exp.cast(call("isoyear", *args), "BIGINT")
 
     _fn_yow = _fn_year_of_week
 
-    def _fn_last_day_of_month(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_last_day_of_month(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return call("last_day", *args)
 
     # --- numbers and aggregates ----------------------------------------------------------------------------
 
-    def _fn_round(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_round(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         out = call("round", *args)
         t = self.arg_types(node)[0] if args else None
         m = _DEC.match(t or "")
@@ -255,7 +242,7 @@ class FunctionRewriter:
             return exp.cast(out, f"DECIMAL({min(38, p + 1)}, {s})")
         return out
 
-    def _same_type(self, name: str, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _same_type(self, name: str, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         """floor, ceil and sign keep the argument's type in Trino: the single-type variant when the static
         type picks one, DuckDB's function for other evident types, else the overloaded macro."""
         t = self.arg_types(node)[0] if args else None
@@ -264,40 +251,40 @@ class FunctionRewriter:
             return call(spec, *args)
         return call(name if t is not None else f"__trino_{name}", *args)
 
-    def _fn_floor(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_floor(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return self._same_type("floor", node, args)
 
-    def _fn_ceil(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_ceil(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return self._same_type("ceil", node, args)
 
     _fn_ceiling = _fn_ceil
 
-    def _fn_sign(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_sign(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return self._same_type("sign", node, args)
 
-    def _fn_truncate(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_truncate(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return call("trunc", *args)
 
-    def _fn_avg(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
-        out: exp.Expression = exp.Avg(this=args[0]) if len(args) == 1 else call("avg", *args)
+    def _fn_avg(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        out: exp.Expr = exp.Avg(this=args[0]) if len(args) == 1 else call("avg", *args)
         m = _DEC.match(self.arg_types(node)[0] or "") if args else None
         if m:
             return exp.cast(out, f"DECIMAL({m.group(1)}, {m.group(2)})")
         return out
 
-    def _fn_approx_percentile(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_approx_percentile(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         if len(args) != 2:
             raise AthenaError("NOT_SUPPORTED", "approx_percentile with weights or accuracy is not supported by lakebox")
         return call("__trino_approx_percentile", *args)
 
     # --- strings, regular expressions, collections ------------------------------------------------------------
 
-    def _fn_regexp_extract(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_regexp_extract(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         if len(args) == 2:
             args.append(exp.Literal.number(0))
         return call("__trino_regexp_extract", *args)
 
-    def _fn_regexp_replace(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_regexp_replace(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         if len(args) == 2:
             args.append(exp.Literal.string(""))
         repl = args[2]
@@ -308,39 +295,39 @@ class FunctionRewriter:
             repl = exp.Literal.string(text)
         return call("regexp_replace", args[0], args[1], repl, exp.Literal.string("g"))
 
-    def _fn_split_part(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_split_part(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return call("__trino_split_part", *args)
 
-    def _fn_split(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_split(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         if len(args) == 3:
             return call("__trino_split_limit", *args)
         return call("str_split", *args)
 
-    def _fn_strpos(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_strpos(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         if len(args) == 3:
             raise AthenaError("NOT_SUPPORTED", "strpos with an instance argument is not supported by lakebox")
         return exp.cast(call("strpos", *args), "BIGINT")
 
-    def _fn_element_at(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_element_at(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return call("__trino_element_at", *args)
 
-    def _fn_cardinality(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_cardinality(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         is_map = isinstance(args[0], exp.Map | exp.VarMap) or (
             isinstance(args[0], exp.Anonymous) and args[0].name.lower() == "map")
         return exp.cast(call("cardinality" if is_map else "len", *args), "BIGINT")
 
-    def _fn_concat(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_concat(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         if len(args) < 2:
             raise AthenaError("FUNCTION_NOT_FOUND",
                               "There must be two or more concatenation arguments to concat")
         # Trino's concat returns NULL when any argument is NULL (DuckDB's skips NULLs); || does the same.
         args = [exp.cast(a, "VARCHAR") if isinstance(a, exp.Null) else a for a in args]
-        out: exp.Expression = args[0]
+        out: exp.Expr = args[0]
         for a in args[1:]:
             out = exp.DPipe(this=out, expression=a, safe=False)
         return exp.Paren(this=out)
 
-    def _fn_reduce(self, node: exp.Anonymous, args: list[exp.Expression]) -> exp.Expression:
+    def _fn_reduce(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         if len(args) != 4 or not isinstance(args[2], exp.Lambda) or not isinstance(args[3], exp.Lambda):
             raise AthenaError("FUNCTION_NOT_FOUND", "reduce takes (array, initialState, inputFunction, outputFunction)")
         reduced = call("list_reduce", args[0], args[2], args[1])

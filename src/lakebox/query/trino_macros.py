@@ -5,7 +5,7 @@ behaviour from the argument types, as Trino's function resolution does; a type n
 for ``date_format``) fails at bind time, before any row is read, like Athena's analysis error.
 
 Errors are raised with :func:`fail`: a cast of a marked string, which DuckDB's ``TRY`` can catch (its
-``error()`` is volatile and refused inside ``TRY``). ``errors.from_duckdb`` reads the marker back.
+``error()`` is volatile and refused inside ``TRY``). ``duck_errors.from_duckdb`` reads the marker back.
 """
 
 from __future__ import annotations

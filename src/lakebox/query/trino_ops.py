@@ -37,7 +37,7 @@ _DUCK_KEY_TYPES = {"integer": "INTEGER", "bigint": "BIGINT", "smallint": "SMALLI
                    "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE"}
 
 
-def _sql(text: str, **args: exp.Expression) -> exp.Expression:
+def _sql(text: str, **args: exp.Expr) -> exp.Expr:
     """DuckDB SQL with placeholders ``{name}`` replaced by (copies of) the given expressions."""
     tree = parse_one(text.format(**{k: f"__ph_{k}" for k in args}), read="duckdb")
     for col in list(tree.find_all(exp.Column)):
@@ -46,12 +46,12 @@ def _sql(text: str, **args: exp.Expression) -> exp.Expression:
     return tree
 
 
-def at_time_zone(node: exp.AtTimeZone) -> exp.Expression:
+def at_time_zone(node: exp.AtTimeZone) -> exp.Expr:
     """The wall-clock time in the zone of the instant Trino means (session zone UTC)."""
     return exp.Anonymous(this="timezone", expressions=[node.args["zone"], exp.cast(node.this, "TIMESTAMPTZ")])
 
 
-def integer_cast(node: exp.Cast, source: str | None) -> exp.Expression:
+def integer_cast(node: exp.Cast, source: str | None) -> exp.Expr:
     """``CAST(x AS <integer type>)``: round half away from zero first when x is (or may be) floating."""
     if not node.to.is_type(*_INT_TYPES):
         return node
@@ -63,7 +63,7 @@ def integer_cast(node: exp.Cast, source: str | None) -> exp.Expression:
     return new
 
 
-def decimal_division(a: exp.Expression, b: exp.Expression, ta: str | None, tb: str | None) -> exp.Expression | None:
+def decimal_division(a: exp.Expr, b: exp.Expr, ta: str | None, tb: str | None) -> exp.Expr | None:
     """Trino's decimal quotient of ``a / b`` when one operand is a decimal and the other a decimal or an
     integer, else None (the caller keeps its own division)."""
     if not (DECIMAL.match(ta or "") or DECIMAL.match(tb or "")):
@@ -83,14 +83,14 @@ def decimal_division(a: exp.Expression, b: exp.Expression, ta: str | None, tb: s
     return exp.cast(shifted, f"DECIMAL({p}, {s})")
 
 
-def _unscaled(x: exp.Expression, scale: int) -> exp.Expression:
+def _unscaled(x: exp.Expr, scale: int) -> exp.Expr:
     """The unscaled integer of a decimal (``1.50`` with scale 2 -> 150), or the integer itself."""
     if scale == 0:
         return exp.cast(x, "HUGEINT")
     return _sql(f"CAST(replace(CAST(CAST({{x}} AS DECIMAL(38, {scale})) AS VARCHAR), '.', '') AS HUGEINT)", x=x)
 
 
-def _container(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
+def _container(node: exp.Expr, columns: Mapping[str, str]) -> str | None:
     """'array' or 'map' when ``node`` evidently is one, else None."""
     if isinstance(node, exp.Array | exp.ArrayAgg):
         return "array"
@@ -103,7 +103,7 @@ def _container(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
     return "array" if t.startswith("array(") else ("map" if t.startswith("map(") else None)
 
 
-def subscript(node: exp.Bracket, columns: Mapping[str, str], key_type: str | None) -> exp.Expression:
+def subscript(node: exp.Bracket, columns: Mapping[str, str], key_type: str | None) -> exp.Expr:
     """``a[i]`` and ``m[k]`` with Trino's failures; the index expression carries the check, so the element
     type is untouched."""
     if len(node.expressions) != 1:
@@ -130,7 +130,7 @@ def subscript(node: exp.Bracket, columns: Mapping[str, str], key_type: str | Non
     return new
 
 
-def substr(node: exp.Substring) -> exp.Expression:
+def substr(node: exp.Substring) -> exp.Expr:
     """Trino's substr: start 0, a non-positive length or a start before the beginning give ''."""
     length = node.args.get("length")
     if length is None:
@@ -138,7 +138,7 @@ def substr(node: exp.Substring) -> exp.Expression:
     return exp.Anonymous(this="__trino_substr", expressions=[node.this, node.args["start"], length])
 
 
-def typeof(node: exp.Expression, arg_type: str | None) -> exp.Expression:
+def typeof(node: exp.Expr, arg_type: str | None) -> exp.Expr:
     """Trino's type name: evident types as a literal, otherwise DuckDB's name translated at run time."""
     if arg_type is not None and arg_type not in ("unknown",):
         return exp.Literal.string(arg_type)

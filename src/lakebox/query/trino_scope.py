@@ -35,8 +35,8 @@ class ColumnTypes(dict):
         return False, None
 
 
-def resolve(tree: exp.Expression, out: ColumnTypes, table_columns: Callable[[exp.Table], Columns],
-            static_type: Callable[[exp.Expression, Mapping[str, str]], str | None]) -> bool:
+def resolve(tree: exp.Expr, out: ColumnTypes, table_columns: Callable[[exp.Table], Columns],
+            static_type: Callable[[exp.Expr, Mapping[str, str]], str | None]) -> bool:
     """Fill ``out.nodes`` for every column of ``tree``; False when the scopes cannot be built."""
     try:
         scopes = traverse_scope(tree)
@@ -88,8 +88,8 @@ def _column_type(col: exp.Column, scope: Scope, sources: dict[str, Columns], der
     return None
 
 
-def _outputs(query: exp.Expression, sources: dict[str, Columns], derived: dict[int, Columns],
-             out: ColumnTypes, static_type: Callable[[exp.Expression, Mapping[str, str]], str | None]) -> Columns:
+def _outputs(query: exp.Expr, sources: dict[str, Columns], derived: dict[int, Columns],
+             out: ColumnTypes, static_type: Callable[[exp.Expr, Mapping[str, str]], str | None]) -> Columns:
     """Output column types of a scope's query."""
     if isinstance(query, exp.SetOperation):
         left, right = derived.get(id(query.left)), derived.get(id(query.right))

@@ -31,7 +31,7 @@ def trino_type(hive: str) -> str:
     return _HIVE_TO_TRINO.get(h, h.replace("<", "(").replace(">", ")"))
 
 
-def static_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
+def static_type(node: exp.Expr, columns: Mapping[str, str]) -> str | None:
     """The Trino type of ``node`` when it is evident without running the query, else None.
 
     Enough for the few rules that need it (decimal avg/round, date_format on a string): casts, literals
@@ -84,7 +84,7 @@ def static_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
     return _aggregate_type(node, columns)
 
 
-def _common_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
+def _common_type(node: exp.Expr, columns: Mapping[str, str]) -> str | None:
     """The type of CASE/IF/COALESCE: its branches' type when they agree (integers widen), else None."""
     if isinstance(node, exp.Case):
         branches = [i.args.get("true") for i in node.args.get("ifs") or []] + [node.args.get("default")]
@@ -95,13 +95,14 @@ def _common_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None
     types = {static_type(b, columns) for b in branches if b is not None and not isinstance(b, exp.Null)}
     if len(types) == 1:
         return types.pop()
-    if types and types <= set(INTEGERS):
+    known = {t for t in types if t is not None}
+    if known and known == types and known <= set(INTEGERS):
         order = list(INTEGERS)
-        return order[max(order.index(t) for t in types)]
+        return order[max(order.index(t) for t in known)]
     return None
 
 
-def _aggregate_type(node: exp.Expression, columns: Mapping[str, str]) -> str | None:
+def _aggregate_type(node: exp.Expr, columns: Mapping[str, str]) -> str | None:
     """count, sum, avg, min and max: Trino's result type from the argument's."""
     name = node.name.lower() if isinstance(node, exp.Anonymous) else type(node).__name__.lower()
     if name == "count":
@@ -164,7 +165,7 @@ def _decimals(*types: str) -> set[str]:
     return {t for t in types if DECIMAL.match(t)}
 
 
-def column_types(tree: exp.Expression, schema: Schema, tables: list[tuple[str, str]]) -> ColumnTypes:
+def column_types(tree: exp.Expr, schema: Schema, tables: list[tuple[str, str]]) -> ColumnTypes:
     """Column name (and ``alias.column``) -> Trino type for the tables the query reads; ambiguous names
     are left out (their type is then unknown, which only disables the type-dependent rewrites). Each
     column reference is also typed by scope (``trino_scope``), which :func:`static_type` prefers."""
@@ -198,7 +199,7 @@ def column_types(tree: exp.Expression, schema: Schema, tables: list[tuple[str, s
     return out
 
 
-def _derived_columns(tree: exp.Expression, out: dict[str, str], taken: set[str]) -> None:
+def _derived_columns(tree: exp.Expr, out: dict[str, str], taken: set[str]) -> None:
     """Add the evident types of CTE and subquery output columns (``WITH t AS (SELECT CAST(x AS
     DECIMAL(10,2)) AS a ...)``), innermost first; a name two derived tables type differently is left out."""
     derived: dict[str, str | None] = {}

@@ -41,14 +41,14 @@ class Dashboard:
         return int(self.lake.catalog.data_version())
 
     def execute(self, sql: str, **kw: Any) -> Any:
-        """``engine.start_query_execution`` through the version gate (see :class:`VersionGate`).
+        """``engine.run_query`` through the version gate (see :class:`VersionGate`).
 
         If the data changed between the gate and the engine's own version check, the engine may still meet
         a busy old connection; the query then goes through the gate once more.
         """
         for attempt in (1, 2):
             with self.gate.hold():
-                result = self.lake.engine.start_query_execution(sql, **kw)
+                result = self.lake.engine.run_query(sql, **kw)
             err = getattr(result, "error", None)
             if err is None or attempt == 2 or "busy with another call" not in str(err.message):
                 return result
