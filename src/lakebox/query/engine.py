@@ -65,15 +65,16 @@ _STAGING_PREFIX = ".lakebox-result-"
 
 @dataclass
 class _Execution:
-    """A running execution: what GetQueryExecution reports until its record is written, and the cursor
-    that StopQueryExecution interrupts."""
+    """One execution: what GetQueryExecution reports until its record is written, and the events by which
+    StopQueryExecution (or the time limit) interrupts it."""
 
     execution_id: str
     sql: str
     database: str
     submitted: dt.datetime
     cancelled: threading.Event = field(default_factory=threading.Event)
-    cursor: duckdb.DuckDBPyConnection | None = None
+    #: Set by a stop and when the query ends: wakes the thread that interrupts it.
+    wake: threading.Event = field(default_factory=threading.Event)
 
     def record(self) -> QueryExecution:
         return {
@@ -255,7 +256,6 @@ class DuckEngine:
         tr: Translation | None = None
         try:
             cur = self._connection()
-            run.cursor = cur
             tr = translate(run.sql, self.resolve, database, self.catalog_columns())
             planning_ms = (time.perf_counter() - t0) * 1000
             if tr.kind in ("show", "describe"):
@@ -294,17 +294,15 @@ class DuckEngine:
             self.get_query_execution(execution_id)  # an unknown id is an error, as on Athena
             return
         run.cancelled.set()
-        if run.cursor is not None:
-            run.cursor.interrupt()
+        run.wake.set()
 
     def _execute(self, cur: duckdb.DuckDBPyConnection, tr: Translation, result: QueryResult,
-                 max_rows: int | None, timeout: float, csv_key: str | None = None,
-                 run: _Execution | None = None) -> None:
+                 max_rows: int | None, timeout: float, csv_key: str | None, run: _Execution) -> None:
         """Run the query into a temp table, fetch (up to ``max_rows``) rows from it, and let DuckDB write
         Athena's result CSV from it when the column types allow (see :meth:`_copy_csv`)."""
-        timer = threading.Timer(timeout, cur.interrupt)
-        timer.daemon = True
-        timer.start()
+        done = threading.Event()
+        watcher = threading.Thread(target=_interrupt_when_stopped, args=(cur, run, timeout, done), daemon=True)
+        watcher.start()
         staged = f"_lakebox_result_{uuid.uuid4().hex}" if tr.kind == "select" else None
         try:
             if staged:
@@ -330,11 +328,13 @@ class DuckEngine:
                 result.csv_written = self._copy_csv(cur, staged, [d[0] for d in desc], names, types, csv_key,
                                                     max_rows)
         except duckdb.InterruptException:
-            if run is not None and run.cancelled.is_set():
+            if run.cancelled.is_set():
                 raise AthenaError("QUERY_CANCELLED", "Query was cancelled") from None
             raise AthenaError("QUERY_TIMEOUT", f"Query exceeded the {timeout:g} s time limit and was cancelled") from None
         finally:
-            timer.cancel()
+            done.set()
+            run.wake.set()
+            watcher.join()
             if staged:
                 cur.execute(f"DROP TABLE IF EXISTS {staged}")
         result.columns = [{"name": n, "type": t} for n, t in zip(names, types, strict=True)]
@@ -508,6 +508,16 @@ class DuckEngine:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def _interrupt_when_stopped(cur: duckdb.DuckDBPyConnection, run: _Execution, timeout: float,
+                            done: threading.Event) -> None:
+    """Interrupt the query once it is stopped or its time is up, and keep interrupting until it has ended:
+    an interrupt that lands before DuckDB started the statement would otherwise be lost."""
+    run.wake.wait(timeout)
+    while not done.is_set():
+        cur.interrupt()
+        done.wait(0.05)
 
 
 def _unprocessed(execution_id: str, code: str, message: str) -> UnprocessedQueryExecutionId:
