@@ -186,7 +186,9 @@ def test_table_functions_are_refused(sql: str, name: str) -> None:
 
 @pytest.mark.parametrize("sql", ["SELECT * FROM glob('*')", "SELECT * FROM glob('*', 'x')"])
 def test_glob_is_refused(sql: str) -> None:
-    fails(sql)
+    err = fails(sql)
+    assert err.error_type == "FUNCTION_NOT_FOUND"
+    assert "'glob'" in err.message
 
 
 def test_file_paths_are_only_table_names() -> None:

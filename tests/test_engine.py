@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from lakebox.config import Settings
 from lakebox.lake import Lake
+from lakebox.query import engine as engine_module
 from lakebox.query.base import query_history
+from lakebox.query.dialect import Translation
 
 
 def test_result_file_and_metadata(orders_lake: Lake) -> None:
@@ -83,6 +88,42 @@ def test_external_access_and_writes_are_refused(orders_lake: Lake, sql: str) -> 
     assert "Traceback" not in json.dumps(r.to_json(), default=str)
 
 
+def _without_the_read_only_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send SQL to DuckDB as written, as if it had got past ``query.dialect``'s guard."""
+    monkeypatch.setattr(engine_module, "translate",
+                        lambda sql, *_a, **_k: Translation(kind="explain", sql=sql, source=sql))
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_text('/etc/passwd')", "SELECT * FROM read_csv('/etc/hostname')",
+    "COPY (SELECT 1) TO '/tmp/lakebox-wall.csv'", "ATTACH '/tmp/lakebox-wall.db' AS x",
+])
+def test_external_access_is_off_behind_the_guard(orders_lake: Lake, monkeypatch: pytest.MonkeyPatch,
+                                                 sql: str) -> None:
+    """The second wall: with the guard bypassed, DuckDB itself refuses files outside the lake's tables."""
+    orders_lake.engine.run_query("SELECT 1")  # the connection exists before the guard goes
+    _without_the_read_only_guard(monkeypatch)
+    r = orders_lake.engine.run_query(sql)
+    assert r.state == "FAILED" and r.error is not None
+    assert r.error.error_type == "PERMISSION_DENIED", r.error
+    assert not Path("/tmp/lakebox-wall.csv").exists()
+
+
+@pytest.mark.parametrize("sql", [
+    "SET memory_limit = '64GB'", "SET lock_configuration = false", "SET temp_directory = '/tmp'",
+    "SET threads = 64", "SET allowed_directories = ['/']",
+])
+def test_the_configuration_is_locked_behind_the_guard(orders_lake: Lake, monkeypatch: pytest.MonkeyPatch,
+                                                      sql: str) -> None:
+    """The second wall: with the guard bypassed, no setting can be changed (the limits and the folders
+    stay as the engine set them)."""
+    orders_lake.engine.run_query("SELECT 1")
+    _without_the_read_only_guard(monkeypatch)
+    r = orders_lake.engine.run_query(sql)
+    assert r.state == "FAILED" and r.error is not None, f"{sql} was accepted"
+    assert r.error.error_type == "PERMISSION_DENIED", r.error
+
+
 def test_query_over_262144_bytes_is_refused(orders_lake: Lake) -> None:
     r = orders_lake.engine.run_query("SELECT 1 -- " + "x" * 262_144)
     assert r.state == "FAILED" and "262144" in r.error.message
@@ -104,8 +145,7 @@ def test_duckdb_written_csv_equals_the_python_renderer(orders_lake: Lake, sql: s
 
 
 def test_a_capped_query_stores_the_capped_rows(orders_lake: Lake) -> None:
-    r = orders_lake.engine.run_query("SELECT order_id FROM orders_processed ORDER BY order_id",
-                                                 max_rows=3)
+    r = orders_lake.engine.run_query("SELECT order_id FROM orders_processed ORDER BY order_id", max_rows=3)
     body = orders_lake.store.get_object(f"enriched/{r.execution_id}.csv").decode()
     assert r.row_count == 3 and r.truncated
     assert body.splitlines() == ['"order_id"', '"O0001"', '"O0002"', '"O0003"']
@@ -117,11 +157,29 @@ def test_show_tables_pattern_is_not_a_regex(orders_lake: Lake) -> None:
     assert orders_lake.engine.run_query("SHOW TABLES 'orders_*|x'").rows == [["orders_processed"]]
 
 
-def test_spills_stay_inside_the_lake(orders_lake: Lake, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+def test_spills_go_under_the_lake_and_nowhere_else(make_settings: Callable[..., Settings], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    lake = Lake(make_settings(memory_limit="16MB", threads=1))
+    spill = Path(lake.settings.lake) / "_lakebox" / "tmp" / "query"
+    # 600,000 distinct (integer, 30-character string) groups need far more than 16 MB: the hash table spills.
+    r = lake.engine.run_query("SELECT count(*) FROM (SELECT DISTINCT x, CAST(x AS varchar) || "
+                              "'abcdefghijabcdefghij' AS s FROM UNNEST(sequence(1, 600000)) AS t(x))",
+                              write_result=False)
+    assert r.state == "SUCCEEDED", r.error
+    assert r.rows == [[600000]]
+    # DuckDB creates its temporary directory on the first spill only, and leaves its files' owner mark there.
+    assert spill.is_dir() and any(spill.iterdir()), "the query did not spill (or spilled elsewhere)"
+    assert list(cwd.iterdir()) == []  # DuckDB's default, ./.tmp, stays unused
+    lake.engine.close()
+
+
+def test_a_query_within_memory_does_not_spill(orders_lake: Lake) -> None:
     r = orders_lake.engine.run_query("SELECT count(*) FROM orders_processed")
     assert r.state == "SUCCEEDED"
-    assert not (tmp_path / ".tmp").exists()
+    assert not (Path(orders_lake.settings.lake) / "_lakebox" / "tmp" / "query").exists()
 
 
 def test_a_cte_name_does_not_leak_out_of_its_scope(orders_lake: Lake) -> None:

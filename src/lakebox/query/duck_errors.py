@@ -19,6 +19,8 @@ from lakebox.query.trino_signatures import EXPECTED
 _MARKER = re.compile(r"\[\[LAKEBOX:([A-Z_]+):(.*?)\]\]", re.S)
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
+    # First: DuckDB reports a locked setting as an "Invalid Input Error", which is not a bad value.
+    (re.compile(r"Permission Error|disabled by configuration|locked", re.I), "PERMISSION_DENIED"),
     (re.compile(r"Referenced column \"?([^\"\s]+)\"? not found|Column .* not found|column .* does not exist", re.I),
      "COLUMN_NOT_FOUND"),
     (re.compile(r"Table with name .* does not exist|Table .* does not exist", re.I), "TABLE_NOT_FOUND"),
@@ -31,7 +33,6 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"Out of Range|overflow", re.I), "NUMERIC_VALUE_OUT_OF_RANGE"),
     (re.compile(r"Division by zero", re.I), "DIVISION_BY_ZERO"),
     (re.compile(r"Parser Error|syntax error", re.I), "SYNTAX_ERROR"),
-    (re.compile(r"Permission Error|disabled by configuration|locked", re.I), "PERMISSION_DENIED"),
     (re.compile(r"INTERRUPT|interrupted", re.I), "QUERY_TIMEOUT"),
 ]
 
