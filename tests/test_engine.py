@@ -96,17 +96,19 @@ def _without_the_read_only_guard(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("sql", [
     "SELECT * FROM read_text('/etc/passwd')", "SELECT * FROM read_csv('/etc/hostname')",
-    "COPY (SELECT 1) TO '/tmp/lakebox-wall.csv'", "ATTACH '/tmp/lakebox-wall.db' AS x",
+    "COPY (SELECT 1) TO '{out}/wall.csv'", "ATTACH '{out}/wall.db' AS x",
 ])
 def test_external_access_is_off_behind_the_guard(orders_lake: Lake, monkeypatch: pytest.MonkeyPatch,
-                                                 sql: str) -> None:
+                                                 tmp_path: Path, sql: str) -> None:
     """The second wall: with the guard bypassed, DuckDB itself refuses files outside the lake's tables."""
+    out = tmp_path / "outside"
+    out.mkdir()
     orders_lake.engine.run_query("SELECT 1")  # the connection exists before the guard goes
     _without_the_read_only_guard(monkeypatch)
-    r = orders_lake.engine.run_query(sql)
+    r = orders_lake.engine.run_query(sql.format(out=out))
     assert r.state == "FAILED" and r.error is not None
     assert r.error.error_type == "PERMISSION_DENIED", r.error
-    assert not Path("/tmp/lakebox-wall.csv").exists()
+    assert list(out.iterdir()) == []
 
 
 @pytest.mark.parametrize("sql", [
