@@ -32,7 +32,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "latency.md"
 
 
 def _count(lake: Lake) -> int | None:
-    res = lake.engine.start_query_execution(f"SELECT count(*) FROM {TABLE}")
+    res = lake.engine.run_query(f"SELECT count(*) FROM {TABLE}")
     return int(res.rows[0][0]) if res.state == "SUCCEEDED" else None
 
 

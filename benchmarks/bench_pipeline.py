@@ -62,7 +62,7 @@ def worker(argv: list[str]) -> None:
     elif kind == "queries":
         repeat = int(argv[2])
         out = {}
-        lake.engine.start_query_execution("SELECT 1")  # build the connection and views once
+        lake.engine.run_query("SELECT 1")  # build the connection and views once
         for name in lake.named_queries:
             times = []
             for _ in range(repeat):
