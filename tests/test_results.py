@@ -12,7 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lakebox.query.results import athena_csv, athena_type, csv_field, java_double, to_json_value, to_text
+from lakebox.query.results import (
+    athena_csv,
+    athena_type,
+    csv_field,
+    java_double,
+    read_athena_csv,
+    to_json_value,
+    to_text,
+)
 
 # --- java_double: Java's Double.toString --------------------------------------------------------------------
 
@@ -201,3 +209,22 @@ def test_to_json_value() -> None:
     assert to_json_value(dt.date(2025, 1, 1)) == "2025-01-01"
     assert to_json_value([decimal.Decimal("1.5"), None]) == [1.5, None]
     assert to_json_value({1: dt.datetime(2025, 1, 1)}) == {"1": "2025-01-01 00:00:00.000"}
+
+
+# --- read_athena_csv: the result file read back (GetQueryResults of the embedded engine) -----------------------
+
+_CELL = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12))
+
+
+@given(st.integers(min_value=1, max_value=4).flatmap(
+    lambda n: st.lists(st.lists(_CELL, min_size=n, max_size=n), max_size=6)))
+def test_read_athena_csv_reads_back_what_athena_csv_wrote(rows: list[list[str | None]]) -> None:
+    width = len(rows[0]) if rows else 1
+    names = [f"c{i}" for i in range(width)]
+    body = "".join(athena_csv(names, ["varchar"] * width, rows))
+    # NULL (an empty unquoted field) and "" (two quotes) stay apart; commas, quotes and newlines stay inside.
+    assert read_athena_csv(body) == [names, *rows]
+
+
+def test_read_athena_csv_of_a_null_only_row() -> None:
+    assert read_athena_csv('"a"\n\n""\n') == [["a"], [None], [""]]

@@ -528,10 +528,6 @@ def _datum(value: str | None) -> Datum:
     return {} if value is None else {"VarCharValue": value}
 
 
-def _unquote(name: str) -> str:
-    return name.strip('"`')
-
-
 def _duck_type(hive: str) -> str:
     h = hive.lower()
     if h.startswith("decimal"):
