@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from sqlglot import exp
 
 from lakebox.query.errors import AthenaError, at, position_of
-from lakebox.query.trino_types import static_type, trino_type
+from lakebox.query.trino_types import static_type
 
 _ARITH: dict[type[exp.Expr], str] = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
 _CMP: dict[type[exp.Expr], str] = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
@@ -154,6 +154,3 @@ def _mismatch(node: exp.Expr, sql: str, message: str) -> None:
 
 def _mixes(a: str, b: str, one: tuple[str, ...], other: tuple[str, ...]) -> bool:
     return (a.startswith(one) and b.startswith(other)) or (b.startswith(one) and a.startswith(other))
-
-
-__all__ = ["check_group_by_aliases", "check_operand_types", "trino_type"]

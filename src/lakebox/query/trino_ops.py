@@ -145,4 +145,4 @@ def typeof(node: exp.Expr, arg_type: str | None) -> exp.Expr:
     return exp.Anonymous(this="__trino_typeof", expressions=[node.this])
 
 
-__all__ = ["INTEGERS", "at_time_zone", "decimal_division", "integer_cast", "subscript", "substr", "typeof"]
+__all__ = ["at_time_zone", "decimal_division", "integer_cast", "subscript", "substr", "typeof"]
