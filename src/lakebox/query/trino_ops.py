@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from sqlglot import exp, parse_one
 
 from lakebox.query.trino_macros import fail
-from lakebox.query.trino_types import DECIMAL, INTEGERS, decimal_parts, static_type
+from lakebox.query.trino_types import DECIMAL, decimal_parts, static_type
 
 _INT_TYPES = (exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
               exp.DataType.Type.BIGINT)
