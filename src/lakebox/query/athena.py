@@ -49,7 +49,7 @@ from lakebox.query.base import (
     Value,
     check_page_size,
 )
-from lakebox.query.dialect import translate
+from lakebox.query.dialect import check_statement
 from lakebox.query.errors import SYSTEM, USER, AthenaError
 from lakebox.store.base import Store
 
@@ -230,7 +230,7 @@ class AthenaEngine:
         ``read_only`` (the default) lakebox's read-only guard refuses writes before they cost anything."""
         db = self._database(database)
         if self.read_only:
-            self._check_read_only(sql, db)
+            check_statement(sql, db)  # before the query costs anything on Athena
         kwargs: dict[str, object] = {
             "QueryString": sql,
             "QueryExecutionContext": {"Database": db, "Catalog": CATALOG},
@@ -401,10 +401,6 @@ class AthenaEngine:
 
     def _database(self, database: str | None) -> str:
         return (database or self.settings.database or "default").lower()
-
-    def _check_read_only(self, sql: str, database: str) -> None:
-        """The embedded engine's read-only guard, applied before the query costs anything on Athena."""
-        translate(sql, lambda db, name: ((db or database).lower(), name.lower()), database)
 
 
 def _is_header(row: Row, columns: list[ResultColumn], statement_type: str) -> bool:

@@ -238,6 +238,12 @@ def output_names(tree: exp.Expr) -> list[str]:
     return names
 
 
+def check_statement(sql: str, database: str) -> None:
+    """The read-only guard and the syntax check alone, without the catalog (every table name resolves), as
+    both engines apply it before a query is started."""
+    translate(sql, lambda db, name: ((db or database).lower(), name.lower()), database)
+
+
 def translate(sql: str, resolver: Resolver, default_db: str,
               catalog: CatalogColumns | None = None) -> Translation:
     """Translate one Athena statement for DuckDB (see the module docstring for the steps).

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import threading
 import time
@@ -51,7 +52,7 @@ from lakebox.query.base import (
     page_offset,
     page_token,
 )
-from lakebox.query.dialect import CATALOG_NAME, Translation, translate
+from lakebox.query.dialect import CATALOG_NAME, Translation, check_statement, translate
 from lakebox.query.duck_errors import from_duckdb
 from lakebox.query.errors import AthenaError
 from lakebox.query.results import athena_csv, athena_type, read_athena_csv
@@ -59,6 +60,7 @@ from lakebox.query.show import answer_from_catalog
 from lakebox.store.base import InvalidKeyError, NoSuchKeyError, Store
 
 ENRICHED = "enriched/"
+log = logging.getLogger("lakebox.query.engine")
 #: Staging files DuckDB writes before they are renamed into enriched/: hidden, so no lister counts them.
 _STAGING_PREFIX = ".lakebox-result-"
 
@@ -215,7 +217,7 @@ class DuckEngine:
     def start_query_execution(self, sql: str, database: str | None = None) -> str:
         """StartQueryExecution: check the query is read-only, then run it on the engine's pool."""
         database = (database or self.settings.database).lower()
-        translate(sql, lambda db, name: ((db or database).lower(), name.lower()), database)
+        check_statement(sql, database)
         run = _Execution(new_execution_id(), sql, database, dt.datetime.now(dt.UTC))
         with self._lock:
             if self._pool is None:
@@ -227,6 +229,8 @@ class DuckEngine:
     def _run_submitted(self, run: _Execution) -> None:
         try:
             self._run(run, max_rows=None, timeout=None, write_result=True)
+        except Exception:  # a pool thread has no caller to raise to; the execution then reads as not found
+            log.exception("query execution %s could not be recorded", run.execution_id)
         finally:
             with self._lock:
                 self._running.pop(run.execution_id, None)
