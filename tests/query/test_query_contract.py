@@ -41,6 +41,7 @@ def test_start_returns_an_id_at_once_and_the_execution_succeeds(backend: Backend
     assert qe["QueryExecutionId"] == eid and qe["Query"] == SQL
     assert qe["Status"]["State"] == "SUCCEEDED"
     assert qe["QueryExecutionContext"]["Database"]
+    assert "Statistics" in qe and qe["Status"]["SubmissionDateTime"]
 
 
 def test_get_query_results_has_the_header_then_text_values(backend: Backend) -> None:
@@ -170,3 +171,25 @@ def test_run_query_reports_a_refused_write_as_failed(backend: Backend) -> None:
     result = backend.engine.run_query("DELETE FROM processed")
     assert result.state == "FAILED" and result.error is not None
     assert result.rows == []
+
+
+def test_run_query_stops_a_query_past_its_time_limit(backend: Backend) -> None:
+    result = backend.engine.run_query(backend.hold_running(), timeout=0.3)
+    assert result.state == "FAILED" and result.error is not None
+    assert result.error.error_type == "QUERY_TIMEOUT"
+    if result.execution_id and backend.aws is not None:
+        # Athena keeps running (and billing) a query nobody waits for: the engine stopped it.
+        assert backend.engine.get_query_execution(result.execution_id)["Status"]["State"] == "CANCELLED"
+
+
+def test_a_failed_execution_carries_athenas_error_and_has_no_results(backend: Backend) -> None:
+    if backend.aws is not None:
+        pytest.skip("moto: executions never fail (no SQL runs), so there is no FAILED state to read")
+    eid = backend.engine.start_query_execution("SELECT nope FROM processed")
+    qe = finished(backend, eid)
+    assert qe["Status"]["State"] == "FAILED"
+    assert qe["Status"]["AthenaError"]["ErrorType"] == "COLUMN_NOT_FOUND"
+    assert qe["Status"]["StateChangeReason"].startswith("COLUMN_NOT_FOUND: ")
+    with pytest.raises(AthenaError) as info:
+        backend.engine.get_query_results(eid)
+    assert info.value.code == "InvalidRequestException"
