@@ -13,6 +13,7 @@ from lakebox.lake import Lake
 from lakebox.query.named import NamedQuery
 from lakebox.web import views
 from lakebox.web.cache import DataVersion, ResultCache, VersionGate, Warmer
+from lakebox.web.saved import SavedQueries
 
 #: Query-string keys that are options of the endpoint, not parameters of the query.
 RESERVED_ARGS = frozenset({"limit", "download", "token", "_"})
@@ -34,6 +35,7 @@ class Dashboard:
         self.cache = ResultCache(self.version.current, max_entries=cache_entries)
         self.warmer = Warmer(self._warm_jobs, before_job=lambda: self.cache.wait_idle(timeout=5.0))
         self.gate = VersionGate(self._catalog_version)
+        self.saved = SavedQueries(lake.store, self.version.current)
         self._listeners: list[Callable[[RunRecord], None]] = []
         lake.on_processed(self.data_changed)
 
@@ -74,7 +76,9 @@ class Dashboard:
 
     @property
     def queries(self) -> dict[str, NamedQuery]:
-        return self.lake.named_queries
+        """The shipped named queries, then the ones saved from the editor."""
+        shipped = self.lake.named_queries
+        return shipped | {n: q for n, q in self.saved.all().items() if n not in shipped}
 
     def query(self, name: str) -> NamedQuery:
         q = self.queries.get(name)
