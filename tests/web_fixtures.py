@@ -126,9 +126,13 @@ class PageRecorder:
     foreign: list[str] = field(default_factory=list)
 
 
-@pytest.fixture
-def page(browser: Any, live_server: LiveServer) -> Iterator[PageRecorder]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+def set_sql(page: Any, sql: str) -> None:
+    """Replace the SQL editor's text (CodeMirror's contenteditable), as typing would."""
+    page.locator("#sql-editor .cm-content").fill(sql)
+
+
+def record(context: Any, server: LiveServer) -> PageRecorder:
+    """A new page in ``context`` that records dialogs, page errors and requests leaving ``server``."""
     pg = context.new_page()
     rec = PageRecorder(pg)
 
@@ -137,12 +141,18 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[PageRecorder]:
         dialog.dismiss()
 
     def on_request(request: Any) -> None:
-        if not request.url.startswith((live_server.url, "data:", "blob:", "about:")):
+        if not request.url.startswith((server.url, "data:", "blob:", "about:")):
             rec.foreign.append(request.url)
 
     pg.on("dialog", on_dialog)
     pg.on("pageerror", lambda exc: rec.errors.append(str(exc)))
     pg.on("request", on_request)
     pg.set_default_timeout(15_000)
-    yield rec
+    return rec
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer) -> Iterator[PageRecorder]:
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="en-US", timezone_id="UTC")
+    yield record(context, live_server)
     context.close()

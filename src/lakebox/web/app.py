@@ -18,7 +18,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from werkzeug.exceptions import HTTPException
 
 from lakebox.lake import Lake
-from lakebox.web import api, workbench
+from lakebox.web import api, assets, workbench
 from lakebox.web.dashboard import Dashboard
 from lakebox.web.security import LOOPBACK_HOSTS, Denied, Guard, safe_next, security_headers
 
@@ -74,6 +74,7 @@ def create_app(lake: Lake, **config: Any) -> Flask:
     dash = Dashboard(lake)
     app.extensions["lakebox"] = dash
     app.extensions["lakebox_guard"] = guard
+    app.register_blueprint(assets.bp)
     app.register_blueprint(workbench.bp)
     app.register_blueprint(api.bp)
 

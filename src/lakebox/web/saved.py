@@ -26,6 +26,8 @@ CHART_TYPES = ("bar", "line", "donut", "table")
 #: Parameter values of saved queries: one token (header lines are split on whitespace), inlined quoted.
 PARAM_PATTERN = r"^\S{1,200}$"
 _PARAM_REF = re.compile(r"(?<![:\w]):([a-zA-Z_]\w*)\b")
+#: Parameter names the page uses for a panel's own state in the URL (``<query>.sort`` ...) or the API's options.
+RESERVED_PARAMS = ("sort", "dir", "page", "q", "view", "limit", "download", "token")
 MAX_TITLE = 120
 MAX_DESCRIPTION = 500
 
@@ -109,6 +111,9 @@ def render_file(req: SaveRequest) -> str:
     if unknown:
         raise SavedQueryError("params", f"{', '.join(sorted(unknown))} do not appear in the SQL as :name")
     for name in refs:
+        if name in RESERVED_PARAMS:
+            raise SavedQueryError(f"params.{name}", f"{', '.join(RESERVED_PARAMS)} name the page's own settings; "
+                                                    "call the parameter something else")
         default = given.get(name, "")
         if not re.fullmatch(PARAM_PATTERN, default):
             raise SavedQueryError(f"params.{name}", "needs a default value: one word of at most 200 characters")

@@ -65,6 +65,16 @@ def _saved_error(exc: SavedQueryError) -> Response:
     return error_response(exc.status, "INVALID_REQUEST" if exc.status == 400 else "ALREADY_EXISTS", str(exc))
 
 
+@bp.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    """``is_saved(name)`` (saved panels get a tag and a delete button) and the reference date (as_of)."""
+    def is_saved(name: str) -> bool:
+        return name in dash().saved.all() and name not in dash().lake.named_queries
+
+    # months up to the reference date's month are complete; that month itself is partial (charts mark it)
+    return {"is_saved": is_saved, "reference_date": dash().settings.reference_date().isoformat()}
+
+
 @bp.get("/completions")
 def completions() -> Response:
     """What the editor completes: tables (with columns) of every database, and Trino function names."""
