@@ -31,11 +31,18 @@
       schema[t.name] = cols;
       schema[t.database + "." + t.name] = cols;
     }
+    // columns of every table (the SQL language completes them only after "table."), and Trino functions
+    const columns = new Map();
+    for (const t of completion.tables) {
+      for (const c of t.columns) if (!columns.has(c.name)) columns.set(c.name, { label: c.name, type: "property", detail: c.type + " · " + t.name, boost: 1 });
+    }
+    const extra = Array.from(columns.values()).concat(
+      completion.functions.map((f) => ({ label: f, type: "function", apply: f + "(", detail: "Trino function" })));
     const fnSource = (ctx) => {
       const word = ctx.matchBefore(/\w+/);
       if (!word || (word.from === word.to && !ctx.explicit)) return null;
-      return { from: word.from, options: completion.functions.map((f) => ({ label: f, type: "function", apply: f + "(", detail: "Trino" })),
-        validFor: /^\w*$/ };
+      if (ctx.state.sliceDoc(word.from - 1, word.from) === ".") return null; // "table.col": the language's own
+      return { from: word.from, options: extra, validFor: /^\w*$/ };
     };
     const lang = CM.sql({ dialect: CM.StandardSQL, schema, upperCaseKeywords: true, defaultSchema: $("#sql-db").value });
     return [lang, lang.language.data.of({ autocomplete: fnSource })];
