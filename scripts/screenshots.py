@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "data" / "orders.csv"
 CHROMIUM = "/usr/bin/chromium"
 SIZES = {"1440": (1440, 900), "390": (390, 844)}
-PANELS_DONE = "Array.from(document.querySelectorAll('article.panel')).every(p => p.dataset.state !== 'loading')"
+PANELS_DONE = "() => Array.from(document.querySelectorAll('article.panel')).every(p => p.dataset.state !== 'loading')"
 
 
 def serve(lake_dir: Path) -> tuple[str, object]:
@@ -61,7 +61,7 @@ def shoot(url: str, out: Path, full_page: bool) -> list[Path]:
                                 "%20AS%20revenue%0AFROM%20orders_processed%0AGROUP%20BY%201%0AORDER%20BY%202%20DESC")
                 page.wait_for_function(PANELS_DONE, timeout=30_000)
                 page.wait_for_selector('#sql-result[data-state="ok"]', timeout=30_000)
-                page.wait_for_function("document.fonts.ready.then(() => true)")
+                page.evaluate("() => document.fonts.ready.then(() => true)")
                 path = out / f"dashboard-{size}-{theme}.png"
                 page.screenshot(path=str(path), full_page=full_page)
                 written.append(path)

@@ -212,8 +212,11 @@
     const size = opts.pageSize || PAGE_SIZE;
     const key = opts.key || null;
     const state = { sort: null, dir: 1, page: 0, q: "", facets: {} };
+    let typing = false; // a filter being typed is one history entry, not one per key
     const text = rows.map((r) => r.map((v, i) => (v === null ? "null" : LB.fmtValue(v, cols[i], months[i]) + " " + String(v)).toLowerCase()).join("\u0001"));
+    // facets for columns of labels (text, dates, booleans) with a few distinct values, as Datasette suggests them
     const facetCols = cols.map((c, i) => {
+      if (LB.isNumeric(c.type)) return -1;
       const seen = new Set(rows.map((r) => (r[i] === null ? "\u0000null" : String(r[i]))));
       return seen.size >= 2 && seen.size <= FACET_MAX && seen.size < rows.length ? i : -1;
     }).filter((i) => i >= 0);
@@ -232,6 +235,7 @@
 
     function writeUrl(push) {
       if (!key) return;
+      if (push) typing = false;
       const updates = {};
       for (const k of Object.keys(LB.url.scoped(key))) {
         if (k === "sort" || k === "dir" || k === "page" || k === "q" || k.startsWith("f.")) updates[key + "." + k] = null;
@@ -291,7 +295,7 @@
           const top = Array.from(counts.entries()).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, FACET_SHOWN);
           if (sel !== undefined && !top.some(([v]) => v === sel)) top.push([sel, counts.get(sel)]);
           return h("div", { class: "facet", "data-column": c.name },
-            h("h5", { title: c.name, text: LB.label(c.name) }),
+            h("div", { class: "facet-title", title: c.name, text: LB.label(c.name) }),
             h("ul", null, top.map(([v, n]) => {
               const raw = v === "\u0000null" ? null : v;
               const shown = raw === null ? "NULL" : LB.fmtValue(typeof rows[0][i] === "number" ? Number(raw) : raw, c, months[i]);
@@ -370,7 +374,9 @@
         oninput: (ev) => {
           state.q = ev.target.value;
           state.page = 0;
-          writeUrl(false);
+          const first = !typing;
+          writeUrl(first);
+          typing = true;
           render();
           const again = container.querySelector("input.filter");
           again.focus();
