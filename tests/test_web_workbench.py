@@ -6,9 +6,8 @@ import csv
 import io
 import json
 
-from flask.testing import FlaskClient
-
 import pytest
+from flask.testing import FlaskClient
 
 pytest_plugins = ["web_fixtures"]
 pytest.register_assert_rewrite("web_fixtures")
@@ -91,3 +90,10 @@ def test_saved_query_is_listed_runs_as_a_panel_and_can_be_deleted(client: FlaskC
     assert client.delete("/api/queries/orders_in_month", headers=csrf).status_code == 200
     assert_json_error(client.get("/api/queries/orders_in_month"), 404)
     assert_json_error(client.delete("/api/queries/monthly_order_volume", headers=csrf), 409)
+
+
+def test_openapi_describes_the_workbench(client: FlaskClient) -> None:
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert {"get", "post"} <= set(paths["/api/queries"]) and "delete" in paths["/api/queries/{name}"]
+    for path in ("/api/completions", "/api/executions", "/api/executions/{execution_id}.csv"):
+        assert path in paths, path

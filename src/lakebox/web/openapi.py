@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lakebox.web.dashboard import MAX_SQL_BYTES, Dashboard
+from lakebox.web.workbench_spec import openapi_paths as workbench_paths
 
 
 def _ok(description: str, schema: dict[str, Any] | None = None, media: str = "application/json") -> dict[str, Any]:
@@ -26,7 +27,7 @@ def document(dash: Dashboard) -> dict[str, Any]:
                            "schema": {"type": "string", "pattern": p.pattern, "default": p.default}})
     limit = {"name": "limit", "in": "query", "required": False, "description": "Return at most this many rows.",
              "schema": {"type": "integer", "minimum": 1}}
-    return {
+    doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "lakebox dashboard API", "version": getattr_version(),
                  "description": "Named queries, ad-hoc SQL, the catalog, runs and uploads of a lakebox lake. "
@@ -101,6 +102,9 @@ def document(dash: Dashboard) -> dict[str, Any]:
                 "responses": {"201": _ok("Stored and processed"), "400": _ERR, "403": _ERR, "413": _ERR}}},
         },
     }
+    for path, ops in workbench_paths(_ok, _ERR).items():
+        doc["paths"].setdefault(path, {}).update(ops)
+    return doc
 
 
 def getattr_version() -> str:

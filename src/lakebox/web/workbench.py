@@ -26,11 +26,11 @@ from lakebox.store.base import NoSuchKeyError
 from lakebox.web.api import ApiError, error_response
 from lakebox.web.dashboard import Dashboard
 from lakebox.web.saved import SavedQueryError, SaveRequest
+from lakebox.web.workbench_spec import HISTORY_LIMIT, HISTORY_MAX
 
 bp = Blueprint("workbench", __name__, url_prefix="/api")
 
 EXECUTION_ID = re.compile(r"[0-9a-fA-F-]{8,64}")
-HISTORY_LIMIT = 50
 #: Rows per chunk of a streamed download.
 CHUNK_ROWS = 2000
 
@@ -108,8 +108,8 @@ def _history_entry(meta: dict[str, Any]) -> dict[str, Any]:
 def executions() -> Response:
     """The query history, newest first, the latest run of each distinct (query, database) only."""
     raw = request.args.get("limit", str(HISTORY_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
-        raise ApiError(400, "INVALID_PARAMETER", f"limit must be an integer from 1 to 500, not {raw!r}")
+    if not raw.isdigit() or not 1 <= int(raw) <= HISTORY_MAX:
+        raise ApiError(400, "INVALID_PARAMETER", f"limit must be an integer from 1 to {HISTORY_MAX}, not {raw!r}")
     limit = int(raw)
     seen: set[tuple[str, str]] = set()
     out: list[dict[str, Any]] = []
@@ -202,3 +202,4 @@ def delete_query(name: str) -> Response:
         raise ApiError(404, "NOT_FOUND", f"no saved query {name!r}")
     d.data_changed()
     return jsonify(deleted=name)
+
