@@ -1,10 +1,12 @@
 """Regenerate the dashboard screenshots in docs/screenshots/: 1440 px and 390 px wide, light and dark.
 
+Each is the first screen (1440x900, 390x844); ``dashboard-1440-light-full.png`` is the whole page.
+
 Builds a temporary lake from the original sample (tests/data/orders.csv, as of 2025-05-01), serves the
 dashboard on a free loopback port and photographs it with Debian's Chromium (/usr/bin/chromium) through
 Playwright. Nothing is downloaded.
 
-    python scripts/screenshots.py [--out docs/screenshots] [--full-page]
+    python scripts/screenshots.py [--out docs/screenshots]
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def serve(lake_dir: Path) -> tuple[str, object]:
     return f"http://127.0.0.1:{server.effective_port}", server
 
 
-def shoot(url: str, out: Path, full_page: bool) -> list[Path]:
+def shoot(url: str, out: Path) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     written = []
@@ -63,8 +65,12 @@ def shoot(url: str, out: Path, full_page: bool) -> list[Path]:
                 page.wait_for_selector('#sql-result[data-state="ok"]', timeout=30_000)
                 page.evaluate("() => document.fonts.ready.then(() => true)")
                 path = out / f"dashboard-{size}-{theme}.png"
-                page.screenshot(path=str(path), full_page=full_page)
+                page.screenshot(path=str(path))
                 written.append(path)
+                if size == "1440" and theme == "light":
+                    path = out / f"dashboard-{size}-{theme}-full.png"
+                    page.screenshot(path=str(path), full_page=True)
+                    written.append(path)
                 ctx.close()
         browser.close()
     return written
@@ -73,14 +79,13 @@ def shoot(url: str, out: Path, full_page: bool) -> list[Path]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    ap.add_argument("--full-page", action="store_true", help="the whole page instead of the first screen")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lakebox-shots-") as tmp:
         url, server = serve(Path(tmp) / "lake")
         try:
-            paths = shoot(url, args.out, args.full_page)
+            paths = shoot(url, args.out)
         finally:
             server.close()  # type: ignore[attr-defined]
     for p in paths:
