@@ -14,7 +14,7 @@ import pytest
 pytest_plugins = ["web_fixtures"]
 pytest.register_assert_rewrite("web_fixtures")
 
-from web_fixtures import LiveServer, PageRecorder, record, set_sql  # noqa: E402
+from web_fixtures import LiveServer, PageRecorder, record, set_sql, start_live_server  # noqa: E402
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -355,7 +355,37 @@ def test_chart_labels_do_not_overlap(open_page: Callable[..., PageRecorder], wid
     expect(p.locator(f"{MONTHLY} tbody tr td").first).to_have_text("Jan 2025")  # the same month label
     labels = p.locator("#panel-order_status_summary .slicetext").all_text_contents()
     assert labels and all(t.count(".") == 1 and t.endswith("%") for t in labels), labels  # one decimal each
+    if width == 1440:  # the chart as an image
+        with p.expect_download() as info:
+            p.locator(f"{MONTHLY} .dl-png").click()
+        assert info.value.suggested_filename == "monthly_order_volume.png"
+        png = Path(info.value.path()).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000  # a drawn chart, not an empty canvas
     assert_clean(rec)
+
+
+def test_the_month_of_the_reference_date_is_marked_partial(browser: Any, make_settings: Callable[..., Any],
+                                                           orders_csv: Path, tmp_path: Path) -> None:
+    from lakebox.lake import Lake
+
+    lake = Lake(make_settings(as_of="2025-04-15"))  # April is not over at the reference date
+    src = tmp_path / "orders.csv"
+    src.write_bytes(orders_csv.read_bytes())
+    lake.ingest([src])
+    server = start_live_server(lake)
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US", timezone_id="UTC")
+    try:
+        rec = record(ctx, server)
+        rec.page.goto(server.url + "/")
+        chart = rec.page.locator(f"{MONTHLY} .chart")
+        expect(chart.locator(".annotation")).to_have_text("partial month")
+        # the last segment of each line is dotted: one solid and one dotted trace per series
+        assert chart.locator(".scatterlayer .trace").count() == 4
+        assert chart.locator(".scatterlayer .js-line[style*='stroke-dasharray']").count() == 2
+        assert_clean(rec)
+    finally:
+        ctx.close()
+        server.stop()
 
 
 def test_axe_finds_no_serious_or_critical_problem_light_or_dark(open_page: Callable[..., PageRecorder]) -> None:

@@ -144,9 +144,29 @@
     div.dataset.drawn = view;
   };
 
-  LB.downloadChart = function downloadChart(div, filename) {
+  /**
+   * Download the chart as a PNG. Plotly's own downloadImage loads a blob: URL, which the page's CSP refuses
+   * (img-src 'self' data:), so the chart goes SVG (data: URL) -> image -> canvas -> PNG data: URL here.
+   */
+  LB.downloadChart = async function downloadChart(div, filename) {
     if (!window.Plotly || !div.querySelector(".plot-container")) return false;
-    Plotly.downloadImage(div, { format: "png", filename, width: Math.max(div.clientWidth, 640), height: div.clientHeight || 300, scale: 2 });
+    const scale = 2;
+    const width = Math.max(div.clientWidth, 320);
+    const height = div.clientHeight || 300;
+    const svg = await Plotly.toImage(div, { format: "svg", width, height });
+    const img = new Image();
+    await new Promise((resolve, reject) => { img.onload = resolve; img.onerror = reject; img.src = svg; });
+    const canvas = document.createElement("canvas");
+    canvas.width = width * scale;
+    canvas.height = height * scale;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = themeColors().card || "#ffffff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    const a = h("a", { href: canvas.toDataURL("image/png"), download: filename + ".png" });
+    document.body.append(a);
+    a.click();
+    a.remove();
     return true;
   };
 })();
