@@ -35,7 +35,7 @@ class Dashboard:
         self.cache = ResultCache(self.version.current, max_entries=cache_entries)
         self.warmer = Warmer(self._warm_jobs, before_job=lambda: self.cache.wait_idle(timeout=5.0))
         self.gate = VersionGate(self._catalog_version)
-        self.saved = SavedQueries(lake.store, self.version.current)
+        self.saved = SavedQueries(lake.store)
         self._listeners: list[Callable[[RunRecord], None]] = []
         lake.on_processed(self.data_changed)
 
@@ -61,6 +61,7 @@ class Dashboard:
     def data_changed(self, run: RunRecord | None = None) -> None:
         """A file was processed: move to a new version and recompute the default views in the background."""
         self.version.bump()
+        self.saved.invalidate()
         self.warmer.warm()
 
     def _warm_jobs(self) -> Iterable[Callable[[], Any]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -123,19 +124,26 @@ def render_file(req: SaveRequest) -> str:
 
 
 class SavedQueries:
-    """The saved queries of one lake, read from its store and cached until ``version()`` moves or one is saved."""
+    """The saved queries of one lake, read from its store.
 
-    def __init__(self, store: Store, version: Callable[[], Any]) -> None:
+    The list is cached: every request looks the queries up several times, and listing the store (or reading
+    the catalog's version) each time would cost more than the request. A save or delete here, or
+    ``invalidate()`` (the dashboard calls it when the data changes), drops the cache; so does age, after
+    ``ttl`` seconds, for queries saved by another process.
+    """
+
+    def __init__(self, store: Store, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
-        self._version = version
+        self.ttl = ttl
+        self._clock = clock
         self._lock = threading.Lock()
-        self._cache: tuple[Any, dict[str, NamedQuery]] | None = None
+        self._cache: tuple[float, dict[str, NamedQuery]] | None = None
 
     def all(self) -> dict[str, NamedQuery]:
         """Saved queries by name, in name order."""
-        v = self._version()
+        now = self._clock()
         with self._lock:
-            if self._cache is not None and self._cache[0] == v:
+            if self._cache is not None and now - self._cache[0] < self.ttl:
                 return self._cache[1]
         found: dict[str, NamedQuery] = {}
         for obj in sorted(self.store.list_objects(PREFIX), key=lambda o: o.key):
@@ -148,7 +156,7 @@ class SavedQueries:
                 continue  # deleted between list and get, or not ours: not a saved query
             found[name] = parse_named_query(name, text)
         with self._lock:
-            self._cache = (v, found)
+            self._cache = (now, found)
         return found
 
     def save(self, req: SaveRequest, reserved: Mapping[str, NamedQuery],
