@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -97,3 +98,30 @@ def test_openapi_describes_the_workbench(client: FlaskClient) -> None:
     assert {"get", "post"} <= set(paths["/api/queries"]) and "delete" in paths["/api/queries/{name}"]
     for path in ("/api/completions", "/api/executions", "/api/executions/{execution_id}.csv"):
         assert path in paths, path
+
+
+def test_saved_query_file_round_trip_and_cache(tmp_path: Path) -> None:
+    from lakebox.store.local import LocalStore
+    from lakebox.web.saved import SavedQueries, SavedQueryError, SaveRequest
+
+    now = [100.0]
+    store = LocalStore(tmp_path / "lake")
+    saved = SavedQueries(store, ttl=5.0, clock=lambda: now[0])
+    req = SaveRequest(name="by_day", title="Orders\nper day ", sql="-- note: a comment, not a header\n"
+                      "SELECT :day AS d", chart={"type": "line", "x": "d", "y": ["d"]}, params={"day": "2025-02-01"})
+    q = saved.save(req, reserved={})
+    assert q.title == "Orders per day" and q.sql.startswith("-- note: a comment")  # the comment stayed SQL
+    assert [p.name for p in q.params] == ["day"] and q.render({}).endswith("'2025-02-01' AS d")
+    assert q.chart == {"type": "line", "x": "d", "y": ["d"]}
+    assert saved.all()["by_day"] == q
+    other = SavedQueries(store, ttl=5.0, clock=lambda: now[0])
+    store.delete_object("_lakebox/queries/by_day.sql")  # another process deletes it
+    assert "by_day" in saved.all()  # cached...
+    now[0] += 5.0
+    assert saved.all() == {} and other.all() == {}  # ...for at most ttl seconds
+    for bad, field in [(dict(name="x", title="t", sql="SELECT :sort"), "params.sort"),
+                       (dict(name="x", title="t", sql="SELECT 1", chart={"type": "pie3d"}), "chart.type"),
+                       (dict(name="x", title="t", sql="SELECT :a", params={"a": "two words"}), "params.a")]:
+        with pytest.raises(SavedQueryError) as err:
+            saved.save(SaveRequest(**bad), reserved={})
+        assert err.value.field == field
