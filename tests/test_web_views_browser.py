@@ -3,6 +3,7 @@ downloads, saved queries), facets, dark mode, the phone layout, chart legibility
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from web_fixtures import LiveServer, PageRecorder, record, set_sql, start_live_s
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api").expect
+PlaywrightTimeout = pytest.importorskip("playwright.sync_api").TimeoutError
 
 SALES = "#panel-total_sales_by_customer"
 TOP = "#panel-top_orders_february_2025"
@@ -269,7 +271,8 @@ def test_dark_mode_follows_the_system_and_the_toggle(open_page: Callable[..., Pa
     expect(p.locator("html")).to_have_attribute("data-theme", "light")
     assert sum(background(p)) > 600
     expect(toggle).to_have_attribute("aria-pressed", "false")
-    assert tick.evaluate("e => getComputedStyle(e).fill") != dark_tick  # the charts were redrawn for light
+    p.wait_for_function("(dark) => getComputedStyle(document.querySelector("  # the charts are redrawn for light
+                        "'#panel-monthly_order_volume .xtick text')).fill !== dark", arg=dark_tick)
     p.reload()  # the choice is remembered over the system's
     expect(p.locator("html")).to_have_attribute("data-theme", "light")
     p.emulate_media(color_scheme="light")
@@ -339,6 +342,9 @@ def test_chart_labels_do_not_overlap(open_page: Callable[..., PageRecorder], wid
     rec = open_page(width=width, height=900)
     p = rec.page
     expect(p.locator(f"{MONTHLY} .legend .traces")).to_have_count(2)
+    # plotly may still be adjusting its margins: wait (with a deadline) for a layout without overlaps
+    with contextlib.suppress(PlaywrightTimeout):
+        p.wait_for_function(f"() => ({OVERLAPS})().every(r => r.startsWith('checked '))", timeout=5000)
     report = p.evaluate(OVERLAPS)
     problems = [r for r in report if not r.startswith("checked ")]
     checked = [r for r in report if r.startswith("checked ")]
