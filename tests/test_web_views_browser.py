@@ -325,6 +325,9 @@ OVERLAPS = """() => {
     const ticks = {x: boxes(chart, '.xtick text'), y: boxes(chart, '.ytick text'), y2: boxes(chart, '.y2tick text')};
     const legend = boxes(chart, '.legend .traces');
     const titles = boxes(chart, '.g-xtitle text, .g-ytitle text, .g-y2title text');
+    const slices = boxes(chart, '.pielayer .slicetext');
+    for (let i = 0; i < slices.length; i++) for (let j = i + 1; j < slices.length; j++)
+      if (hit(slices[i], slices[j])) out.push(name + ': donut labels overlap');
     const all = [...ticks.x, ...ticks.y, ...ticks.y2];
     for (const t of all) for (const l of legend) if (hit(t, l)) out.push(name + ': tick label under legend');
     for (const t of all) for (const l of titles) if (hit(t, l)) out.push(name + ': tick label under axis title');

@@ -115,10 +115,11 @@
       }
     } else if (view === "donut") {
       traces = [{ type: "pie", hole: 0.58, labels: rows.map((r) => plotText(r[xi])), values: rows.map((r) => r[yis[0]]),
-        sort: false, texttemplate: "%{label}<br>%{percent:.1%}", textposition: "outside", automargin: true,
+        sort: false, texttemplate: "%{label}<br>%{percent:.1%}", textposition: "outside", automargin: false,
         hovertemplate: "%{label}: %{value:,} (%{percent:.1%})<extra></extra>", marker: { colors: COLORS, line: { color: theme.card, width: 2 } },
         outsidetextfont: { color: theme.ink } }];
-      Object.assign(layout, { margin: { l: 40, r: 40, t: 24, b: 24 } });
+      // fixed margins wide enough for "cancelled 12.3%": plotly's automargin for outside labels oscillates
+      Object.assign(layout, { margin: { l: 80, r: 80, t: 44, b: 44 } });
     } else if (month) {
       const ycol = cols[yis[0]];
       traces = [{ type: "bar", x: xs, y: rows.map((r) => r[yis[0]]), marker: { color: COLORS[0] },
