@@ -325,7 +325,7 @@ OVERLAPS = """() => {
     const ticks = {x: boxes(chart, '.xtick text'), y: boxes(chart, '.ytick text'), y2: boxes(chart, '.y2tick text')};
     const legend = boxes(chart, '.legend .traces');
     const titles = boxes(chart, '.g-xtitle text, .g-ytitle text, .g-y2title text');
-    const slices = boxes(chart, '.pielayer .slicetext');
+    const slices = boxes(chart, '.pielayer text.slicetext');
     for (let i = 0; i < slices.length; i++) for (let j = i + 1; j < slices.length; j++)
       if (hit(slices[i], slices[j])) out.push(name + ': donut labels overlap');
     const all = [...ticks.x, ...ticks.y, ...ticks.y2];
