@@ -411,3 +411,35 @@ def test_axe_finds_no_serious_or_critical_problem_light_or_dark(open_page: Calla
         assert bad == [], (theme, bad)
         p.locator("#theme-toggle").click()
     assert_clean(rec)
+
+
+def test_every_control_works_from_the_keyboard(open_page: Callable[..., PageRecorder]) -> None:
+    rec = open_page()
+    p = rec.page
+    p.locator(f'{SALES} th button[data-column="customer_id"]').focus()
+    p.keyboard.press("Enter")
+    expect(p.locator(f"{SALES} th").first).to_have_attribute("aria-sort", "ascending")
+    expect(p.locator(f'{SALES} th button[data-column="customer_id"]')).to_be_focused()  # focus stays put
+    with p.expect_file_chooser() as chooser:
+        p.locator("#dropzone").focus()
+        p.keyboard.press("Enter")
+    assert chooser.value.element.get_attribute("id") == "upload-input"
+    run_sql(p, STATUSES)
+    p.locator('#sql-result .facet[data-column="order_status"] button', has_text="pending").focus()
+    p.keyboard.press("Space")
+    expect(p.locator("#sql-result .count")).to_contain_text("of 130 rows")
+    p.locator("#sql-editor .cm-content").focus()
+    p.keyboard.press("Tab")  # no keyboard trap: Tab leaves the editor
+    assert p.evaluate("() => !document.activeElement.closest('#sql-editor')")
+    p.locator("#history li button.load").first.focus()
+    set_sql(p, "SELECT 1")
+    p.locator("#history li button.load").first.focus()
+    p.keyboard.press("Enter")
+    expect(p.locator("#sql-editor .cm-content")).to_contain_text("SELECT order_id, customer_id, order_status")
+    p.locator("#theme-toggle").focus()
+    p.keyboard.press("Enter")
+    expect(p.locator("html")).to_have_attribute("data-theme", "dark")
+    p.locator(f"{SALES} .view-select").focus()
+    p.keyboard.press("ArrowDown")  # a native select: the arrow picks the next view
+    expect(p.locator(f"{SALES} .view-select")).to_have_value("line")
+    assert_clean(rec)
