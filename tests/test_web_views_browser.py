@@ -373,14 +373,17 @@ def test_chart_labels_do_not_overlap(open_page: Callable[..., PageRecorder], wid
     assert_clean(rec)
 
 
-def test_the_month_of_the_reference_date_is_marked_partial(browser: Any, make_settings: Callable[..., Any],
-                                                           orders_csv: Path, tmp_path: Path) -> None:
+def test_partial_month_and_exact_counts_of_a_large_panel(browser: Any, make_settings: Callable[..., Any],
+                                                         tmp_path: Path) -> None:
+    import datetime as dt
+
     from lakebox.lake import Lake
+    from lakebox.process.sample import write_sample
 
     lake = Lake(make_settings(as_of="2025-04-15"))  # April is not over at the reference date
-    src = tmp_path / "orders.csv"
-    src.write_bytes(orders_csv.read_bytes())
-    lake.ingest([src])
+    # thousands of customers: more than the 1,000 rows a panel holds
+    write_sample(tmp_path / "many.csv", 8000, dt.date(2025, 4, 15), customers=3000)
+    lake.ingest([tmp_path / "many.csv"])
     server = start_live_server(lake)
     ctx = browser.new_context(viewport={"width": 1440, "height": 900}, locale="en-US", timezone_id="UTC")
     try:
@@ -391,6 +394,14 @@ def test_the_month_of_the_reference_date_is_marked_partial(browser: Any, make_se
         # the last segment of each line is dotted: one solid and one dotted trace per series
         assert chart.locator(".scatterlayer .trace").count() == 4
         assert chart.locator(".scatterlayer .js-line[style*='stroke-dasharray']").count() == 2
+        # the count is exact (the panel holds 1,000 rows of a result it knows the size of), not "1,000+"
+        customers = lake.engine.start_query_execution(
+            "SELECT COUNT(DISTINCT customer_id) FROM orders_processed", write_result=False).rows[0][0]
+        assert 1000 < customers < 10_000
+        sales = rec.page.locator(SALES)
+        expect(sales.locator(".stats")).to_contain_text(f"{customers:,} rows")
+        expect(sales.locator(".stats")).not_to_contain_text("+")
+        expect(sales.locator(".truncated")).to_contain_text(f"Showing the first 1,000 of {customers:,} rows")
         assert_clean(rec)
     finally:
         ctx.close()
