@@ -146,7 +146,7 @@ class SavedQueries:
             if self._cache is not None and now - self._cache[0] < self.ttl:
                 return self._cache[1]
         found: dict[str, NamedQuery] = {}
-        for obj in sorted(self.store.list_objects(PREFIX), key=lambda o: o.key):
+        for obj in self.store.list_objects_v2(PREFIX):  # in key order
             name = obj.key[len(PREFIX):].removesuffix(".sql")
             if not obj.key.endswith(".sql") or not NAME.fullmatch(name):
                 continue

@@ -52,7 +52,7 @@ var_samp week week_of_year year year_of_week
 
 
 def dash() -> Dashboard:
-    return current_app.extensions["lakebox"]  # type: ignore[no-any-return]
+    return current_app.extensions["lakebox"]
 
 
 @bp.errorhandler(ApiError)
