@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lakebox.core.errors import ConflictError, InvalidInputError
 from lakebox.query.named import NamedQuery, parse_named_query
 from lakebox.store.base import NoSuchKeyError, Store
 
@@ -33,12 +34,20 @@ MAX_TITLE = 120
 MAX_DESCRIPTION = 500
 
 
-class SavedQueryError(ValueError):
+class SavedQueryError(InvalidInputError):
     """A saved query that cannot be stored: the message names the field and the reason."""
 
-    def __init__(self, field: str, message: str, status: int = 400) -> None:
+    def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
-        self.field, self.status = field, status
+        self.field = field
+
+
+class SavedQueryExists(ConflictError):
+    """The name is taken: by another saved query, or by a shipped one."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"name: {message}")
+        self.field = "name"
 
 
 @dataclass(frozen=True)
@@ -166,9 +175,9 @@ class SavedQueries:
             raise SavedQueryError("name", "must be lower-case letters, digits and _, starting with a letter "
                                           "(at most 63 characters)")
         if req.name in reserved:
-            raise SavedQueryError("name", f"{req.name!r} is a shipped query; choose another name", status=409)
+            raise SavedQueryExists(f"{req.name!r} is a shipped query; choose another name")
         if not replace and req.name in self.all():
-            raise SavedQueryError("name", f"a saved query {req.name!r} exists already", status=409)
+            raise SavedQueryExists(f"a saved query {req.name!r} exists already")
         text = render_file(req)
         query = parse_named_query(req.name, text)
         if check is not None:

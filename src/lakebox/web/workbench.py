@@ -25,7 +25,7 @@ from lakebox.query.trino_functions import UNSUPPORTED_FUNCTIONS
 from lakebox.store.base import NoSuchKeyError
 from lakebox.web.api import ApiError, error_response
 from lakebox.web.dashboard import Dashboard
-from lakebox.web.saved import SavedQueryError, SaveRequest
+from lakebox.web.saved import SavedQueryError, SavedQueryExists, SaveRequest
 from lakebox.web.workbench_spec import HISTORY_LIMIT, HISTORY_MAX
 
 bp = Blueprint("workbench", __name__, url_prefix="/api")
@@ -61,8 +61,10 @@ def _api_error(exc: ApiError) -> Response:
 
 
 @bp.errorhandler(SavedQueryError)
-def _saved_error(exc: SavedQueryError) -> Response:
-    return error_response(exc.status, "INVALID_REQUEST" if exc.status == 400 else "ALREADY_EXISTS", str(exc))
+@bp.errorhandler(SavedQueryExists)
+def _saved_error(exc: SavedQueryError | SavedQueryExists) -> Response:
+    kind = "ALREADY_EXISTS" if isinstance(exc, SavedQueryExists) else "INVALID_REQUEST"
+    return error_response(exc.http_status, kind, str(exc))
 
 
 @bp.app_context_processor
