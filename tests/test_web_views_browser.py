@@ -206,22 +206,42 @@ def test_editor_completes_catalog_tables_and_columns(open_page: Callable[..., Pa
 def test_save_as_named_query_then_its_panel_is_shown(open_page: Callable[..., PageRecorder]) -> None:
     rec = open_page()
     p = rec.page
-    run_sql(p, "SELECT order_status, COUNT(*) AS orders FROM orders_processed GROUP BY 1 ORDER BY 2 DESC")
+    set_sql(p, "SELECT order_status, COUNT(*) AS orders FROM orders_processed\n"
+               "WHERE date_format(order_date, '%Y-%m') = :month GROUP BY 1 ORDER BY 2 DESC")
+    param = p.locator('#sql-params input[data-param="month"]')  # the :month parameter gets an input
+    expect(param).to_be_visible()
+    p.locator("#sql-run").click()
+    expect(p.locator("#sql-error")).to_contain_text("MISSING_PARAMETER")
+    expect(p.locator("#sql-error")).to_contain_text(":month")
+    param.fill("2025-03")
+    p.locator("#sql-run").click()
+    expect(p.locator("#sql-result")).to_have_attribute("data-state", "ok")
+    march = dict(zip(column(p, "#sql-result", 1), column(p, "#sql-result", 2), strict=True))
+    assert "param.month=2025-03" in p.url
     p.locator("#sql-save").click()
     dialog = p.locator("#save-dialog")
     expect(dialog).to_be_visible()
-    dialog.get_by_label("Title").fill("Orders by status")
-    expect(dialog.locator('input[name="name"]')).to_have_value("orders_by_status")
+    dialog.get_by_label("Title").fill("Orders by status in a month")
+    expect(dialog.locator('input[name="name"]')).to_have_value("orders_by_status_in_a_month")
+    expect(dialog.locator('input[data-param="month"]')).to_have_value("2025-03")  # the value becomes the default
     dialog.locator('select[name="chart"]').select_option("bar")
     dialog.locator('select[name="y"]').select_option("orders")
     dialog.locator("#save-submit").click()
-    panel = p.locator("#panel-orders_by_status")
+    panel = p.locator("#panel-orders_by_status_in_a_month")
     expect(panel).to_have_attribute("data-state", "ready")
-    assert p.url.endswith("#panel-orders_by_status")
-    expect(panel.locator("h3")).to_contain_text("Orders by status")
-    expect(panel.locator(".chart g.barlayer .point")).to_have_count(4)  # one bar per status
-    expect(panel.locator("tbody tr")).to_have_count(4)
-    expect(panel.locator(".dl-csv")).to_have_attribute("href", "/api/queries/orders_by_status.csv")
+    assert p.url.endswith("#panel-orders_by_status_in_a_month")
+    expect(panel.locator("h3")).to_contain_text("Orders by status in a month")
+    expect(panel.locator(".saved-tag")).to_have_text("saved")
+    expect(panel.locator('input[name="month"]')).to_have_value("2025-03")
+    expect(panel.locator(".chart g.barlayer .point")).to_have_count(len(march))
+    assert dict(zip(column(p, "#panel-orders_by_status_in_a_month", 1),
+                    column(p, "#panel-orders_by_status_in_a_month", 2), strict=True)) == march
+    panel.locator('input[name="month"]').fill("2025-02")  # its parameter works like the shipped panels'
+    expect(panel.locator(".dl-csv")).to_have_attribute("href", "/api/queries/orders_by_status_in_a_month.csv"
+                                                        "?month=2025-02")
+    expect(panel).to_have_attribute("data-state", "ready")
+    assert dict(zip(column(p, "#panel-orders_by_status_in_a_month", 1),
+                    column(p, "#panel-orders_by_status_in_a_month", 2), strict=True)) != march
     assert_clean(rec)
 
 

@@ -17,12 +17,18 @@
   const schemaConf = CM ? new CM.Compartment() : null;
   const DEFAULT_DB = $("#sql-db").value;
 
+  let syncTimer = null;
+  function scheduleSync() {
+    clearTimeout(syncTimer);
+    syncTimer = setTimeout(() => LB.editor.syncParams(), 250);
+  }
+
   function getSql() { return view ? view.state.doc.toString() : textarea.value; }
   function setSql(text) {
     if (view) view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
     else textarea.value = text;
   }
-  LB.editor = { getSql, setSql, run: () => runSql(true) };
+  LB.editor = { getSql, setSql, run: () => runSql(true), syncParams: () => {} };
 
   function sqlLanguage() {
     const schema = {};
@@ -63,6 +69,7 @@
             ...CM.historyKeymap, ...CM.defaultKeymap]),
           CM.EditorView.contentAttributes.of({ "aria-label": "SQL query", "aria-multiline": "true" }),
           CM.EditorView.lineWrapping,
+          CM.EditorView.updateListener.of((u) => { if (u.docChanged) scheduleSync(); }),
           schemaConf.of(sqlLanguage()),
         ],
       }),
@@ -82,6 +89,39 @@
   }
   LB.refreshCompletions = loadCompletions;
 
+  // ---- parameters: ":name" in the SQL gets an input; the run inlines the value as a quoted literal, as a
+  // named query does (and the saved query keeps ":name" with the value as its default) ------------------------
+
+  const PARAM = /(?<![:\w]):([a-zA-Z_]\w*)\b/g;
+  const paramBox = $("#sql-params");
+  const paramsOf = (sql) => Array.from(new Set(Array.from(sql.matchAll(PARAM), (m) => m[1])));
+
+  function paramValues() {
+    const out = {};
+    for (const input of paramBox.querySelectorAll("input[data-param]")) out[input.dataset.param] = input.value;
+    return out;
+  }
+
+  function syncParams() {
+    const names = paramsOf(getSql());
+    const have = paramValues();
+    if (names.join("\n") === Object.keys(have).join("\n")) return;
+    paramBox.replaceChildren(...names.map((n) => h("label", null, ":" + n,
+      h("input", { "data-param": n, value: have[n] !== undefined ? have[n] : (LB.url.get("param." + n) || ""),
+        "aria-label": "value of the parameter " + n, autocomplete: "off", size: 12 }))));
+    paramBox.hidden = !names.length;
+  }
+  LB.editor.syncParams = syncParams;
+
+  /** The SQL with every ":name" replaced by its value as a quoted literal; throws naming a missing value. */
+  function inlined(sql, values) {
+    return sql.replace(PARAM, (whole, name) => {
+      const v = values[name];
+      if (v === undefined || v === "") throw Object.assign(new Error("give a value for :" + name + " above the Run button"), { info: { type: "MISSING_PARAMETER", message: "give a value for :" + name + " above the Run button" } });
+      return "'" + v.replace(/'/g, "''") + "'";
+    });
+  }
+
   // ---- running, results, downloads -----------------------------------------------------------------------
 
   function downloadsFor(res) {
@@ -94,7 +134,11 @@
     const err = $("#sql-error");
     const sql = getSql();
     const db = $("#sql-db").value;
+    syncParams();
+    const values = paramValues();
     const updates = { sql, db: db === DEFAULT_DB ? null : db };
+    for (const k of Object.keys(LB.url.scoped("param"))) updates["param." + k] = null;
+    for (const [k, v] of Object.entries(values)) updates["param." + k] = v;
     // a new query starts with a fresh table (its columns differ); a run from the URL keeps the URL's table state
     if (push) for (const k of Object.keys(LB.url.scoped("sql"))) updates["sql." + k] = null;
     LB.url.set(updates, push);
@@ -105,9 +149,9 @@
     $("#sql-result").dataset.state = "running";
     try {
       const res = await api("/api/sql", { method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sql, database: db }) });
+        body: JSON.stringify({ sql: inlined(sql, values), database: db }) });
       lastResult = res;
-      shown = db + "\n" + sql;
+      shown = db + "\n" + sql + "\n" + JSON.stringify(values);
       const s = res.stats || {};
       $("#sql-stats").replaceChildren(
         h("span", null, LB.fmtMs(s.time_ms)),
@@ -124,7 +168,7 @@
       $("#sql-save").title = "save this query as a named query with a panel";
     } catch (e) {
       lastResult = null;
-      shown = db + "\n" + sql;
+      shown = db + "\n" + sql + "\n" + JSON.stringify(values);
       const info = e.info || { type: "ERROR", message: e.message };
       err.replaceChildren(h("strong", { text: info.type }), " ", h("span", { text: info.message }),
         info.line ? h("span", { class: "muted", text: " (line " + info.line + (info.column ? ", column " + info.column : "") + ")" }) : "");
@@ -140,6 +184,7 @@
   }
 
   $("#sql-run").addEventListener("click", () => runSql(true));
+  textarea.addEventListener("input", scheduleSync);
   textarea.addEventListener("keydown", (ev) => {
     if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter") { ev.preventDefault(); runSql(true); }
   });
@@ -184,7 +229,6 @@
 
   const dialog = $("#save-dialog");
   const form = $("#save-form");
-  const PARAM = /(?<![:\w]):([a-zA-Z_]\w*)\b/g;
 
   function slug(text) {
     const s = text.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "").slice(0, 60);
@@ -200,9 +244,9 @@
     fill(form.elements.x, 0);
     fill(form.elements.y, numeric >= 0 ? numeric : Math.min(1, cols.length - 1));
     form.elements.chart.value = numeric >= 0 ? "bar" : "table";
-    const params = Array.from(new Set(Array.from(getSql().matchAll(PARAM), (m) => m[1])));
-    $("#save-params").replaceChildren(...params.map((p) => h("label", null, "Default for :" + p,
-      h("input", { name: "param-" + p, "data-param": p, required: "", autocomplete: "off" }))));
+    const values = paramValues();
+    $("#save-params").replaceChildren(...paramsOf(getSql()).map((p) => h("label", null, "Default for :" + p,
+      h("input", { name: "param-" + p, "data-param": p, required: "", autocomplete: "off", value: values[p] || "" }))));
     $("#save-error").hidden = true;
     form.elements.title.oninput = () => {
       if (!form.elements.name.dataset.touched) form.elements.name.value = slug(form.elements.title.value);
@@ -217,7 +261,7 @@
     if (!form.reportValidity()) return;
     const f = form.elements;
     const params = {};
-    for (const input of form.querySelectorAll("input[data-param]")) params[input.dataset.param] = input.value;
+    for (const input of $("#save-params").querySelectorAll("input[data-param]")) params[input.dataset.param] = input.value;
     const chart = f.chart.value === "table" ? { type: "table" } : { type: f.chart.value, x: f.x.value, y: [f.y.value] };
     try {
       const res = await api("/api/queries", { method: "POST", headers: { "Content-Type": "application/json" },
@@ -245,7 +289,9 @@
     if (db && Array.from($("#sql-db").options).some((o) => o.value === db)) $("#sql-db").value = db;
     if (sql !== null) {
       if (sql !== getSql()) setSql(sql);
-      if (shown !== $("#sql-db").value + "\n" + sql) runSql(false);
+      syncParams();
+      for (const input of paramBox.querySelectorAll("input[data-param]")) input.value = LB.url.get("param." + input.dataset.param) || "";
+      if (shown !== $("#sql-db").value + "\n" + sql + "\n" + JSON.stringify(paramValues())) runSql(false);
       else if (LB.tables.sql) { LB.tables.sql.readUrl(); LB.tables.sql.render(); }
     } else if (shown !== null) { // back to before the first run
       shown = null;
