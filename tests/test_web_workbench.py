@@ -125,3 +125,15 @@ def test_saved_query_file_round_trip_and_cache(tmp_path: Path) -> None:
         with pytest.raises(SavedQueryError) as err:
             saved.save(SaveRequest(**bad), reserved={})
         assert err.value.field == field
+
+
+def test_a_download_past_the_export_limit_is_refused_not_cut(client: FlaskClient, csrf: dict[str, str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from lakebox.web import workbench
+
+    res = run_sql(client, csrf, MANY)
+    monkeypatch.setattr(workbench, "EXPORT_MAX_ROWS", 19_999)
+    err = assert_json_error(client.get(f"/api/executions/{res['execution_id']}.csv"), 413, "RESULT_TOO_LARGE")
+    assert "19,999" in err["message"]
+    monkeypatch.setattr(workbench, "EXPORT_MAX_ROWS", 20_000)
+    assert client.get(f"/api/executions/{res['execution_id']}.csv").status_code == 200

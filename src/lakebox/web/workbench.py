@@ -5,7 +5,8 @@
   distinct query.
 - ``GET /api/executions/<id>.csv`` / ``.json``: every row of a past execution's query, streamed. The editor's
   own result is capped at ``max_result_rows`` (and so is its result file), so the query runs again without
-  the cap, on the data as it is now.
+  that cap, on the data as it is now. A result of more than ``EXPORT_MAX_ROWS`` rows is refused (413), not
+  cut short.
 - ``POST /api/queries``: save the editor's SQL as a named query stored in the lake (see ``web.saved``); it is
   listed with the shipped queries and shown as a panel. ``DELETE /api/queries/<name>`` removes a saved one.
 """
@@ -33,6 +34,9 @@ bp = Blueprint("workbench", __name__, url_prefix="/api")
 EXECUTION_ID = re.compile(r"[0-9a-fA-F-]{8,64}")
 #: Rows per chunk of a streamed download.
 CHUNK_ROWS = 2000
+#: Most rows a download holds. The engine hands a result over as Python rows, so a download of N rows holds
+#: them all in memory while it streams; past this the download is refused (413) rather than cut short.
+EXPORT_MAX_ROWS = 1_000_000
 
 #: Trino functions offered for completion (those lakebox refuses are left out at import).
 TRINO_FUNCTIONS = tuple(sorted(set("""
@@ -141,12 +145,16 @@ def download_execution(execution_id: str, fmt: str) -> Response:
     except (NoSuchKeyError, KeyError, FileNotFoundError):
         raise ApiError(404, "NOT_FOUND", f"no query execution {execution_id}; GET /api/executions lists them") from None
     database = (meta.get("QueryExecutionContext") or {}).get("Database") or None
-    result = d.execute(meta.get("Query", ""), database=database, max_rows=None,
+    result = d.execute(meta.get("Query", ""), database=database, max_rows=EXPORT_MAX_ROWS,
                        timeout=d.settings.query_timeout, write_result=False)
     if result.error is not None:
         e = result.error
         return error_response(400 if e.category == 2 else 500, e.error_type, e.message, line=e.line,
                               column=e.column)
+    if result.truncated:
+        raise ApiError(413, "RESULT_TOO_LARGE",
+                       f"the result has more than {EXPORT_MAX_ROWS:,} rows, the most a download holds; add a "
+                       "WHERE or LIMIT, or read the table's files under processed/ directly")
     filename = f"query-{execution_id}.{fmt}"
     body = _csv_chunks(result) if fmt == "csv" else _json_chunks(result, execution_id)
     resp = Response(body, mimetype="text/csv" if fmt == "csv" else "application/json")
