@@ -474,3 +474,23 @@ def test_every_control_works_from_the_keyboard(open_page: Callable[..., PageReco
     p.keyboard.press("ArrowDown")  # a native select: the arrow picks the next view
     expect(p.locator(f"{SALES} .view-select")).to_have_value("line")
     assert_clean(rec)
+
+
+def test_an_empty_lake_says_what_to_do(browser: Any, lake: Any) -> None:
+    server = start_live_server(lake)
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", timezone_id="UTC")
+    try:
+        rec = record(ctx, server)
+        rec.page.goto(server.url + "/")
+        rec.page.wait_for_function(SETTLED)
+        for panel in rec.page.locator("article.panel").all():
+            expect(panel.locator(".notice")).to_have_text("No processed data yet — upload a CSV of orders to see "
+                                                          "this panel.")
+            expect(panel.locator(".dl-csv")).to_have_attribute("aria-disabled", "true")
+        expect(rec.page.locator('[data-figure="orders"] .sub')).to_contain_text("upload a CSV")
+        expect(rec.page.locator("#runs")).to_contain_text("No runs yet")
+        expect(rec.page.locator("#sql-editor")).to_have_attribute("data-completions", "0")
+        assert_clean(rec)
+    finally:
+        ctx.close()
+        server.stop()
