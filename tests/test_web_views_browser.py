@@ -298,6 +298,10 @@ def test_dark_mode_follows_the_system_and_the_toggle(open_page: Callable[..., Pa
     p.emulate_media(color_scheme="light")
     toggle.click()
     expect(p.locator("html")).to_have_attribute("data-theme", "dark")
+    toggle.click()  # back to the system's theme: the page follows the system again
+    expect(p.locator("html")).to_have_attribute("data-theme-source", "system")
+    p.emulate_media(color_scheme="dark")
+    expect(p.locator("html")).to_have_attribute("data-theme", "dark")
     light = open_page(color_scheme="light")
     expect(light.page.locator("html")).to_have_attribute("data-theme", "light")
     light.page.emulate_media(color_scheme="dark")  # the system changes while the page is open

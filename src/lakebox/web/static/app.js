@@ -23,7 +23,10 @@
     $(".tlabel", toggle).textContent = dark ? " Light" : " Dark";
   }
   toggle.addEventListener("click", () => {
-    window.lakeboxTheme.set(document.documentElement.dataset.theme === "dark" ? "light" : "dark");
+    const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+    const system = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+    // back to the system's theme: follow the system again (its changes too) instead of pinning it
+    window.lakeboxTheme.set(next === system ? null : next);
   });
   document.addEventListener("lakebox:theme", () => {
     showTheme();
@@ -69,8 +72,7 @@
   function setupViewSelect(name) {
     const el = panelEl(name);
     const sel = $(".view-select", el);
-    const q = boot.queries ? boot.queries[name] : null;
-    const hint = (panelData[name] && panelData[name].chart) || (q && q.chart) || { type: el.dataset.chart };
+    const hint = (panelData[name] && panelData[name].chart) || { type: el.dataset.chart };
     const views = LB.viewsFor(hint);
     const want = LB.url.get(name + ".view");
     const labels = { bar: "Bar chart", line: "Line chart", donut: "Donut chart", table: "Table only" };
