@@ -162,7 +162,7 @@
         h("a", { class: "dl", id: "sql-dl-csv", href: dl.csv, download: "", title: "every row, not only those shown" }, "CSV (all rows)"),
         h("a", { class: "dl", id: "sql-dl-json", href: dl.json, download: "", title: "every row, not only those shown" }, "JSON (all rows)"));
       LB.dataTable($("#sql-result"), res, { key: "sql", pageSize: 25, maxRows: Number($("#sql-result").dataset.maxRows),
-        downloads: dl, label: "query result", emptyText: "The query returned no rows." });
+        downloads: dl, label: "query result", emptyText: "The query returned no rows.", facetsOpen: true });
       $("#sql-result").dataset.state = "ok";
       $("#sql-save").disabled = false;
       $("#sql-save").title = "save this query as a named query with a panel";

@@ -202,7 +202,8 @@
   /**
    * Render ``result`` ({columns, rows, row_count, truncated}) into ``container``.
    * opts: key (URL prefix; none = no URL state), pageSize, maxRows (the server's cap), downloads
-   * ({csv, json} URLs of every row), emptyText.
+   * ({csv, json} URLs of every row), emptyText, label (of the table's region), facetsOpen (open the facets
+   * on wide screens; they are always open while one is selected).
    */
   LB.dataTable = function dataTable(container, result, opts) {
     opts = opts || {};
@@ -213,6 +214,7 @@
     const key = opts.key || null;
     const state = { sort: null, dir: 1, page: 0, q: "", facets: {} };
     let typing = false; // a filter being typed is one history entry, not one per key
+    let facetBoxOpen = null; // opened or closed by the user: stays so across re-renders
     const text = rows.map((r) => r.map((v, i) => (v === null ? "null" : LB.fmtValue(v, cols[i], months[i]) + " " + String(v)).toLowerCase()).join("\u0001"));
     // facets for columns of labels (text, dates, booleans) with a few distinct values, as Datasette suggests them
     const facetCols = cols.map((c, i) => {
@@ -280,7 +282,9 @@
       if (!facetCols.length) return null;
       const wide = !window.matchMedia || window.matchMedia("(min-width: 761px)").matches;
       const active = Object.keys(state.facets).length > 0;
-      return h("details", { class: "facets", open: wide || active ? "" : null },
+      const open = active || (facetBoxOpen !== null ? facetBoxOpen : Boolean(opts.facetsOpen && wide));
+      return h("details", { class: "facets", open: open ? "" : null,
+        ontoggle: (ev) => { facetBoxOpen = ev.target.open; } },
         h("summary", { text: "Facets" + (active ? " (" + Object.keys(state.facets).length + " selected)" : "") }),
         h("div", { class: "facet-list" }, facetCols.map((i) => {
           const c = cols[i];
