@@ -40,7 +40,7 @@ def serve(lake_dir: Path) -> tuple[str, object]:
     # a few editor queries, so the history list has entries
     for sql in ("SELECT order_status, COUNT(*) AS orders FROM orders_processed GROUP BY 1 ORDER BY 2 DESC",
                 "SELECT customer_id, SUM(order_amount) AS total FROM orders_processed GROUP BY 1"):
-        lake.engine.start_query_execution(sql, write_result=True)
+        lake.engine.run_query(sql, write_result=True)
     server = make_server(lake, "127.0.0.1", 0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     return f"http://127.0.0.1:{server.effective_port}", server

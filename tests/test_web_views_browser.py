@@ -419,7 +419,7 @@ def test_partial_month_and_exact_counts_of_a_large_panel(browser: Any, make_sett
         assert chart.locator(".scatterlayer .trace").count() == 4
         assert chart.locator(".scatterlayer .js-line[style*='stroke-dasharray']").count() == 2
         # the count is exact (the panel holds 1,000 rows of a result it knows the size of), not "1,000+"
-        customers = lake.engine.start_query_execution(
+        customers = lake.engine.run_query(
             "SELECT COUNT(DISTINCT customer_id) FROM orders_processed", write_result=False).rows[0][0]
         assert 1000 < customers < 10_000
         sales = rec.page.locator(SALES)

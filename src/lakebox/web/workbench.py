@@ -20,10 +20,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from lakebox.query.base import query_history
+from lakebox.query.errors import AthenaError
 from lakebox.query.named import NamedQuery
 from lakebox.query.results import athena_csv, to_json_value
 from lakebox.query.trino_functions import UNSUPPORTED_FUNCTIONS
-from lakebox.store.base import NoSuchKeyError
 from lakebox.web.api import ApiError, error_response
 from lakebox.web.dashboard import Dashboard
 from lakebox.web.saved import SavedQueryError, SavedQueryExists, SaveRequest
@@ -120,8 +121,8 @@ def executions() -> Response:
     seen: set[tuple[str, str]] = set()
     out: list[dict[str, Any]] = []
     # read a few times the limit so that repeated runs of one query do not empty the list
-    for meta in dash().lake.engine.list_query_executions(limit * 4):
-        entry = _history_entry(meta)
+    for meta in query_history(dash().lake.engine, limit * 4):
+        entry = _history_entry(dict(meta))
         key = (" ".join(str(entry["sql"]).split()), str(entry["database"]))
         if key in seen:
             continue
@@ -142,7 +143,7 @@ def download_execution(execution_id: str, fmt: str) -> Response:
     d = dash()
     try:
         meta = d.lake.engine.get_query_execution(execution_id)
-    except (NoSuchKeyError, KeyError, FileNotFoundError):
+    except AthenaError:  # GetQueryExecution of an unknown id: InvalidRequestException
         raise ApiError(404, "NOT_FOUND", f"no query execution {execution_id}; GET /api/executions lists them") from None
     database = (meta.get("QueryExecutionContext") or {}).get("Database") or None
     result = d.execute(meta.get("Query", ""), database=database, max_rows=EXPORT_MAX_ROWS,
