@@ -106,7 +106,7 @@ def test_saved_query_file_round_trip_and_cache(tmp_path: Path) -> None:
 
     now = [100.0]
     store = LocalStore(tmp_path / "lake")
-    saved = SavedQueries(store, ttl=5.0, clock=lambda: now[0])
+    saved = SavedQueries(store, max_sql_bytes=262_144, ttl=5.0, clock=lambda: now[0])
     req = SaveRequest(name="by_day", title="Orders\nper day ", sql="-- note: a comment, not a header\n"
                       "SELECT :day AS d", chart={"type": "line", "x": "d", "y": ["d"]}, params={"day": "2025-02-01"})
     q = saved.save(req, reserved={})
@@ -114,14 +114,15 @@ def test_saved_query_file_round_trip_and_cache(tmp_path: Path) -> None:
     assert [p.name for p in q.params] == ["day"] and q.render({}).endswith("'2025-02-01' AS d")
     assert q.chart == {"type": "line", "x": "d", "y": ["d"]}
     assert saved.all()["by_day"] == q
-    other = SavedQueries(store, ttl=5.0, clock=lambda: now[0])
+    other = SavedQueries(store, max_sql_bytes=262_144, ttl=5.0, clock=lambda: now[0])
     store.delete_object("_lakebox/queries/by_day.sql")  # another process deletes it
     assert "by_day" in saved.all()  # cached...
     now[0] += 5.0
     assert saved.all() == {} and other.all() == {}  # ...for at most ttl seconds
     for bad, field in [(dict(name="x", title="t", sql="SELECT :sort"), "params.sort"),
                        (dict(name="x", title="t", sql="SELECT 1", chart={"type": "pie3d"}), "chart.type"),
-                       (dict(name="x", title="t", sql="SELECT :a", params={"a": "two words"}), "params.a")]:
+                       (dict(name="x", title="t", sql="SELECT :a", params={"a": "two words"}), "params.a"),
+                       (dict(name="x", title="t", sql="SELECT 1 -- " + "x" * 262_144), "sql")]:
         with pytest.raises(SavedQueryError) as err:
             saved.save(SaveRequest(**bad), reserved={})
         assert err.value.field == field

@@ -35,7 +35,7 @@ class Dashboard:
         self.cache = ResultCache(self.version.current, max_entries=cache_entries)
         self.warmer = Warmer(self._warm_jobs, before_job=lambda: self.cache.wait_idle(timeout=5.0))
         self.gate = VersionGate(self._catalog_version)
-        self.saved = SavedQueries(lake.store)
+        self.saved = SavedQueries(lake.store, max_sql_bytes=MAX_SQL_BYTES)
         self._listeners: list[Callable[[RunRecord], None]] = []
         lake.on_processed(self.data_changed)
 

@@ -32,6 +32,8 @@ _PARAM_REF = re.compile(r"(?<![:\w]):([a-zA-Z_]\w*)\b")
 RESERVED_PARAMS = ("sort", "dir", "page", "q", "view", "limit", "download", "token")
 MAX_TITLE = 120
 MAX_DESCRIPTION = 500
+#: How many saved queries (panels) a lake keeps.
+MAX_SAVED = 100
 
 
 class SavedQueryError(InvalidInputError):
@@ -141,8 +143,10 @@ class SavedQueries:
     ``ttl`` seconds, for queries saved by another process.
     """
 
-    def __init__(self, store: Store, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: Store, max_sql_bytes: int, ttl: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
+        self.max_sql_bytes = max_sql_bytes
         self.ttl = ttl
         self._clock = clock
         self._lock = threading.Lock()
@@ -178,6 +182,10 @@ class SavedQueries:
             raise SavedQueryExists(f"{req.name!r} is a shipped query; choose another name")
         if not replace and req.name in self.all():
             raise SavedQueryExists(f"a saved query {req.name!r} exists already")
+        if len(req.sql.encode("utf-8")) > self.max_sql_bytes:
+            raise SavedQueryError("sql", f"is longer than Athena's limit of {self.max_sql_bytes} bytes")
+        if req.name not in self.all() and len(self.all()) >= MAX_SAVED:
+            raise SavedQueryError("name", f"the lake holds {MAX_SAVED} saved queries already; delete one first")
         text = render_file(req)
         query = parse_named_query(req.name, text)
         if check is not None:
