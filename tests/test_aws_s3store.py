@@ -98,7 +98,7 @@ def test_s3store_multipart_upload_for_large_files(aws: AwsEnv, tmp_path: Path) -
     src = tmp_path / "big.parquet"
     payload = bytes(range(256)) * (11 * mib // 256)  # 11 MiB -> 3 parts of at most 5 MiB
     src.write_bytes(payload)
-    info = store.put_file("processed/big.parquet", src)
+    info = store.upload_file("processed/big.parquet", src)
     assert info.etag.endswith("-3"), info.etag  # S3's multipart ETag: <md5 of part md5s>-<parts>
     assert info.size == len(payload)
     assert store.get_object("processed/big.parquet") == payload

@@ -126,7 +126,7 @@ class Lake:
         items: list[IngestItem] = []
         for path, key in zip(paths, keys, strict=True):
             replaced = self.store.exists(key)
-            self.store.put_file(key, _copy_to_temp(self.store, key, path))
+            self.store.upload_file(key, _copy_to_temp(self.store, key, path))
             run = self.process(key)
             if replaced and run.status != "skipped":
                 run.warnings.append(f"replaced the earlier {key} and its output")
@@ -162,9 +162,9 @@ class Lake:
     def seed_sample(self, rows: int = 200, as_of: dt.date | None = None) -> RunRecord:
         """Write sample orders to ``raw/sample_orders.csv`` and process them (used by ``up`` on an empty lake)."""
         key = "raw/sample_orders.csv"
-        tmp = _temp_path(self.store, key)
+        tmp = self.store.temp_path(key)
         write_sample(tmp, rows, as_of or self.settings.reference_date())
-        self.store.put_file(key, tmp)
+        self.store.upload_file(key, tmp)
         return self.process(key)
 
     def run_named(self, name: str, params: dict[str, str] | None = None, **kw: Any) -> QueryResult:
@@ -193,22 +193,9 @@ def _safe_name(name: str) -> str:
     return base
 
 
-def _temp_path(store: Store, key: str) -> Path:
-    local = getattr(store, "temp_path_for", None)
-    if local is not None:
-        return Path(local(key))
-    import tempfile
-
-    fd, name = tempfile.mkstemp(suffix=".csv")
-    import os
-
-    os.close(fd)
-    return Path(name)
-
-
 def _copy_to_temp(store: Store, key: str, src: Path) -> Path:
     import shutil
 
-    tmp = _temp_path(store, key)
+    tmp = store.temp_path(key)
     shutil.copyfile(src, tmp)
     return tmp

@@ -24,8 +24,7 @@ from lakebox.events import EventError, is_test_event, parse_event
 from lakebox.process.rules import dataset_for_key
 from lakebox.process.runs import RunLedger
 from lakebox.process.transform import RejectedFile, connect, transform_csv
-from lakebox.store.base import NoSuchKeyError, Store
-from lakebox.store.local import TMP_PREFIX
+from lakebox.store.base import TMP_PREFIX, NoSuchKeyError, Store
 
 log = logging.getLogger("lakebox.process")
 
@@ -80,8 +79,8 @@ def process_object(
                 shutil.copyfileobj(body, fh, 8 * 1024 * 1024)
         # Locally, outputs are written as hidden temp files next to their destination, so publishing is a
         # same-folder rename; a SIGKILL leaves only a temp file that no reader lists and the watcher sweeps.
-        out_tmp = _temp_for(store, out_key, work, run.run_id)
-        q_tmp = _temp_for(store, q_key, work, run.run_id)
+        out_tmp = store.temp_path(out_key)
+        q_tmp = store.temp_path(q_key)
         temps += [out_tmp, q_tmp]
         con = connect(settings.memory_limit, settings.threads, spill_dir=work)
         try:
@@ -93,10 +92,10 @@ def process_object(
         if result.extra_columns:
             run.warnings.append(f"ignored extra column(s): {', '.join(result.extra_columns)}")
         # Publish: each put is atomic (rename or single PUT), so readers see old or new, never half.
-        store.put_file(out_key, out_tmp)
+        store.upload_file(out_key, out_tmp)
         run.output_keys = [out_key]
         if result.quarantine_written:
-            store.put_file(q_key, q_tmp)
+            store.upload_file(q_key, q_tmp)
             run.quarantine_key = q_key
         else:
             store.delete_object(q_key)  # a reprocessed file that is now clean has no stale quarantine
@@ -127,13 +126,6 @@ def _work_dir(store: Store) -> Path:
         local.parent.mkdir(parents=True, exist_ok=True)
         return local.parent
     return Path(tempfile.gettempdir())
-
-
-def _temp_for(store: Store, key: str, work: Path, run_id: str) -> Path:
-    local = getattr(store, "temp_path_for", None)
-    if local is not None:
-        return Path(local(key))
-    return work / f"{TMP_PREFIX}{run_id}-{key.rsplit('/', 1)[-1]}.tmp"
 
 
 def handle_event(

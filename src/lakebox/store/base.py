@@ -1,7 +1,8 @@
-"""The Store interface: what lakebox needs from a bucket. ``LocalStore`` is a folder; ``S3Store`` is S3.
+"""The Store interface ("S3"): what lakebox needs from a bucket. ``LocalStore`` is a folder; ``S3Store`` is S3.
 
-Method names follow S3's actions (put_object, get_object, head_object, list_objects_v2, delete_object) so the
-mapping can be found with grep. Keys are S3 keys: ``/``-separated, relative, never escaping the bucket.
+Method names follow S3's actions (PutObject, GetObject, HeadObject, ListObjectsV2, DeleteObject, CopyObject,
+and the transfer manager's upload_file) so the mapping can be found with grep. Keys are S3 keys:
+``/``-separated, relative, never escaping the bucket. This module is pure: no boto3, no file system.
 """
 
 from __future__ import annotations
@@ -13,20 +14,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
+from lakebox.core.errors import InvalidInputError, LakeboxError, NotFoundError
+
 #: The top-level prefixes of a lake, as in the original assignment plus lakebox's own.
 LAYOUT = ("raw/", "processed/", "enriched/", "quarantine/", "_lakebox/")
 
+#: Basename prefix of temp files: never listed by either backend, swept after a crash.
+TMP_PREFIX = ".lakebox-tmp-"
 
-class StoreError(Exception):
+
+class StoreError(LakeboxError):
     """A store operation failed; the message names the key."""
 
+    code = "InternalError"
 
-class InvalidKeyError(StoreError, ValueError):
+
+class InvalidKeyError(StoreError, InvalidInputError, ValueError):
     """A key that could escape the bucket or is not a valid object key."""
 
+    code = "InvalidArgument"
 
-class NoSuchKeyError(StoreError, KeyError):
+
+class NoSuchKeyError(StoreError, NotFoundError, KeyError):
     """The object does not exist (S3's NoSuchKey)."""
+
+    code = "NoSuchKey"
 
     def __str__(self) -> str:  # KeyError quotes its message; we want the plain text
         return str(self.args[0]) if self.args else "no such key"
@@ -70,33 +82,65 @@ def join_key(*parts: str) -> str:
 
 @runtime_checkable
 class Store(Protocol):
-    """A bucket. Writes are atomic: a reader sees the old object, the new one, or none; never half of one."""
+    """A bucket. Writes are atomic: a reader sees the old object, the new one, or none; never half of one.
+
+    Where the backends differ from S3: LocalStore's ETags identify a version of the file, not an MD5 of its
+    content (see :mod:`lakebox.store.local`); listings are returned whole, in key order, never as pages;
+    ``temp_path`` and ``local_path`` are lakebox's own (S3 has no local paths).
+    """
 
     @property
-    def url(self) -> str: ...
-
-    def put_object(self, key: str, data: bytes) -> ObjectInfo: ...
-
-    def put_file(self, key: str, path: Path) -> ObjectInfo:
-        """Upload a local file (moved into place locally; multipart on S3 when large)."""
+    def url(self) -> str:
+        """The lake's location: a folder path, or ``s3://bucket[/prefix]``."""
         ...
 
-    def get_object(self, key: str) -> bytes: ...
+    def put_object(self, key: str, data: bytes) -> ObjectInfo:
+        """PutObject: write ``data`` at ``key`` atomically, replacing any object there."""
+        ...
+
+    def upload_file(self, key: str, path: Path) -> ObjectInfo:
+        """Upload a local file to ``key``: moved into place when it is a :meth:`temp_path` of a LocalStore,
+        copied otherwise; a multipart upload on S3 when large. The caller owns (and removes) ``path``."""
+        ...
+
+    def copy_object(self, source_key: str, key: str) -> ObjectInfo:
+        """CopyObject within the lake: ``source_key`` to ``key`` (multipart copy on S3 when large).
+
+        Raises :class:`NoSuchKeyError` when the source does not exist."""
+        ...
+
+    def get_object(self, key: str) -> bytes:
+        """GetObject: the whole object. Raises :class:`NoSuchKeyError` when it does not exist."""
+        ...
 
     def open_object(self, key: str) -> BinaryIO:
-        """Open an object as a binary stream; the caller closes it."""
+        """GetObject as a binary stream; the caller closes it. Raises :class:`NoSuchKeyError`."""
         ...
 
-    def head_object(self, key: str) -> ObjectInfo: ...
+    def head_object(self, key: str) -> ObjectInfo:
+        """HeadObject: size, ETag and modification time. Raises :class:`NoSuchKeyError`."""
+        ...
 
     def list_objects_v2(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix``, in key order; temp files are never listed."""
         ...
 
-    def delete_object(self, key: str) -> None: ...
+    def delete_object(self, key: str) -> None:
+        """DeleteObject; deleting a missing key succeeds, as on S3."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """True when an object is stored at ``key`` (a HeadObject that does not raise)."""
+        ...
 
     def local_path(self, key: str) -> Path | None:
         """A path DuckDB can read directly, or None when the object must be downloaded first."""
         ...
 
-    def exists(self, key: str) -> bool: ...
+    def temp_path(self, key: str) -> Path:
+        """A fresh local path to write a file that will be uploaded to ``key`` with :meth:`upload_file`.
+
+        LocalStore: a hidden temp file next to the destination, so the upload is an atomic same-folder
+        rename. S3Store: a file in the system temp folder. Either way the caller removes it if it is still
+        there after the upload (or on failure)."""
+        ...

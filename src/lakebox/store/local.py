@@ -20,9 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from lakebox.store.base import LAYOUT, InvalidKeyError, NoSuchKeyError, ObjectInfo, validate_key
-
-TMP_PREFIX = ".lakebox-tmp-"
+from lakebox.store.base import LAYOUT, TMP_PREFIX, InvalidKeyError, NoSuchKeyError, ObjectInfo, validate_key
 
 
 def _etag(st: os.stat_result) -> str:
@@ -74,7 +72,8 @@ class LocalStore:
             tmp.unlink(missing_ok=True)
         return self._info(key, path)
 
-    def put_file(self, key: str, path: Path) -> ObjectInfo:
+    def upload_file(self, key: str, path: Path) -> ObjectInfo:
+        """A :meth:`temp_path` (same folder) is renamed into place; any other file is copied, then renamed."""
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         src = Path(path)
@@ -89,8 +88,21 @@ class LocalStore:
                 tmp.unlink(missing_ok=True)
         return self._info(key, dest)
 
-    def temp_path_for(self, key: str) -> Path:
-        """A hidden temp path next to ``key``'s destination, so ``put_file`` is a same-folder rename."""
+    def copy_object(self, source_key: str, key: str) -> ObjectInfo:
+        src = self._path(source_key)
+        if not src.is_file():
+            raise NoSuchKeyError(f"no such key: {source_key}")
+        dest = self._path(key)
+        tmp = self._tmp_for(dest)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return self._info(key, dest)
+
+    def temp_path(self, key: str) -> Path:
+        """A hidden temp path next to ``key``'s destination, so :meth:`upload_file` is a same-folder rename."""
         return self._tmp_for(self._path(key))
 
     def get_object(self, key: str) -> bytes:

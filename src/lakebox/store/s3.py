@@ -17,18 +17,19 @@ so constructing a store for ``lakebox settings`` or ``--help`` costs nothing and
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lakebox.awsclient import LazyClient
-from lakebox.store.base import NoSuchKeyError, ObjectInfo, StoreError, validate_key
+from lakebox.core.errors import aws_error_code
+from lakebox.store.base import TMP_PREFIX, NoSuchKeyError, ObjectInfo, StoreError, validate_key
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from boto3.s3.transfer import TransferConfig
-
-TMP_PREFIX = ".lakebox-tmp-"
 
 #: Objects at or above this size go up as a multipart upload (S3's single PUT tops out at 5 GB, and
 #: multipart lets boto3 retry one part instead of the whole object).
@@ -44,14 +45,9 @@ def _not_found_as(key: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        if _error_code(exc) in _NOT_FOUND:
+        if aws_error_code(exc) in _NOT_FOUND:
             raise NoSuchKeyError(f"no such key: {key}") from exc
         raise
-
-
-def _error_code(exc: Exception) -> str:
-    response: dict[str, Any] = getattr(exc, "response", {}) or {}
-    return str(response.get("Error", {}).get("Code", ""))
 
 
 def _strip_etag(etag: str | None) -> str:
@@ -146,7 +142,7 @@ class S3Store:
         # needs right after a write, so the client clock stands in for LastModified.
         return ObjectInfo(key, len(data), _strip_etag(resp.get("ETag")), dt.datetime.now(dt.UTC))
 
-    def put_file(self, key: str, path: Path) -> ObjectInfo:
+    def upload_file(self, key: str, path: Path) -> ObjectInfo:
         """Upload a local file: one PUT when small, a multipart upload (completed atomically) when large.
 
         The local file is left in place (as LocalStore's copy branch does); callers own their temp files.
@@ -154,6 +150,15 @@ class S3Store:
         full = self._key(key)
         self.client.upload_file(str(Path(path)), self.bucket, full, Config=self._transfer_config())
         # HEAD after upload: a multipart ETag ("<md5>-<parts>") is only known once the upload is completed.
+        return self.head_object(key)
+
+    def copy_object(self, source_key: str, key: str) -> ObjectInfo:
+        """CopyObject inside the bucket; the transfer manager switches to a multipart copy (UploadPartCopy)
+        above the multipart threshold, since a single CopyObject tops out at 5 GB."""
+        source = {"Bucket": self.bucket, "Key": self._key(source_key)}
+        full = self._key(key)
+        with _not_found_as(source_key):
+            self.client.copy(source, self.bucket, full, Config=self._transfer_config())
         return self.head_object(key)
 
     def delete_object(self, key: str) -> None:
@@ -209,6 +214,13 @@ class S3Store:
         self._key(key)
         return None
 
+    def temp_path(self, key: str) -> Path:
+        """A fresh file in the system temp folder (Lambda's /tmp), named after ``key``'s basename."""
+        self._key(key)
+        fd, name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix="-" + key.rsplit("/", 1)[-1] + ".tmp")
+        os.close(fd)
+        return Path(name)
+
     # --- conveniences used by deploy and tests ------------------------------------------------------------
 
     def create_bucket(self) -> None:
@@ -220,5 +232,5 @@ class S3Store:
         try:
             self.client.create_bucket(**kwargs)
         except Exception as exc:
-            if _error_code(exc) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+            if aws_error_code(exc) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                 raise

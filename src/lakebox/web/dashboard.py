@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -178,18 +177,10 @@ class Dashboard:
         """Land an uploaded CSV in ``raw/`` under a sanitised name and process it like any other raw object."""
         key = self.lake.raw_key_for(Path(filename or "upload.csv"))
         store = self.lake.store
-        temp_for = getattr(store, "temp_path_for", None)
-        if temp_for is not None:
-            tmp = Path(temp_for(key))
-        else:
-            fd, name = tempfile.mkstemp(suffix=".csv")
-            import os
-
-            os.close(fd)
-            tmp = Path(name)
+        tmp = store.temp_path(key)
         try:
             save(tmp)
-            store.put_file(key, tmp)
+            store.upload_file(key, tmp)
         finally:
             tmp.unlink(missing_ok=True)
         run = self.lake.process(key)
