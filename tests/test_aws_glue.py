@@ -7,6 +7,7 @@ The moto fixtures and the shared helpers (``CSV``, ``make_store``, ``glue_settin
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from conftest_aws import (
 
 from lakebox.catalog.crawler import ColumnDef, PartitionDef, TableDef
 from lakebox.catalog.glue import GlueCatalog
+from lakebox.catalog.update import CatalogUpdater, open_catalog
 from lakebox.query.athena import AthenaEngine
 from lakebox.store.s3 import S3Store
 
@@ -101,12 +103,13 @@ def test_glue_catalog_crawler_mode(aws: AwsEnv) -> None:
     glue.create_crawler(Name="lakebox-processed", Role="arn:aws:iam::123456789012:role/crawler",
                         DatabaseName="orders_db", TablePrefix="orders_",
                         Targets={"S3Targets": [{"Path": f"s3://{aws.bucket}/processed/"}]})
-    cat = GlueCatalog(aws.lake(), endpoint_url=aws.endpoint_url, region=aws.region,
-                      crawler_name="lakebox-processed")
+    settings = replace(glue_settings(aws), glue_crawler="lakebox-processed")
+    updater = CatalogUpdater.open(settings, make_store(aws))
     run = RunRecord(raw_key="raw/orders.csv", etag="x", dataset="orders", status="ok")
-    assert cat.update_for_run(glue_settings(aws), make_store(aws), run) is None
-    assert cat.get_crawler_state() == "RUNNING"
-    assert cat.start_crawler() is False  # already running: not an error, its run covers our object
+    assert updater.update_for_run(run) is None
+    cat = updater.catalog
+    assert cat.get_crawler("lakebox-processed").state == "RUNNING"
+    assert cat.start_crawler("lakebox-processed") is False  # already running: its run covers our object
 
 
 # --- deploy up / status / down against moto's CloudFormation ------------------------------------------------
@@ -177,18 +180,17 @@ def test_deploy_up_status_down_in_moto(aws: AwsEnv, tmp_path: Path) -> None:
 
 def test_dashboard_serves_over_s3_glue_and_athena(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """The unchanged web app, with a lake on moto's S3, the Glue catalog and the Athena engine."""
-    from lakebox.catalog.glue import update_catalog_for_run
     from lakebox.lake import Lake
-    from lakebox.process.handler import process_object
+    from lakebox.process.handler import default_after, process_object
     from lakebox.web.app import create_app
 
     store = make_store(aws)
     aws.client("athena").create_work_group(
         Name="lakebox", Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{aws.bucket}/enriched/"}})
     settings = glue_settings(aws, workgroup="lakebox")
-    GlueCatalog.from_settings(settings).create_database("orders_db")
+    open_catalog(settings, store).create_database("orders_db")
     store.put_object("raw/orders.csv", CSV)
-    assert process_object(settings, store, "raw/orders.csv", after=update_catalog_for_run).status == "ok"
+    assert process_object(settings, store, "raw/orders.csv", after=default_after).status == "ok"
 
     lake = Lake(settings)
     assert isinstance(lake.store, S3Store) and isinstance(lake.catalog, GlueCatalog)

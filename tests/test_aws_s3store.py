@@ -20,6 +20,7 @@ from conftest_aws import (
 )
 
 from lakebox.catalog.glue import GlueCatalog
+from lakebox.catalog.update import open_catalog
 from lakebox.events import build_event, build_record
 from lakebox.store import open_store
 from lakebox.store.base import InvalidKeyError, NoSuchKeyError
@@ -140,14 +141,13 @@ def test_s3store_readers_never_see_half_an_object(aws: AwsEnv) -> None:
 # --- the handler on S3 --------------------------------------------------------------------------------------
 
 def test_handler_processes_an_s3_object_and_updates_glue(aws: AwsEnv) -> None:
-    from lakebox.catalog.glue import update_catalog_for_run
-    from lakebox.process.handler import process_object
+    from lakebox.process.handler import default_after, process_object
 
     store = make_store(aws)
     settings = glue_settings(aws)
-    GlueCatalog.from_settings(settings).create_database("orders_db")  # the stack creates it on AWS
+    open_catalog(settings, store).create_database("orders_db")  # the stack creates it on AWS
     store.put_object("raw/orders.csv", CSV)
-    run = process_object(settings, store, "raw/orders.csv", after=update_catalog_for_run)
+    run = process_object(settings, store, "raw/orders.csv", after=default_after)
     assert run.status == "ok", run.error
     assert (run.rows_read, run.rows_kept, run.rows_dropped, run.rows_quarantined) == (4, 2, 1, 1)
     assert run.balanced
@@ -159,7 +159,7 @@ def test_handler_processes_an_s3_object_and_updates_glue(aws: AwsEnv) -> None:
     assert "bob" in quarantine and "decimal" in quarantine
     assert any(k.startswith("_lakebox/state/") for k in keys)
 
-    table = GlueCatalog.from_settings(settings).get_table("orders_db", "orders_processed")
+    table = open_catalog(settings, store).get_table("orders_db", "orders_processed")
     assert table is not None
     assert [c.name for c in table.columns][:2] == ["order_id", "customer_id"]
     assert table.location == "processed/" and table.row_count == 2 and table.format == "parquet"
@@ -168,7 +168,7 @@ def test_handler_processes_an_s3_object_and_updates_glue(aws: AwsEnv) -> None:
     assert glue_raw["TableType"] == "EXTERNAL_TABLE"
 
     # Same ETag again: idempotent, nothing written.
-    again = process_object(settings, store, "raw/orders.csv", after=update_catalog_for_run)
+    again = process_object(settings, store, "raw/orders.csv", after=default_after)
     assert again.status == "skipped"
 
 

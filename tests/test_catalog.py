@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lakebox.catalog import crawl
 from lakebox.lake import Lake
 
 H = b"OrderID,Customer,Amount,Status,OrderDate\n"
@@ -43,7 +42,7 @@ def test_schema_change_writes_a_new_version(make_settings, tmp_path: Path) -> No
     # The same lake crawled under a mapping that keeps source names: a different schema.
     lake2 = Lake(make_settings(output_format="csv"))
     lake2.ingest([src])
-    tables = crawl(lake2.settings, lake2.store, lake2.catalog)
+    tables = lake2.crawl()
     t = tables[0]
     assert t.version == 2
     versions = lake2.catalog.get_table_versions("orders_db", "orders_processed")

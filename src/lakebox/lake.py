@@ -14,7 +14,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from lakebox.catalog import crawl, open_catalog, update_catalog_for_run
+from lakebox.catalog.base import Catalog
+from lakebox.catalog.crawler import TableDef
+from lakebox.catalog.update import CatalogUpdater, open_catalog
 from lakebox.config import Settings
 from lakebox.core.runs import RunRecord
 from lakebox.process.handler import handle_event, process_object
@@ -46,10 +48,14 @@ class Lake:
         return open_store(self.settings.lake, endpoint_url=self.settings.endpoint_url, region=self.settings.region)
 
     @cached_property
-    def catalog(self) -> Any:
+    def catalog(self) -> Catalog:
         cat = open_catalog(self.settings, self.store)
         cat.create_database(self.settings.database)
         return cat
+
+    @cached_property
+    def catalog_updater(self) -> CatalogUpdater:
+        return CatalogUpdater(self.settings, self.store, self.catalog)
 
     @cached_property
     def engine(self) -> QueryEngine:
@@ -76,7 +82,7 @@ class Lake:
         self._listeners.append(listener)
 
     def _after(self, settings: Settings, store: Store, run: RunRecord) -> None:
-        update_catalog_for_run(settings, store, run)
+        self.catalog_updater.update_for_run(run)
 
     def notify_changed(self, run: RunRecord) -> None:
         """Tell listeners (the dashboard's cache) that a run finished and the catalog may have changed."""
@@ -156,8 +162,8 @@ class Lake:
                 progress(key, run)
         return runs
 
-    def crawl(self) -> list[Any]:
-        return crawl(self.settings, self.store, self.catalog)
+    def crawl(self) -> list[TableDef]:
+        return self.catalog_updater.crawl()
 
     def seed_sample(self, rows: int = 200, as_of: dt.date | None = None) -> RunRecord:
         """Write sample orders to ``raw/sample_orders.csv`` and process them (used by ``up`` on an empty lake)."""

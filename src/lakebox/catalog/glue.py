@@ -1,64 +1,112 @@
-"""GlueCatalog: the same catalog interface as :class:`~lakebox.catalog.local.LocalCatalog`, on AWS Glue.
+"""GlueCatalog: :class:`~lakebox.catalog.base.Catalog` on AWS Glue.
 
-Method names are Glue's actions (create_database, get_tables, get_table, create_table, update_table,
-get_table_versions, batch_create_partition, get_partitions, start_crawler), and the public methods the crawler,
-the query engine and the dashboard call on a LocalCatalog (``get_table``, ``put_table``, ``get_files``, ...)
-exist here with the same signatures and return types, so either backend can be passed around.
+Tables are written the way a Glue crawler writes them (section 2.12 of the AWS semantics notes; the
+conversions are :class:`~lakebox.catalog.glue_convert.GlueConverter`'s). Where this differs from calling Glue
+directly:
 
-Tables are written the way a Glue crawler writes them (section 2.12 of the AWS semantics notes):
-``EXTERNAL_TABLE``, ``PartitionKeys`` at least ``[]``, the parameter block (classification, objectCount,
-recordCount, sizeKey, ...) as strings, and the Parquet/CSV input formats and SerDes Athena expects.
+- Versions: Glue archives a version on every UpdateTable unless ``SkipArchive`` is set. To match LocalCatalog,
+  which writes a version only when the schema changes, ``put_table`` passes ``SkipArchive=True`` for a
+  statistics-only update.
+- Locations: TableDef keeps lake-relative locations (``processed/``); Glue needs ``s3://`` URLs. The converter
+  translates in both directions, so a TableDef looks the same from either backend.
+- The crawler's per-file cache has no place in Glue: it is kept in the lake (``_lakebox/catalog/files/``)
+  when a store is given, and is empty otherwise (every crawl reads every footer).
 
-Versions: Glue archives a version on every UpdateTable unless ``SkipArchive`` is set. To match LocalCatalog,
-which writes a version only when the schema changes, a statistics-only update passes ``SkipArchive=True``.
-
-Locations: lakebox's TableDef keeps lake-relative locations (``processed/``); Glue needs ``s3://`` URLs. The
-catalog is given the lake URL and translates in both directions, so a TableDef looks the same from either
-backend.
-
-The class is split over three modules: this one keeps the client, databases, tables, versions and health;
-:mod:`lakebox.catalog.glue_convert` the location translation and TableDef <-> Glue conversions;
-:mod:`lakebox.catalog.glue_crawl` partitions, the crawler, the per-file cache and crawling a prefix. Every
-public name stays importable from here.
+Glue's error codes are read once, in :func:`_glue_errors`, and raised as the catalog's error classes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any
 
 from lakebox.awsclient import LazyClient
-from lakebox.catalog.crawler import TableDef, schema_changed
-from lakebox.catalog.glue_convert import GlueConvertMixin, _iso
-from lakebox.catalog.glue_crawl import FILES_PREFIX, PARTITION_BATCH, GlueCrawlMixin
-from lakebox.catalog.glue_errors import GlueCatalogError, _code
-from lakebox.store.base import Store
+from lakebox.catalog.base import (
+    ERRORS_BY_CODE,
+    AlreadyExistsError,
+    CatalogError,
+    CrawlerInfo,
+    CrawlerRunningError,
+    CrawlerState,
+    EntityNotFoundError,
+)
+from lakebox.catalog.crawler import ColumnDef, FileInfo, PartitionDef, TableDef, schema_changed
+from lakebox.catalog.glue_convert import GlueConverter, iso
+from lakebox.core.errors import aws_error_code
+from lakebox.store.base import NoSuchKeyError, Store
 
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from lakebox.config import Settings
-    from lakebox.core.runs import RunRecord
+#: Where the crawler's per-file cache lives in the lake (Glue has no place for it; the function may write
+#: ``_lakebox/*``).
+FILES_PREFIX = "_lakebox/catalog/files/"
 
-__all__ = [
-    "FILES_PREFIX",
-    "PARTITION_BATCH",
-    "GlueCatalog",
-    "GlueCatalogError",
-    "GlueConvertMixin",
-    "GlueCrawlMixin",
-    "update_catalog_for_run",
-]
+#: Glue's BatchCreatePartition takes at most 100 partitions per call, BatchDeletePartition 25.
+PARTITION_BATCH = 100
+PARTITION_DELETE_BATCH = 25
+
+_CRAWLER_STATES: dict[str, CrawlerState] = {"READY": "READY", "RUNNING": "RUNNING", "STOPPING": "STOPPING"}
 
 
-class GlueCatalog(GlueCrawlMixin, GlueConvertMixin):
-    """The Glue Data Catalog, behind LocalCatalog's interface.
+@contextmanager
+def _glue_errors(what: str) -> Iterator[None]:
+    """Raise Glue's answer as the catalog's error class for its code (CatalogError for the rest)."""
+    try:
+        yield
+    except Exception as exc:
+        code = aws_error_code(exc)
+        if code is None:
+            raise
+        cls = ERRORS_BY_CODE.get(code, CatalogError)
+        raise cls(f"{what}: {exc}", code=code) from exc
+
+
+class LakeFileCache:
+    """The crawler's per-file cache of each table, as one JSON object per table in the lake."""
+
+    def __init__(self, store: Store | None) -> None:
+        self.store = store
+
+    def key(self, database: str, name: str) -> str:
+        return f"{FILES_PREFIX}{database.lower()}/{name.lower()}.json"
+
+    def get(self, database: str, name: str) -> dict[str, FileInfo]:
+        if self.store is None:
+            return {}
+        try:
+            raw = json.loads(self.store.get_object(self.key(database, name)))
+        except NoSuchKeyError:
+            return {}
+        except ValueError:
+            return {}  # a corrupt cache only costs a full re-read
+        return {
+            f["key"]: FileInfo(f["key"], f["size"], f["etag"], f["rows"],
+                               tuple(ColumnDef(c[0], c[1]) for c in f["columns"]), f["format"],
+                               f.get("delimiter", ","), bool(f.get("has_header", True)))
+            for f in raw
+        }
+
+    def put(self, database: str, name: str, files: Sequence[FileInfo]) -> None:
+        if self.store is None:
+            return
+        body = [{"key": f.key, "size": f.size, "etag": f.etag, "rows": f.rows,
+                 "columns": [[c.name, c.type] for c in f.columns], "format": f.format,
+                 "delimiter": f.delimiter, "has_header": f.has_header} for f in files]
+        self.store.put_object(self.key(database, name), json.dumps(body).encode())
+
+    def delete(self, database: str, name: str) -> None:
+        if self.store is not None:
+            self.store.delete_object(self.key(database, name))
+
+
+class GlueCatalog:
+    """The Glue Data Catalog behind the Catalog interface.
 
     ``lake_url`` (``s3://bucket[/prefix]``) turns lake-relative table locations into S3 URLs. ``store`` is
     optional; with it, the crawler's per-file cache is kept in the lake, so a re-crawl downloads only new or
-    changed objects. ``crawler_name`` makes :meth:`update_for_run` start that crawler instead of writing
-    the table itself.
+    changed objects.
     """
 
     def __init__(
@@ -70,23 +118,14 @@ class GlueCatalog(GlueCrawlMixin, GlueConvertMixin):
         client: Any = None,
         catalog_id: str | None = None,
         store: Store | None = None,
-        crawler_name: str | None = None,
     ) -> None:
-        self.lake_url = lake_url.rstrip("/")
+        self.convert = GlueConverter(lake_url)
+        self.lake_url = self.convert.lake_url
         self.region = region
         self.endpoint_url = endpoint_url
         self.catalog_id = catalog_id
-        self.store = store
-        self.crawler_name = crawler_name
+        self.files = LakeFileCache(store)
         self._clients = LazyClient("glue", self.endpoint_url, self.region, client)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, store: Store | None = None) -> GlueCatalog:
-        """Build from lakebox settings. The crawler mode is chosen with ``LAKEBOX_GLUE_CRAWLER`` (a crawler
-        name) until Settings grows a field for it; the stack sets it on the function when asked to."""
-        crawler = settings.glue_crawler or os.environ.get("LAKEBOX_GLUE_CRAWLER") or None
-        return cls(settings.lake if settings.is_s3 else "", region=settings.region,
-                   endpoint_url=settings.endpoint_url, store=store, crawler_name=crawler)
 
     @property
     def client(self) -> Any:
@@ -104,41 +143,46 @@ class GlueCatalog(GlueCrawlMixin, GlueConvertMixin):
         Roles that may not create databases (the dashboard's, the function's) get AccessDenied here even
         for the stack's existing database; that is fine too when GetDatabase finds it."""
         try:
-            self.client.create_database(DatabaseInput={"Name": name.lower()}, **self._cid())
-        except Exception as exc:
-            code = _code(exc)
-            if code == "AlreadyExistsException":
-                return
-            if code == "AccessDeniedException":
-                self.client.get_database(Name=name.lower(), **self._cid())  # raises if it is really missing
-                return
-            raise
+            with _glue_errors(f"CreateDatabase {name.lower()}"):
+                self.client.create_database(DatabaseInput={"Name": name.lower()}, **self._cid())
+        except AlreadyExistsError:
+            return
+        except CatalogError as exc:
+            if exc.code != "AccessDeniedException":
+                raise
+            self.get_database(name)  # raises if it is really missing
+
+    def get_database(self, name: str) -> str:
+        with _glue_errors(f"GetDatabase {name.lower()}"):
+            resp = self.client.get_database(Name=name.lower(), **self._cid())
+        return str(resp["Database"]["Name"])
 
     def get_databases(self) -> list[str]:
         names: list[str] = []
-        for page in self.client.get_paginator("get_databases").paginate(**self._cid()):
-            names.extend(d["Name"] for d in page.get("DatabaseList", []))
+        with _glue_errors("GetDatabases"):
+            for page in self.client.get_paginator("get_databases").paginate(**self._cid()):
+                names.extend(d["Name"] for d in page.get("DatabaseList", []))
         return sorted(names)
 
     # --- tables --------------------------------------------------------------------------------------------
 
     def _glue_tables(self, database: str) -> Iterator[dict[str, Any]]:
         try:
-            for page in self.client.get_paginator("get_tables").paginate(DatabaseName=database.lower(),
-                                                                         **self._cid()):
-                yield from page.get("TableList", [])
-        except Exception as exc:
-            if _code(exc) != "EntityNotFoundException":
-                raise
+            with _glue_errors(f"GetTables {database.lower()}"):
+                pages = self.client.get_paginator("get_tables").paginate(DatabaseName=database.lower(),
+                                                                         **self._cid())
+                tables = [t for page in pages for t in page.get("TableList", [])]
+        except EntityNotFoundError:
+            return
+        yield from tables
 
     def get_tables(self, database: str | None = None) -> list[TableDef]:
-        """Every table of ``database`` (or of every database), sorted like LocalCatalog's."""
         databases = [database] if database is not None else self.get_databases()
         out = []
         for db in databases:
             for t in self._glue_tables(db):
                 t.setdefault("DatabaseName", db.lower())
-                out.append(self.table_from_glue(t))
+                out.append(self.convert.table_from_glue(t))
         return sorted(out, key=lambda t: (t.database, t.name))
 
     def get_table(self, database: str, name: str) -> TableDef | None:
@@ -147,82 +191,166 @@ class GlueCatalog(GlueCrawlMixin, GlueConvertMixin):
             return None
         parts = self.get_partitions(database, name) if raw.get("PartitionKeys") else []
         raw.setdefault("DatabaseName", database.lower())
-        return self.table_from_glue(raw, parts)
+        return self.convert.table_from_glue(raw, parts)
 
     def _get_glue_table(self, database: str, name: str) -> dict[str, Any] | None:
         try:
-            resp = self.client.get_table(DatabaseName=database.lower(), Name=name.lower(), **self._cid())
-        except Exception as exc:
-            if _code(exc) == "EntityNotFoundException":
-                return None
-            raise
-        return resp["Table"]  # type: ignore[no-any-return]
+            with _glue_errors(f"GetTable {database.lower()}.{name.lower()}"):
+                resp = self.client.get_table(DatabaseName=database.lower(), Name=name.lower(), **self._cid())
+        except EntityNotFoundError:
+            return None
+        table: dict[str, Any] = resp["Table"]
+        return table
 
     def create_table(self, table: TableDef) -> None:
-        self.client.create_table(DatabaseName=table.database.lower(), TableInput=self.table_input(table),
+        """CreateTable; the database is created first when missing (LocalCatalog does the same)."""
+        with _glue_errors(f"CreateTable {table.database.lower()}.{table.name.lower()}"):
+            try:
+                self._create_table(table)
+            except Exception as exc:
+                if aws_error_code(exc) != "EntityNotFoundException":
+                    raise
+                self.create_database(table.database)
+                self._create_table(table)
+
+    def _create_table(self, table: TableDef) -> None:
+        self.client.create_table(DatabaseName=table.database.lower(), TableInput=self.convert.table_input(table),
                                  **self._cid())
 
     def update_table(self, table: TableDef, *, skip_archive: bool = False) -> None:
-        """UpdateTable; Glue archives the previous definition as a version unless ``skip_archive``."""
-        self.client.update_table(DatabaseName=table.database.lower(), TableInput=self.table_input(table),
-                                 SkipArchive=skip_archive, **self._cid())
+        with _glue_errors(f"UpdateTable {table.database.lower()}.{table.name.lower()}"):
+            self.client.update_table(DatabaseName=table.database.lower(),
+                                     TableInput=self.convert.table_input(table),
+                                     SkipArchive=skip_archive, **self._cid())
 
-    def put_table(self, table: TableDef, prune: bool = True) -> TableDef:
-        """CreateTable or UpdateTable, then bring the partitions in line. A version is archived only when
-        the schema changed, as LocalCatalog does. Returns the table as stored (with Glue's version).
+    def put_table(self, table: TableDef, *, files: Sequence[FileInfo] | None = None,
+                  prune: bool = True) -> TableDef:
+        """CreateTable or UpdateTable, then bring the partitions in line; ``files`` is written to the lake's
+        file cache after the table.
 
         ``prune=False`` only adds partitions: concurrent Lambda invocations each see a listing that may
         predate another's output, so the per-file path must never delete what it did not see.
         """
         table.database, table.name = table.database.lower(), table.name.lower()
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        table.last_crawl = now
+        table.last_crawl = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         old_raw = self._get_glue_table(table.database, table.name)
         if old_raw is None:
             try:
                 self.create_table(table)
-            except Exception as exc:
-                if _code(exc) != "AlreadyExistsException":
-                    raise
-                # Another writer (a concurrent Lambda) created it first: fall through to an update.
+            except AlreadyExistsError:
+                # Another writer (a concurrent Lambda) created it first: update it instead.
                 self.update_table(table)
         else:
             old_raw.setdefault("DatabaseName", table.database)
-            old = self.table_from_glue(old_raw)
+            old = self.convert.table_from_glue(old_raw)
             self.update_table(table, skip_archive=not schema_changed(old, table))
         if table.partition_keys:
-            self.sync_partitions(table, prune=prune)
+            self._sync_partitions(table, prune=prune)
+        if files is not None:
+            self.put_files(table.database, table.name, files)
         stored = self.get_table(table.database, table.name)
         if stored is None:  # pragma: no cover - Glue just acknowledged the write
-            raise GlueCatalogError(f"table {table.database}.{table.name} vanished after it was written")
+            raise EntityNotFoundError(f"table {table.database}.{table.name} vanished after it was written")
         stored.files = list(table.files)
         return stored
 
     def delete_table(self, database: str, name: str) -> None:
-        try:
+        # Already gone is fine: DeleteTable is idempotent here, as LocalCatalog's.
+        with suppress(EntityNotFoundError), _glue_errors(f"DeleteTable {database.lower()}.{name.lower()}"):
             self.client.delete_table(DatabaseName=database.lower(), Name=name.lower(), **self._cid())
-        except Exception as exc:
-            if _code(exc) != "EntityNotFoundException":
-                raise
-        if self.store is not None:
-            self.store.delete_object(self._files_key(database, name))
+        self.files.delete(database, name)
 
     def get_table_versions(self, database: str, name: str) -> list[TableDef]:
         """Every archived definition, oldest first (Glue returns them newest first)."""
         versions: list[TableDef] = []
         try:
-            pages = self.client.get_paginator("get_table_versions").paginate(
-                DatabaseName=database.lower(), TableName=name.lower(), **self._cid())
-            for page in pages:
-                for v in page.get("TableVersions", []):
-                    t = dict(v["Table"])
-                    t["VersionId"] = v.get("VersionId", t.get("VersionId"))
-                    t.setdefault("DatabaseName", database.lower())
-                    versions.append(self.table_from_glue(t))
-        except Exception as exc:
-            if _code(exc) != "EntityNotFoundException":
-                raise
+            with _glue_errors(f"GetTableVersions {database.lower()}.{name.lower()}"):
+                pages = self.client.get_paginator("get_table_versions").paginate(
+                    DatabaseName=database.lower(), TableName=name.lower(), **self._cid())
+                raw = [v for page in pages for v in page.get("TableVersions", [])]
+        except EntityNotFoundError:
+            return []
+        for v in raw:
+            t = dict(v["Table"])
+            t["VersionId"] = v.get("VersionId", t.get("VersionId"))
+            t.setdefault("DatabaseName", database.lower())
+            versions.append(self.convert.table_from_glue(t))
         return sorted(versions, key=lambda t: t.version)
+
+    # --- partitions ----------------------------------------------------------------------------------------
+
+    def get_partitions(self, database: str, name: str) -> list[PartitionDef]:
+        try:
+            with _glue_errors(f"GetPartitions {database.lower()}.{name.lower()}"):
+                pages = self.client.get_paginator("get_partitions").paginate(
+                    DatabaseName=database.lower(), TableName=name.lower(), **self._cid())
+                raw = [p for page in pages for p in page.get("Partitions", [])]
+        except EntityNotFoundError:
+            return []
+        return sorted((self.convert.partition_from_glue(p) for p in raw), key=lambda p: p.values)
+
+    def batch_create_partition(self, table: TableDef, partitions: Iterable[PartitionDef]) -> None:
+        """BatchCreatePartition in chunks of 100; an already existing partition is not an error."""
+        items = [self.convert.partition_input(table, p) for p in partitions]
+        for i in range(0, len(items), PARTITION_BATCH):
+            with _glue_errors(f"BatchCreatePartition {table.database.lower()}.{table.name.lower()}"):
+                resp = self.client.batch_create_partition(
+                    DatabaseName=table.database.lower(), TableName=table.name.lower(),
+                    PartitionInputList=items[i:i + PARTITION_BATCH], **self._cid())
+            errors = [e for e in resp.get("Errors", [])
+                      if e.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException"]
+            if errors:
+                detail = errors[0].get("ErrorDetail", {})
+                code = str(detail.get("ErrorCode") or CatalogError.code)
+                raise ERRORS_BY_CODE.get(code, CatalogError)(
+                    f"{table.database}.{table.name}: BatchCreatePartition failed for "
+                    f"{errors[0].get('PartitionValues')}: {code} {detail.get('ErrorMessage')}", code=code)
+
+    def batch_delete_partition(self, table: TableDef, values: Iterable[tuple[str, ...]]) -> None:
+        items = [{"Values": list(v)} for v in values]
+        for i in range(0, len(items), PARTITION_DELETE_BATCH):
+            with _glue_errors(f"BatchDeletePartition {table.database.lower()}.{table.name.lower()}"):
+                self.client.batch_delete_partition(
+                    DatabaseName=table.database.lower(), TableName=table.name.lower(),
+                    PartitionsToDelete=items[i:i + PARTITION_DELETE_BATCH], **self._cid())
+
+    def _sync_partitions(self, table: TableDef, prune: bool) -> None:
+        """Create the partitions that are new and, with ``prune``, delete those whose folders are gone (Glue's
+        crawler with DeleteBehavior DELETE_FROM_DATABASE for partitions; LocalCatalog replaces the list)."""
+        existing = {p.values for p in self.get_partitions(table.database, table.name)}
+        wanted = {p.values: p for p in table.partitions}
+        new = [p for v, p in wanted.items() if v not in existing]
+        if new:
+            self.batch_create_partition(table, new)
+        gone = [v for v in existing if v not in wanted]
+        if gone and prune:
+            self.batch_delete_partition(table, gone)
+
+    # --- crawler -------------------------------------------------------------------------------------------
+
+    def start_crawler(self, name: str) -> bool:
+        """StartCrawler. False when it is already running (its run will see the caller's objects too)."""
+        try:
+            with _glue_errors(f"StartCrawler {name}"):
+                self.client.start_crawler(Name=name)
+        except CrawlerRunningError:
+            return False
+        return True
+
+    def get_crawler(self, name: str) -> CrawlerInfo:
+        with _glue_errors(f"GetCrawler {name}"):
+            crawler = self.client.get_crawler(Name=name)["Crawler"]
+        state = _CRAWLER_STATES.get(str(crawler.get("State", "READY")), "READY")
+        last = crawler.get("LastCrawl", {}).get("Status")
+        return CrawlerInfo(name, state, str(last) if last else None)
+
+    # --- crawler file cache --------------------------------------------------------------------------------
+
+    def get_files(self, database: str, name: str) -> dict[str, FileInfo]:
+        return self.files.get(database, name)
+
+    def put_files(self, database: str, name: str, files: Sequence[FileInfo]) -> None:
+        self.files.put(database, name, files)
 
     # --- change tracking and health ------------------------------------------------------------------------
 
@@ -232,20 +360,16 @@ class GlueCatalog(GlueCrawlMixin, GlueConvertMixin):
         h = hashlib.sha1(usedforsecurity=False)
         for db in self.get_databases():
             for t in self._glue_tables(db):
-                h.update(f"{db}.{t['Name']}:{t.get('VersionId')}:{_iso(t.get('UpdateTime'))}:"
+                h.update(f"{db}.{t['Name']}:{t.get('VersionId')}:{iso(t.get('UpdateTime'))}:"
                          f"{t.get('Parameters', {}).get('recordCount')};".encode())
         return int(h.hexdigest()[:12], 16)
 
     def check(self) -> str:
         """``ok`` when Glue answers."""
-        self.client.get_databases(MaxResults=1, **self._cid())
+        with _glue_errors("GetDatabases"):
+            self.client.get_databases(MaxResults=1, **self._cid())
         return "ok"
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> dict[str, object]:
         return {"backend": "glue", "lake": self.lake_url, "region": self.region,
-                "databases": self.get_databases(), "crawler": self.crawler_name}
-
-
-def update_catalog_for_run(settings: Settings, store: Store, run: RunRecord) -> TableDef | None:
-    """The Glue side of ``lakebox.catalog.update_catalog_for_run`` (the handler's after-processing hook)."""
-    return GlueCatalog.from_settings(settings, store=store).update_for_run(settings, store, run)
+                "databases": self.get_databases()}

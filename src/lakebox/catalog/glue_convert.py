@@ -1,4 +1,4 @@
-"""TableDef <-> Glue conversions for :class:`~lakebox.catalog.glue.GlueCatalog`.
+"""TableDef <-> Glue conversions, used by :class:`~lakebox.catalog.glue.GlueCatalog`.
 
 Tables are written the way a Glue crawler writes them (section 2.12 of the AWS semantics notes):
 ``EXTERNAL_TABLE``, ``PartitionKeys`` at least ``[]``, the parameter block (classification, objectCount,
@@ -35,20 +35,19 @@ _CSV = {
 }
 
 
-def _iso(value: Any) -> str | None:
+def iso(value: object) -> str | None:
+    """A Glue timestamp (datetime, or already a string) as ``YYYY-MM-DDTHH:MM:SSZ``."""
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value) if value else None
 
 
-class GlueConvertMixin:
-    """Location translation and TableDef/PartitionDef <-> Glue TableInput/PartitionInput conversions.
+class GlueConverter:
+    """Location translation and TableDef/PartitionDef <-> Glue TableInput/PartitionInput conversions for one
+    lake: ``lake_url`` is ``s3://bucket[/prefix]`` (or empty: locations pass through unchanged)."""
 
-    Needs only ``lake_url`` (``s3://bucket[/prefix]``, no trailing slash, or empty), which
-    :class:`~lakebox.catalog.glue.GlueCatalog` sets.
-    """
-
-    lake_url: str
+    def __init__(self, lake_url: str = "") -> None:
+        self.lake_url = lake_url.rstrip("/")
 
     # --- location translation -----------------------------------------------------------------------------
 
@@ -123,8 +122,8 @@ class GlueConvertMixin:
             size_bytes=int(params.get("sizeKey", 0) or 0),
             parameters=params,
             version=int(version) if version and str(version).isdigit() else 1,
-            updated_at=_iso(t.get("UpdateTime") or t.get("CreateTime")),
-            last_crawl=params.get("lakebox.last_crawl") or _iso(t.get("UpdateTime") or t.get("CreateTime")),
+            updated_at=iso(t.get("UpdateTime") or t.get("CreateTime")),
+            last_crawl=params.get("lakebox.last_crawl") or iso(t.get("UpdateTime") or t.get("CreateTime")),
         )
 
     def partition_input(self, table: TableDef, p: PartitionDef) -> dict[str, Any]:
@@ -134,7 +133,7 @@ class GlueConvertMixin:
                             "recordCount": str(p.row_count), "sizeKey": str(p.size_bytes)}
         return {"Values": list(p.values), "StorageDescriptor": sd, "Parameters": dict(sd["Parameters"])}
 
-    def _partition_from_glue(self, p: dict[str, Any]) -> PartitionDef:
+    def partition_from_glue(self, p: dict[str, Any]) -> PartitionDef:
         params = p.get("Parameters") or p.get("StorageDescriptor", {}).get("Parameters", {})
         return PartitionDef(
             tuple(p.get("Values", [])),

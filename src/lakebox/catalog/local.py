@@ -1,7 +1,7 @@
 """LocalCatalog: the Glue Data Catalog in a SQLite file (``_lakebox/catalog.sqlite``).
 
-Method names follow Glue's API (create_database, get_databases, get_tables, get_table, get_table_versions,
-get_partitions) so the mapping to ``GlueCatalog`` can be found with grep. Every write is one SQLite
+Implements :class:`~lakebox.catalog.base.Catalog` (method names are Glue's actions, so the mapping to
+``GlueCatalog`` can be found with grep). Every write is one SQLite
 transaction, so a crash (even SIGKILL) leaves the previous or the new state, never a torn one.
 ``data_version`` increases with every change: the dashboard's cache is keyed on it.
 """
@@ -11,11 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
+from lakebox.catalog.base import (
+    AlreadyExistsError,
+    CrawlerInfo,
+    CrawlerState,
+    CrawlRunner,
+    EntityNotFoundError,
+)
 from lakebox.catalog.crawler import ColumnDef, FileInfo, PartitionDef, TableDef, schema_changed
 
 _SCHEMA = """
@@ -62,11 +69,18 @@ def _table_from_body(body: str) -> TableDef:
 
 
 class LocalCatalog:
-    """A Glue-like catalog stored in SQLite."""
+    """A Glue-like catalog stored in SQLite.
+
+    Crawlers are registered with :meth:`register_crawler` (the update path registers the lake's crawler);
+    :meth:`start_crawler` runs one to completion in the calling thread.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._crawlers: dict[str, CrawlRunner] = {}
+        self._running: dict[str, threading.Lock] = {}
+        self._last_status: dict[str, str] = {}
         with self._conn() as con:
             con.executescript(_SCHEMA)
             self._migrate(con)
@@ -106,6 +120,13 @@ class LocalCatalog:
             con.execute("INSERT OR IGNORE INTO databases VALUES (?, ?)", (name.lower(), _now()))
             self._bump(con)
 
+    def get_database(self, name: str) -> str:
+        with self._conn() as con:
+            row = con.execute("SELECT name FROM databases WHERE name = ?", (name.lower(),)).fetchone()
+        if row is None:
+            raise EntityNotFoundError(f"Database {name.lower()} not found.")
+        return str(row[0])
+
     def get_databases(self) -> list[str]:
         with self._conn() as con:
             return [r[0] for r in con.execute("SELECT name FROM databases ORDER BY name")]
@@ -129,38 +150,64 @@ class LocalCatalog:
             ).fetchone()
         return _table_from_body(row[0]) if row else None
 
-    def put_table(self, table: TableDef, files: list[FileInfo] | None = None) -> TableDef:
-        """CreateTable or UpdateTable: a schema change archives the old definition as a new version.
-
-        ``files`` (the crawler's per-file cache) is replaced in the same transaction.
-        """
-        now = _now()
-        table.database, table.name = table.database.lower(), table.name.lower()
+    def create_table(self, table: TableDef) -> None:
         with self._tx() as con:
-            con.execute("INSERT OR IGNORE INTO databases VALUES (?, ?)", (table.database, now))
-            row = con.execute(
-                "SELECT body FROM tables WHERE database = ? AND name = ?", (table.database, table.name)
-            ).fetchone()
-            old = _table_from_body(row[0]) if row else None
-            table.version = old.version if old else 1
-            if old is not None and schema_changed(old, table):
-                table.version = old.version + 1
-            table.updated_at = now
-            table.last_crawl = now
-            body = json.dumps(table.to_dict() | {"files": table.files})
-            con.execute(
-                "INSERT OR REPLACE INTO tables VALUES (?, ?, ?, ?, ?, ?)",
-                (table.database, table.name, table.version, body, now, now),
-            )
-            if old is None or table.version != old.version:
-                con.execute(
-                    "INSERT OR REPLACE INTO table_versions VALUES (?, ?, ?, ?, ?)",
-                    (table.database, table.name, table.version, body, now),
-                )
+            if self._read_table(con, table.database, table.name) is not None:
+                raise AlreadyExistsError(f"Table {table.database.lower()}.{table.name.lower()} already exists.")
+            self._write_table(con, table, None, archive=True, last_crawl=table.last_crawl)
+
+    def update_table(self, table: TableDef, *, skip_archive: bool = False) -> None:
+        with self._tx() as con:
+            old = self._read_table(con, table.database, table.name)
+            if old is None:
+                raise EntityNotFoundError(f"Table {table.name.lower()} not found in {table.database.lower()}.")
+            self._write_table(con, table, old, archive=not skip_archive, last_crawl=table.last_crawl)
+
+    def put_table(self, table: TableDef, *, files: Sequence[FileInfo] | None = None,
+                  prune: bool = True) -> TableDef:
+        """CreateTable or UpdateTable in one transaction, with the per-file cache when ``files`` is given.
+
+        Partitions live in the table's row, so ``prune=True`` replaces them; ``prune=False`` keeps stored
+        partitions that ``table`` lacks (added, never removed).
+        """
+        with self._tx() as con:
+            old = self._read_table(con, table.database, table.name)
+            if old is not None and not prune:
+                have = {p.values for p in table.partitions}
+                table.partitions = sorted([*table.partitions, *(p for p in old.partitions if p.values not in have)],
+                                          key=lambda p: p.values)
+            self._write_table(con, table, old, archive=old is None or schema_changed(old, table), last_crawl=_now())
             if files is not None:
                 self._replace_files(con, table.database, table.name, files)
-            self._bump(con)
         return table
+
+    def _read_table(self, con: sqlite3.Connection, database: str, name: str) -> TableDef | None:
+        row = con.execute(
+            "SELECT body FROM tables WHERE database = ? AND name = ?", (database.lower(), name.lower())
+        ).fetchone()
+        return _table_from_body(row[0]) if row else None
+
+    def _write_table(self, con: sqlite3.Connection, table: TableDef, old: TableDef | None, *, archive: bool,
+                     last_crawl: str | None) -> None:
+        """Store ``table`` (normalising its names, version and times in place); ``archive`` starts a new
+        version (kept in table_versions), as Glue's UpdateTable without SkipArchive does."""
+        now = _now()
+        table.database, table.name = table.database.lower(), table.name.lower()
+        con.execute("INSERT OR IGNORE INTO databases VALUES (?, ?)", (table.database, now))
+        table.version = 1 if old is None else old.version + (1 if archive else 0)
+        table.updated_at = now
+        table.last_crawl = last_crawl or now
+        body = json.dumps(table.to_dict() | {"files": table.files})
+        con.execute(
+            "INSERT OR REPLACE INTO tables VALUES (?, ?, ?, ?, ?, ?)",
+            (table.database, table.name, table.version, body, now, table.last_crawl),
+        )
+        if archive:
+            con.execute(
+                "INSERT OR REPLACE INTO table_versions VALUES (?, ?, ?, ?, ?)",
+                (table.database, table.name, table.version, body, now),
+            )
+        self._bump(con)
 
     def delete_table(self, database: str, name: str) -> None:
         with self._tx() as con:
@@ -178,7 +225,49 @@ class LocalCatalog:
 
     def get_partitions(self, database: str, name: str) -> list[PartitionDef]:
         t = self.get_table(database, name)
-        return t.partitions if t else []
+        return sorted(t.partitions, key=lambda p: p.values) if t else []
+
+    def batch_create_partition(self, table: TableDef, partitions: Iterable[PartitionDef]) -> None:
+        with self._tx() as con:
+            stored = self._read_table(con, table.database, table.name)
+            if stored is None:
+                raise EntityNotFoundError(f"Table {table.name.lower()} not found in {table.database.lower()}.")
+            have = {p.values for p in stored.partitions}
+            new = [p for p in partitions if p.values not in have]
+            if not new:
+                return
+            stored.partitions = sorted([*stored.partitions, *new], key=lambda p: p.values)
+            self._write_table(con, stored, stored, archive=False, last_crawl=stored.last_crawl)
+
+    # --- crawlers ----------------------------------------------------------------------------------------
+
+    def register_crawler(self, name: str, run: CrawlRunner) -> None:
+        """Make ``name`` a crawler that :meth:`start_crawler` runs (Glue's CreateCrawler, minus the config)."""
+        self._crawlers[name] = run
+        self._running.setdefault(name, threading.Lock())
+
+    def start_crawler(self, name: str) -> bool:
+        run = self._crawlers.get(name)
+        if run is None:
+            raise EntityNotFoundError(f"Crawler with name {name} does not exist")
+        lock = self._running[name]
+        if not lock.acquire(blocking=False):
+            return False  # running in another thread: that run covers the caller's objects
+        try:
+            run()
+            self._last_status[name] = "SUCCEEDED"
+        except BaseException:
+            self._last_status[name] = "FAILED"
+            raise
+        finally:
+            lock.release()
+        return True
+
+    def get_crawler(self, name: str) -> CrawlerInfo:
+        if name not in self._crawlers:
+            raise EntityNotFoundError(f"Crawler with name {name} does not exist")
+        state: CrawlerState = "RUNNING" if self._running[name].locked() else "READY"
+        return CrawlerInfo(name, state, self._last_status.get(name))
 
     # --- crawler file cache ------------------------------------------------------------------------------
 
@@ -196,11 +285,12 @@ class LocalCatalog:
             for r in rows
         }
 
-    def put_files(self, database: str, name: str, files: list[FileInfo]) -> None:
+    def put_files(self, database: str, name: str, files: Sequence[FileInfo]) -> None:
         with self._tx() as con:
             self._replace_files(con, database, name, files)
 
-    def _replace_files(self, con: sqlite3.Connection, database: str, name: str, files: list[FileInfo]) -> None:
+    def _replace_files(self, con: sqlite3.Connection, database: str, name: str,
+                       files: Sequence[FileInfo]) -> None:
         con.execute("DELETE FROM files WHERE database = ? AND name = ?", (database.lower(), name.lower()))
         con.executemany(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -230,5 +320,5 @@ class LocalCatalog:
         with self._conn() as con:
             return str(con.execute("PRAGMA integrity_check").fetchone()[0])
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> dict[str, object]:
         return {"path": str(self.path), "databases": self.get_databases(), "data_version": self.data_version()}

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lakebox.catalog.update import CatalogUpdater
 from lakebox.config import Settings, load_settings
 from lakebox.core.runs import RunRecord, now_iso
 from lakebox.events import EventError, is_test_event, parse_event
@@ -143,9 +144,7 @@ def handle_event(
 
 def default_after(settings: Settings, store: Store, run: RunRecord) -> None:
     """Bring the affected catalog table up to date (the crawler, run for one table)."""
-    from lakebox.catalog import update_catalog_for_run
-
-    update_catalog_for_run(settings, store, run)
+    CatalogUpdater.open(settings, store).update_for_run(run)
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

@@ -175,7 +175,8 @@ class S3Store:
         """The object's streaming body (botocore's StreamingBody): read in chunks, close when done."""
         with _not_found_as(key):
             resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        return resp["Body"]  # type: ignore[no-any-return]
+        body: BinaryIO = resp["Body"]
+        return body
 
     def head_object(self, key: str) -> ObjectInfo:
         with _not_found_as(key):

@@ -105,9 +105,6 @@ class WatcherState:
     # Shared state.
     _lock: threading.Lock
     _cv: threading.Condition
-    _catalog_lock: threading.Lock
-    _crawl_requested: Counter[str]  # per dataset: tickets for _refresh_catalog
-    _crawl_done: Counter[str]
     _candidates: dict[str, Candidate]
     _busy: dict[str, Job]  # queued, running or waiting for a retry: one job per key
     _dirty: dict[str, bool]  # hints that arrived while busy -> one follow-up check (landed?)

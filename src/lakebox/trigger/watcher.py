@@ -98,9 +98,6 @@ class Watcher(SourcesMixin, SchedulerMixin, WorkersMixin):
 
         self._lock = threading.Lock()
         self._cv = threading.Condition(self._lock)
-        self._catalog_lock = threading.Lock()
-        self._crawl_requested: Counter[str] = Counter()  # per dataset: tickets for _refresh_catalog
-        self._crawl_done: Counter[str] = Counter()
         self._candidates: dict[str, Candidate] = {}
         self._busy: dict[str, Job] = {}  # queued, running or waiting for a retry: one job per key
         self._dirty: dict[str, bool] = {}  # hints that arrived while busy -> one follow-up check (landed?)

@@ -11,7 +11,6 @@ import heapq
 import logging
 import time
 
-from lakebox.catalog import update_catalog_for_run
 from lakebox.core.runs import RunRecord
 from lakebox.events import build_event, build_record
 from lakebox.store.base import NoSuchKeyError
@@ -97,32 +96,8 @@ class WorkersMixin(WatcherState):
                 was_failed = self._failed_etags.pop(key, False) is not False
             if was_failed:
                 clear_failure(store, key)
-        if status == "ok" and self.workers > 1:
-            self._refresh_catalog(run)
         self._count(status if status in ("ok", "rejected", "skipped", "ignored") else "ignored")
         return JobResult(key, status, run=run, error=run.error if run else None, attempts=job.attempt)
-
-    def _refresh_catalog(self, run: RunRecord | None) -> None:
-        """Re-crawl the run's table once more, serialized across workers and coalesced.
-
-        Two workers' catalog updates can interleave (each lists processed/, then writes the table), so the
-        slower one may write a listing without the other's file. One more crawl that *starts after* this
-        file was published, run under a lock, guarantees the last write saw every published file. Crawls
-        are coalesced: if a crawl that started after our request has already finished, it covered us.
-        """
-        if run is None:
-            return
-        table = run.dataset or ""
-        with self._lock:
-            self._crawl_requested[table] += 1
-            ticket = self._crawl_requested[table]
-        with self._catalog_lock:
-            if self._crawl_done[table] >= ticket:
-                return  # a crawl of this table that began after our publish already finished
-            with self._lock:
-                start = self._crawl_requested[table]
-            update_catalog_for_run(self.lake.settings, self.lake.store, run)
-            self._crawl_done[table] = start
 
     def _handle_missing(self, key: str) -> JobResult:
         """The raw object is gone. Outputs stay unless ``delete_outputs_on_raw_delete`` is set."""
@@ -144,8 +119,7 @@ class WorkersMixin(WatcherState):
         # Forget after the outputs are gone: a crash in between leaves a state whose raw key is missing,
         # which the next rescan finds and finishes.
         self.lake.ledger.forget(key)
-        with self._catalog_lock:
-            update_catalog_for_run(self.lake.settings, store, state)
+        self.lake.catalog_updater.update_for_run(state)
         self._count("deleted")
         log.info("%s deleted: removed %s", key, ", ".join(k for k in [*state.output_keys, state.quarantine_key] if k))
         return JobResult(key, "deleted", run=state)

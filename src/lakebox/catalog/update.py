@@ -1,0 +1,160 @@
+"""The one catalog update path: crawling a lake's processed folders into its catalog, for either backend.
+
+``CatalogUpdater.update_for_run(run)`` is what every caller uses after a file is processed (or its raw object
+deleted): the CLI (``Lake.process``/``ingest``), the watcher, the dashboard's upload and the Lambda. It is
+idempotent and owns its lock; ``crawl()`` is ``lakebox crawl`` (Glue's StartCrawler, run to completion).
+
+Correctness under concurrency: a crawl lists the table's folder, then writes the table. Two crawls that
+interleave could let the slower one write a listing without the other's file, so crawls of one lake are
+serialised by a lock shared by every updater of that lake in the process, and each ``update_for_run`` is
+satisfied only by a crawl that *started after* it was called (after the run's output was published).
+Requests that arrive while a crawl runs are coalesced into the next one, so N workers finishing together
+cost at most two crawls, not N.
+
+Across processes (concurrent Lambda invocations on Glue) no lock is possible: there the per-run update only
+adds partitions (``prune=False``) and never deletes what its listing missed; ``lakebox crawl`` prunes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lakebox.catalog.base import Catalog, CatalogConfigError
+from lakebox.catalog.crawler import TableDef, build_table, sanitize_table_name
+from lakebox.catalog.files import collect_file_infos, table_parameters
+from lakebox.catalog.glue import GlueCatalog
+from lakebox.catalog.local import LocalCatalog
+from lakebox.config import Settings
+from lakebox.core.runs import RunRecord
+from lakebox.store.base import Store
+
+#: The local catalog's SQLite file, inside the lake.
+CATALOG_KEY = "_lakebox/catalog.sqlite"
+
+#: The name of the local catalog's one crawler (every dataset's processed folder).
+LOCAL_CRAWLER = "lakebox"
+
+
+def open_catalog(settings: Settings, store: Store) -> Catalog:
+    """The catalog for this lake: a SQLite file inside it, or Glue when ``catalog = "glue"``."""
+    if settings.catalog == "glue":
+        return GlueCatalog(settings.lake if settings.is_s3 else "", region=settings.region,
+                           endpoint_url=settings.endpoint_url, store=store)
+    path = store.local_path(CATALOG_KEY)
+    if path is None:
+        raise CatalogConfigError(
+            f"the local catalog needs a local lake; {store.url} needs catalog = \"glue\" (LAKEBOX_CATALOG=glue)")
+    catalog = LocalCatalog(path)
+    catalog.register_crawler(LOCAL_CRAWLER, lambda: CatalogUpdater(settings, store, catalog).crawl())
+    return catalog
+
+
+def table_location(settings: Settings, prefix: str) -> tuple[str, str]:
+    """(database, table name) for a processed prefix: the dataset's explicit ``table_name`` if it has one,
+    else the folder name plus the table prefix, sanitised as Glue's crawler names tables."""
+    for d in settings.datasets:
+        if d.processed_prefix == prefix and d.table_name:
+            return settings.database, sanitize_table_name(d.table_name)
+    return settings.database, sanitize_table_name(prefix, settings.table_prefix)
+
+
+@dataclass
+class _LakeUpdates:
+    """Per lake and process: the crawl lock and, per processed prefix, update tickets issued and covered."""
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    tickets: threading.Lock = field(default_factory=threading.Lock)
+    requested: Counter[str] = field(default_factory=Counter)
+    covered: Counter[str] = field(default_factory=Counter)
+
+
+_LAKES: dict[str, _LakeUpdates] = {}
+_LAKES_LOCK = threading.Lock()
+
+
+def _updates_for(url: str) -> _LakeUpdates:
+    with _LAKES_LOCK:
+        return _LAKES.setdefault(url, _LakeUpdates())
+
+
+class CatalogUpdater:
+    """Brings a lake's catalog in line with its processed folders (the crawler, for either backend).
+
+    On Glue with ``glue_crawler`` set, :meth:`update_for_run` starts that crawler instead of writing the table
+    itself (the deployed stack's "crawler" mode).
+    """
+
+    def __init__(self, settings: Settings, store: Store, catalog: Catalog) -> None:
+        self.settings = settings
+        self.store = store
+        self.catalog = catalog
+        on_glue = settings.catalog == "glue"
+        self.crawler_name = (settings.glue_crawler or None) if on_glue else None
+        # Concurrent Lambda invocations write Glue from separate processes: the per-run update only adds.
+        self.prune_on_update = not on_glue
+        self._updates = _updates_for(store.url)
+
+    @classmethod
+    def open(cls, settings: Settings, store: Store) -> CatalogUpdater:
+        """An updater on this lake's catalog (the Lambda's path; ``Lake`` shares its own catalog instead)."""
+        return cls(settings, store, open_catalog(settings, store))
+
+    def crawl(self) -> list[TableDef]:
+        """``lakebox crawl``: crawl every dataset's processed folder, pruning what is gone."""
+        self.catalog.create_database(self.settings.database)
+        out = []
+        for prefix in sorted({d.processed_prefix for d in self.settings.datasets}):
+            table = self.crawl_prefix(prefix)
+            if table is not None:
+                out.append(table)
+        return out
+
+    def crawl_prefix(self, prefix: str, *, prune: bool = True) -> TableDef | None:
+        """Crawl one include path (a processed/ folder) into one table; unchanged files are not re-read.
+
+        Returns the table as stored, or None when the folder holds no readable data (the table is deleted
+        when ``prune``)."""
+        with self._updates.lock:
+            return self._crawl_prefix(prefix, prune)
+
+    def update_for_run(self, run: RunRecord) -> TableDef | None:
+        """After ``run`` published (or removed) its outputs: bring its dataset's table up to date.
+
+        Idempotent, and safe from any thread: returns once a crawl that started after this call has finished
+        (its own, or a concurrent caller's, which then returns None). Starts the Glue crawler instead when one
+        is configured."""
+        prefix = next((d.processed_prefix for d in self.settings.datasets if d.name == run.dataset), None)
+        if prefix is None:
+            return None
+        if self.crawler_name:
+            self.catalog.start_crawler(self.crawler_name)  # False (running) is fine: that run covers us
+            return None
+        updates = self._updates
+        with updates.tickets:
+            updates.requested[prefix] += 1
+            ticket = updates.requested[prefix]
+        with updates.lock:
+            if updates.covered[prefix] >= ticket:
+                return None  # a crawl that began after our request already finished
+            with updates.tickets:
+                start = updates.requested[prefix]
+            table = self._crawl_prefix(prefix, self.prune_on_update)
+            updates.covered[prefix] = start
+            return table
+
+    def _crawl_prefix(self, prefix: str, prune: bool) -> TableDef | None:
+        database, name = table_location(self.settings, prefix)
+        with tempfile.TemporaryDirectory(prefix="lakebox-crawl-") as work:
+            files = collect_file_infos(self.store, prefix, self.catalog.get_files(database, name), Path(work))
+        table = build_table(database, name, prefix, files, parameters=table_parameters(files))
+        if table is None:
+            if prune:
+                self.catalog.put_files(database, name, files)
+                if self.catalog.get_table(database, name) is not None:
+                    self.catalog.delete_table(database, name)
+            return None
+        return self.catalog.put_table(table, files=files, prune=prune)
