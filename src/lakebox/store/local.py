@@ -89,10 +89,9 @@ class LocalStore:
         return self._info(key, dest)
 
     def copy_object(self, source_key: str, key: str) -> ObjectInfo:
-        src = self._path(source_key)
+        src, dest = self._path(source_key), self._path(key)
         if not src.is_file():
             raise NoSuchKeyError(f"no such key: {source_key}")
-        dest = self._path(key)
         tmp = self._tmp_for(dest)
         try:
             shutil.copyfile(src, tmp)
