@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lakebox.store import InvalidKeyError, LocalStore, NoSuchKeyError, validate_key
-from lakebox.store.base import LAYOUT
+from lakebox.store.base import LAYOUT, InvalidKeyError, NoSuchKeyError, validate_key
+from lakebox.store.local import LocalStore
 
 
 def test_layout_is_created(tmp_path: Path) -> None:

@@ -24,8 +24,8 @@ from lakebox.process.runs import RunLedger
 from lakebox.process.sample import write_sample
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
-from lakebox.store import Store, open_store
-from lakebox.store.base import validate_key
+from lakebox.store import open_store
+from lakebox.store.base import Store, validate_key
 
 
 @dataclass

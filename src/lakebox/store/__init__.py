@@ -1,29 +1,13 @@
-"""The "S3" stage: where objects live. ``open_store`` picks the backend from the lake URL."""
+"""The "S3" stage: where objects live. ``open_store`` picks the backend from the lake URL.
+
+The interface is :class:`lakebox.store.base.Store`; the backends are :mod:`lakebox.store.local` (a folder)
+and :mod:`lakebox.store.s3` (a bucket).
+"""
 
 from __future__ import annotations
 
-from lakebox.store.base import (
-    LAYOUT,
-    InvalidKeyError,
-    NoSuchKeyError,
-    ObjectInfo,
-    Store,
-    StoreError,
-    validate_key,
-)
+from lakebox.store.base import Store
 from lakebox.store.local import LocalStore
-
-__all__ = [
-    "LAYOUT",
-    "InvalidKeyError",
-    "LocalStore",
-    "NoSuchKeyError",
-    "ObjectInfo",
-    "Store",
-    "StoreError",
-    "open_store",
-    "validate_key",
-]
 
 
 def open_store(lake: str, *, endpoint_url: str | None = None, region: str | None = None) -> Store:
