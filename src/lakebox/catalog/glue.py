@@ -158,23 +158,21 @@ class GlueCatalog:
         return str(resp["Database"]["Name"])
 
     def get_databases(self) -> list[str]:
-        names: list[str] = []
-        with _glue_errors("GetDatabases"):
-            for page in self.client.get_paginator("get_databases").paginate(**self._cid()):
-                names.extend(d["Name"] for d in page.get("DatabaseList", []))
-        return sorted(names)
+        return sorted(d["Name"] for d in self._pages("get_databases", "DatabaseList"))
 
     # --- tables --------------------------------------------------------------------------------------------
 
-    def _glue_tables(self, database: str) -> Iterator[dict[str, Any]]:
+    def _pages(self, action: str, items: str, **params: str) -> list[dict[str, Any]]:
+        """Every item of a paginated Glue listing; [] when the database or table does not exist."""
         try:
-            with _glue_errors(f"GetTables {database.lower()}"):
-                pages = self.client.get_paginator("get_tables").paginate(DatabaseName=database.lower(),
-                                                                         **self._cid())
-                tables = [t for page in pages for t in page.get("TableList", [])]
+            with _glue_errors(f"{action} {params}"):
+                pages = self.client.get_paginator(action).paginate(**params, **self._cid())
+                return [item for page in pages for item in page.get(items, [])]
         except EntityNotFoundError:
-            return
-        yield from tables
+            return []
+
+    def _glue_tables(self, database: str) -> list[dict[str, Any]]:
+        return self._pages("get_tables", "TableList", DatabaseName=database.lower())
 
     def get_tables(self, database: str | None = None) -> list[TableDef]:
         databases = [database] if database is not None else self.get_databases()
@@ -263,13 +261,8 @@ class GlueCatalog:
     def get_table_versions(self, database: str, name: str) -> list[TableDef]:
         """Every archived definition, oldest first (Glue returns them newest first)."""
         versions: list[TableDef] = []
-        try:
-            with _glue_errors(f"GetTableVersions {database.lower()}.{name.lower()}"):
-                pages = self.client.get_paginator("get_table_versions").paginate(
-                    DatabaseName=database.lower(), TableName=name.lower(), **self._cid())
-                raw = [v for page in pages for v in page.get("TableVersions", [])]
-        except EntityNotFoundError:
-            return []
+        raw = self._pages("get_table_versions", "TableVersions", DatabaseName=database.lower(),
+                          TableName=name.lower())
         for v in raw:
             t = dict(v["Table"])
             t["VersionId"] = v.get("VersionId", t.get("VersionId"))
@@ -280,13 +273,7 @@ class GlueCatalog:
     # --- partitions ----------------------------------------------------------------------------------------
 
     def get_partitions(self, database: str, name: str) -> list[PartitionDef]:
-        try:
-            with _glue_errors(f"GetPartitions {database.lower()}.{name.lower()}"):
-                pages = self.client.get_paginator("get_partitions").paginate(
-                    DatabaseName=database.lower(), TableName=name.lower(), **self._cid())
-                raw = [p for page in pages for p in page.get("Partitions", [])]
-        except EntityNotFoundError:
-            return []
+        raw = self._pages("get_partitions", "Partitions", DatabaseName=database.lower(), TableName=name.lower())
         return sorted((self.convert.partition_from_glue(p) for p in raw), key=lambda p: p.values)
 
     def batch_create_partition(self, table: TableDef, partitions: Iterable[PartitionDef]) -> None:

@@ -80,24 +80,23 @@ class LocalStore:
         if src.parent == dest.parent:
             os.replace(src, dest)
         else:
-            tmp = self._tmp_for(dest)
-            try:
-                shutil.copyfile(src, tmp)
-                os.replace(tmp, dest)
-            finally:
-                tmp.unlink(missing_ok=True)
+            self._copy_into(src, dest)
         return self._info(key, dest)
 
-    def copy_object(self, source_key: str, key: str) -> ObjectInfo:
-        src, dest = self._path(source_key), self._path(key)
-        if not src.is_file():
-            raise NoSuchKeyError(f"no such key: {source_key}")
+    def _copy_into(self, src: Path, dest: Path) -> None:
+        """Copy to a temp file beside ``dest``, then rename: readers never see a partial copy."""
         tmp = self._tmp_for(dest)
         try:
             shutil.copyfile(src, tmp)
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def copy_object(self, source_key: str, key: str) -> ObjectInfo:
+        src, dest = self._path(source_key), self._path(key)
+        if not src.is_file():
+            raise NoSuchKeyError(f"no such key: {source_key}")
+        self._copy_into(src, dest)
         return self._info(key, dest)
 
     def temp_path(self, key: str) -> Path:
