@@ -163,8 +163,7 @@ class Dashboard:
                                   version=v))
 
     def databases(self) -> list[str]:
-        get = getattr(self.lake.catalog, "get_databases", None)
-        return list(get()) if get else [self.settings.database]
+        return self.lake.catalog.get_databases()
 
     # --- ad-hoc SQL and uploads -----------------------------------------------------------------------
 

@@ -151,15 +151,13 @@ def tables(lake: Lake) -> list[dict[str, Any]]:
     for t in lake.catalog.get_tables():
         d = t.to_dict()
         d.pop("files", None)
-        versions_fn = getattr(lake.catalog, "get_table_versions", None)
         versions = []
-        if versions_fn is not None:
-            try:
-                for v in versions_fn(t.database, t.name):
-                    versions.append({"version": v.version, "updated_at": v.updated_at,
-                                     "columns": [{"name": c.name, "type": c.type} for c in v.columns]})
-            except Exception:  # a backend without version history still shows the table
-                log.exception("get_table_versions failed for %s.%s", t.database, t.name)
+        try:
+            for v in lake.catalog.get_table_versions(t.database, t.name):
+                versions.append({"version": v.version, "updated_at": v.updated_at,
+                                 "columns": [{"name": c.name, "type": c.type} for c in v.columns]})
+        except Exception:  # a catalog that cannot list versions (IAM, throttling) still shows the table
+            log.exception("get_table_versions failed for %s.%s", t.database, t.name)
         d["versions"] = versions
         out.append(d)
     return out
