@@ -17,8 +17,9 @@ from conftest_aws import (  # noqa: F401 - the fixtures aws and moto_server
     make_store,
     moto_server_fixture,
 )
+from waiting import wait_until
 
-from lakebox.catalog.crawler import TableDef
+from lakebox.catalog.crawler import FileInfo, TableDef
 from lakebox.catalog.update import LOCAL_CRAWLER, CatalogUpdater, open_catalog
 from lakebox.config import Settings
 from lakebox.core.runs import RunRecord
@@ -125,13 +126,37 @@ def test_the_local_crawler_is_the_update_path(make_settings: Callable[..., Setti
     assert (info.state, info.last_crawl_status) == ("READY", "SUCCEEDED")
 
 
-@pytest.mark.aws
-def test_glue_crawler_mode_starts_the_crawler(aws: AwsEnv) -> None:
-    from dataclasses import replace
+def test_concurrent_requests_are_coalesced(make_settings: Callable[..., Settings]) -> None:
+    """Requests made while a crawl runs are served by one more crawl, not one each: N workers finishing
+    together cost two crawls (speed), and each request is still served by a crawl that began after it."""
+    settings = make_settings(as_of="2025-02-01")
+    store = open_store(settings.lake)
+    base = open_catalog(settings, store)
+    first_crawl_may_finish = threading.Event()
+    crawls: list[int] = []
 
-    aws.client("glue").create_crawler(
-        Name="processed", Role="arn:aws:iam::123456789012:role/crawler", DatabaseName="orders_db",
-        Targets={"S3Targets": [{"Path": f"s3://{aws.bucket}/processed/"}]})
-    updater = CatalogUpdater.open(replace(glue_settings(aws), glue_crawler="processed"), make_store(aws))
-    assert updater.update_for_run(RunRecord(raw_key="raw/a.csv", etag="e", dataset="orders")) is None
-    assert updater.catalog.get_crawler("processed").state == "RUNNING"
+    class CountingCatalog:
+        """The local catalog, counting crawls (each reads the file cache once) and holding the first one."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(base, name)
+
+        def get_files(self, database: str, name: str) -> dict[str, FileInfo]:
+            crawls.append(1)
+            if len(crawls) == 1:
+                first_crawl_may_finish.wait(30)
+            return base.get_files(database, name)
+
+    updater = CatalogUpdater(settings, store, CountingCatalog())  # type: ignore[arg-type]  # a delegating spy
+    run = RunRecord(raw_key="raw/a.csv", etag="e", dataset="orders", status="ok")
+    n = 6
+    threads = [threading.Thread(target=updater.update_for_run, args=(run,)) for _ in range(n)]
+    threads[0].start()
+    wait_until(lambda: len(crawls) == 1, what="the first crawl to start")
+    for th in threads[1:]:
+        th.start()
+    wait_until(lambda: updater._updates.requested["processed/"] == n, what="every request to be made")
+    first_crawl_may_finish.set()
+    for th in threads:
+        th.join(60)
+    assert len(crawls) == 2
