@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -70,25 +71,32 @@ def read_file_info(path: Path, key: str, size: int, etag: str) -> FileInfo | Non
     return None
 
 
-def collect_file_infos(store: Store, prefix: str, known: Mapping[str, FileInfo], download_dir: Path) -> list[FileInfo]:
+def collect_file_infos(store: Store, prefix: str, known: Mapping[str, FileInfo]) -> list[FileInfo]:
     """The data files under ``prefix`` with their schemas: cached infos for unchanged ETags, footers (or CSV
-    samples) read for the rest. Objects without a local path (S3) are downloaded to ``download_dir`` first."""
+    samples) read for the rest. Objects without a local path (S3) are downloaded to a temp folder first,
+    created only when one is needed and removed before returning."""
     files: list[FileInfo] = []
-    for obj in store.list_objects_v2(prefix):
-        if not is_data_file(obj.key) or not obj.key.endswith((".parquet", ".csv")):
-            continue
-        prev = known.get(obj.key)
-        if prev is not None and prev.etag == obj.etag:
-            files.append(prev)
-            continue
-        path = store.local_path(obj.key)
-        if path is None:
-            path = download_dir / ("obj" + Path(obj.key).suffix)
-            with store.open_object(obj.key) as body, open(path, "wb") as fh:
-                shutil.copyfileobj(body, fh, 8 * 1024 * 1024)
-        info = read_file_info(path, obj.key, obj.size, obj.etag)
-        if info is not None:
-            files.append(info)
+    work: Path | None = None
+    try:
+        for obj in store.list_objects_v2(prefix):
+            if not is_data_file(obj.key) or not obj.key.endswith((".parquet", ".csv")):
+                continue
+            prev = known.get(obj.key)
+            if prev is not None and prev.etag == obj.etag:
+                files.append(prev)
+                continue
+            path = store.local_path(obj.key)
+            if path is None:
+                work = work or Path(tempfile.mkdtemp(prefix="lakebox-crawl-"))
+                path = work / ("obj" + Path(obj.key).suffix)
+                with store.open_object(obj.key) as body, open(path, "wb") as fh:
+                    shutil.copyfileobj(body, fh, 8 * 1024 * 1024)
+            info = read_file_info(path, obj.key, obj.size, obj.etag)
+            if info is not None:
+                files.append(info)
+    finally:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
     return files
 
 

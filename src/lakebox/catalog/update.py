@@ -17,11 +17,9 @@ adds partitions (``prune=False``) and never deletes what its listing missed; ``l
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from lakebox.catalog.base import Catalog, CatalogConfigError
 from lakebox.catalog.crawler import TableDef, build_table, sanitize_table_name
@@ -148,8 +146,7 @@ class CatalogUpdater:
 
     def _crawl_prefix(self, prefix: str, prune: bool) -> TableDef | None:
         database, name = table_location(self.settings, prefix)
-        with tempfile.TemporaryDirectory(prefix="lakebox-crawl-") as work:
-            files = collect_file_infos(self.store, prefix, self.catalog.get_files(database, name), Path(work))
+        files = collect_file_infos(self.store, prefix, self.catalog.get_files(database, name))
         table = build_table(database, name, prefix, files, parameters=table_parameters(files))
         if table is None:
             if prune:
