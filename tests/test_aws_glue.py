@@ -21,9 +21,9 @@ from conftest_aws import (
     moto_server_fixture,  # noqa: F401 - the fixture moto_server
 )
 
+from lakebox.catalog.crawl import CatalogUpdater, open_catalog
 from lakebox.catalog.crawler import ColumnDef, PartitionDef, TableDef
 from lakebox.catalog.glue import GlueCatalog
-from lakebox.catalog.update import CatalogUpdater, open_catalog
 from lakebox.query.athena import AthenaEngine
 from lakebox.store.s3 import S3Store
 

@@ -19,8 +19,8 @@ from conftest_aws import (
     moto_server_fixture,  # noqa: F401 - the fixture moto_server
 )
 
+from lakebox.catalog.crawl import open_catalog
 from lakebox.catalog.glue import GlueCatalog
-from lakebox.catalog.update import open_catalog
 from lakebox.events import build_event, build_record
 from lakebox.store import open_store
 from lakebox.store.base import InvalidKeyError, NoSuchKeyError

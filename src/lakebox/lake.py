@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from lakebox.catalog.base import Catalog
+from lakebox.catalog.crawl import CatalogUpdater, open_catalog
 from lakebox.catalog.crawler import TableDef
-from lakebox.catalog.update import CatalogUpdater, open_catalog
 from lakebox.config import Settings
 from lakebox.core.runs import RunRecord
 from lakebox.process.handler import handle_event, process_object

@@ -19,8 +19,8 @@ from conftest_aws import (  # noqa: F401 - the fixtures aws and moto_server
 )
 from waiting import wait_until
 
+from lakebox.catalog.crawl import LOCAL_CRAWLER, CatalogUpdater, open_catalog
 from lakebox.catalog.crawler import FileInfo, TableDef
-from lakebox.catalog.update import LOCAL_CRAWLER, CatalogUpdater, open_catalog
 from lakebox.config import Settings
 from lakebox.core.runs import RunRecord
 from lakebox.process.handler import process_object

@@ -4,5 +4,5 @@
 - :mod:`lakebox.catalog.crawler`: the crawler's decisions, pure (schemas, partitions, table names);
 - :mod:`lakebox.catalog.local` / :mod:`lakebox.catalog.glue`: the SQLite and AWS Glue backends;
 - :mod:`lakebox.catalog.files`: reading footers and CSV samples (DuckDB);
-- :mod:`lakebox.catalog.update`: the one update path, ``CatalogUpdater.update_for_run``, and ``open_catalog``.
+- :mod:`lakebox.catalog.crawl`: the one update path, ``CatalogUpdater.update_for_run``, and ``open_catalog``.
 """

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lakebox.catalog.update import CatalogUpdater
+from lakebox.catalog.crawl import CatalogUpdater
 from lakebox.config import Settings, load_settings
 from lakebox.core.runs import RunRecord, now_iso
 from lakebox.events import EventError, is_test_event, parse_event
