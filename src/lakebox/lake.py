@@ -132,7 +132,11 @@ class Lake:
         items: list[IngestItem] = []
         for path, key in zip(paths, keys, strict=True):
             replaced = self.store.exists(key)
-            self.store.upload_file(key, _copy_to_temp(self.store, key, path))
+            tmp = _copy_to_temp(self.store, key, path)
+            try:
+                self.store.upload_file(key, tmp)
+            finally:
+                tmp.unlink(missing_ok=True)  # S3: the upload leaves the local copy behind
             run = self.process(key)
             if replaced and run.status != "skipped":
                 run.warnings.append(f"replaced the earlier {key} and its output")
@@ -169,8 +173,11 @@ class Lake:
         """Write sample orders to ``raw/sample_orders.csv`` and process them (used by ``up`` on an empty lake)."""
         key = "raw/sample_orders.csv"
         tmp = self.store.temp_path(key)
-        write_sample(tmp, rows, as_of or self.settings.reference_date())
-        self.store.upload_file(key, tmp)
+        try:
+            write_sample(tmp, rows, as_of or self.settings.reference_date())
+            self.store.upload_file(key, tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
         return self.process(key)
 
     def run_named(self, name: str, params: dict[str, str] | None = None, **kw: Any) -> QueryResult:
