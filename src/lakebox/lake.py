@@ -18,6 +18,7 @@ from lakebox.catalog.base import Catalog
 from lakebox.catalog.crawl import CatalogUpdater, open_catalog
 from lakebox.catalog.crawler import TableDef
 from lakebox.config import Settings
+from lakebox.core.names import object_name
 from lakebox.core.runs import RunRecord
 from lakebox.process.handler import handle_event, process_object
 from lakebox.process.runs import RunLedger
@@ -138,6 +139,8 @@ class Lake:
             finally:
                 tmp.unlink(missing_ok=True)  # S3: the upload leaves the local copy behind
             run = self.process(key)
+            if path.name != key.rsplit("/", 1)[-1]:
+                run.source_name = path.name
             if replaced and run.status != "skipped":
                 run.warnings.append(f"replaced the earlier {key} and its output")
             items.append(IngestItem(path, key, run))
@@ -196,14 +199,8 @@ class Lake:
 
 
 def _safe_name(name: str) -> str:
-    """A file name safe as the last segment of a key: no path, no control characters, no leading dots."""
-    import re
-
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = re.sub(r"[^A-Za-z0-9._ =-]", "_", base).strip(" .") or "upload.csv"
-    if not base.lower().endswith(".csv"):
-        base += ".csv"
-    return base
+    """A file name safe as the last segment of a key (see :func:`lakebox.core.names.object_name`)."""
+    return object_name(name)
 
 
 def _copy_to_temp(store: Store, key: str, src: Path) -> Path:

@@ -30,6 +30,8 @@ class RunRecord:
     duration_ms: float | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: The file's name as the user gave it, when the key had to be sanitised (see core.names).
+    source_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -103,7 +103,18 @@ def typed_exprs(dataset: Dataset, mapping: Mapping[str, int]) -> tuple[list[str]
                 checks.append(f"({out} IS NOT NULL OR NOT {quote_ident('_has_' + col.name)})")
         if col.required:
             checks.append(f"{out} IS NOT NULL")
+        if col.type == "date":
+            checks.append(f"({out} IS NULL OR {_date_in_range(out)})")
     return selects, (" AND ".join(checks) or "TRUE")
+
+
+#: The dates Athena (Trino) and Parquet readers agree on. DuckDB's reader also accepts ``infinity``,
+#: ``-infinity``, BC dates (``-2025-04-20``) and years past 9999; those rows are quarantined instead.
+DATE_RANGE = ("0001-01-01", "9999-12-31")
+
+
+def _date_in_range(expr: str) -> str:
+    return f"{expr} BETWEEN DATE '{DATE_RANGE[0]}' AND DATE '{DATE_RANGE[1]}'"
 
 
 def problem_expr(dataset: Dataset, mapping: Mapping[str, int]) -> str:
@@ -129,6 +140,11 @@ def problem_expr(dataset: Dataset, mapping: Mapping[str, int]) -> str:
             problems.append(
                 f"CASE WHEN {out} IS NULL AND {quote_ident('_has_' + col.name)} THEN {label} || "
                 f"' not a valid date ({col.date_format})' END"
+            )
+        if col.type == "date":
+            problems.append(
+                f"CASE WHEN NOT {_date_in_range(out)} THEN {label} || ' not a valid date (outside "
+                f"{DATE_RANGE[0]}..{DATE_RANGE[1]}): ' || CAST({out} AS VARCHAR) END"
             )
     return f"NULLIF(concat_ws('; ', {', '.join(problems)}), '')" if problems else "CAST(NULL AS VARCHAR)"
 

@@ -27,6 +27,7 @@ from lakebox.process.rules import (
     reject_reason_sql,
     typed_exprs,
 )
+from lakebox.process.strays import STRAY_CR_REASON, StrayRow, split_strays
 
 #: Longest CSV record DuckDB accepts; longer ones are quarantined with the reason, not a crash.
 MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -105,53 +106,79 @@ def transform_csv(
     ncols = len(header)
     types = reader_columns(dataset, mapping, ncols)
     columns = "{" + ", ".join(f"'c{i}': '{t}'" for i, t in enumerate(types)) + "}"
-    reader = (
-        f"read_csv({quote_literal(str(src))}, header=true, columns={columns}, delim={quote_literal(dataset.delimiter)}, "
-        f"quote='\"', escape='\"', store_rejects=true, strict_mode=true, null_padding=false, "
-        f"max_line_size={MAX_LINE_BYTES}, auto_detect=false)"
-    )
+    def reader_of(path: Path) -> str:
+        return (
+            f"read_csv({quote_literal(str(path))}, header=true, columns={columns}, "
+            f"delim={quote_literal(dataset.delimiter)}, quote='\"', escape='\"', store_rejects=true, "
+            f"strict_mode=true, null_padding=false, max_line_size={MAX_LINE_BYTES}, auto_detect=false)"
+        )
+
+    reader = reader_of(src)
     typed, ok = typed_exprs(dataset, mapping)
     dropped = drop_predicate(dataset, as_of)
     out_cols = ", ".join(quote_ident(c.name) for c in dataset.columns)
     # Snappy: Parquet's usual codec (Glue and Spark write it) and the fastest to write here.
     fmt = "(FORMAT parquet, COMPRESSION snappy)" if out_format == "parquet" else "(FORMAT csv, HEADER true)"
+    # Where stray-CR lines are set aside, if the strict read fails (removed whatever happens).
+    cleaned = out_path.with_name(out_path.name + ".lines.csv")
     try:
+        stage = f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {', '.join(typed)} FROM {{reader}}"
+        strays: list[StrayRow] = []
         # One scan of the CSV: DuckDB's reader casts numbers and dates itself and sends rows it cannot cast,
         # or that have the wrong field count, to its reject table with their line numbers. Row order is not
         # preserved (Athena promises none either), which lets both cores work.
         con.execute("SET preserve_insertion_order = false")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {', '.join(typed)} FROM {reader}")
-    except duckdb.Error as exc:
-        raise RejectedFile(f"cannot parse as CSV: {_short(exc)}") from exc
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE rejected AS SELECT line, arg_min({reject_reason_sql(dataset, mapping)}, "
-        "coalesce(column_idx, 0)) AS reason, left(any_value(csv_line), 2000) AS csv_line, "
-        "bool_or(error_type = 'INVALID ENCODING' OR error_type ILIKE '%UNICODE%') AS bad_utf8 "
-        "FROM reject_errors GROUP BY line"
-    )
-    bad_utf8 = con.execute("SELECT min(line) FROM rejected WHERE bad_utf8").fetchone()
-    if bad_utf8 and bad_utf8[0] is not None:
-        raise RejectedFile(f"not UTF-8: invalid byte sequence at line {bad_utf8[0]}; re-save the file as UTF-8")
-    copied = con.execute(
-        f"COPY (SELECT {out_cols} FROM staged WHERE {ok} AND NOT coalesce({dropped}, FALSE)) "
-        f"TO {quote_literal(str(out_path))} {fmt}"
-    ).fetchone()
-    n_dropped, n_invalid = con.execute(
-        f"SELECT count(*) FILTER (WHERE ({ok}) AND coalesce({dropped}, FALSE)), count(*) FILTER (WHERE NOT ({ok})) "
-        "FROM staged"
-    ).fetchone() or (0, 0)
-    n_rejected = int((con.execute("SELECT count(*) FROM rejected").fetchone() or (0,))[0])
-    con.execute("DROP TABLE staged")
+        try:
+            con.execute(stage.format(reader=reader))
+        except duckdb.InvalidInputException:
+            # The strict reader gives up on the whole file for mixed line endings or a stray CR (and for other
+            # malformed input). Set stray-CR lines aside with their line numbers and read the rest; if the file
+            # still cannot be read, it is rejected with DuckDB's reason.
+            strays = split_strays(src, cleaned)
+            reader = reader_of(cleaned)
+            con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+            try:
+                con.execute(stage.format(reader=reader))
+            except duckdb.Error as exc:
+                raise RejectedFile(f"cannot parse as CSV: {_short(exc)}") from exc
+        except duckdb.Error as exc:
+            raise RejectedFile(f"cannot parse as CSV: {_short(exc)}") from exc
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE rejected AS SELECT line, arg_min({reject_reason_sql(dataset, mapping)}, "
+            "coalesce(column_idx, 0)) AS reason, left(any_value(csv_line), 2000) AS csv_line, "
+            "bool_or(error_type = 'INVALID ENCODING' OR error_type ILIKE '%UNICODE%') AS bad_utf8 "
+            "FROM reject_errors GROUP BY line"
+        )
+        if strays:
+            con.executemany(
+                "INSERT INTO rejected VALUES (?, ?, ?, false)",
+                [(row.line, STRAY_CR_REASON, row.text[:2000]) for row in strays],
+            )
+        bad_utf8 = con.execute("SELECT min(line) FROM rejected WHERE bad_utf8").fetchone()
+        if bad_utf8 and bad_utf8[0] is not None:
+            raise RejectedFile(f"not UTF-8: invalid byte sequence at line {bad_utf8[0]}; re-save the file as UTF-8")
+        copied = con.execute(
+            f"COPY (SELECT {out_cols} FROM staged WHERE {ok} AND NOT coalesce({dropped}, FALSE)) "
+            f"TO {quote_literal(str(out_path))} {fmt}"
+        ).fetchone()
+        n_dropped, n_invalid = con.execute(
+            f"SELECT count(*) FILTER (WHERE ({ok}) AND coalesce({dropped}, FALSE)), count(*) FILTER (WHERE NOT ({ok})) "
+            "FROM staged"
+        ).fetchone() or (0, 0)
+        n_rejected = int((con.execute("SELECT count(*) FROM rejected").fetchone() or (0,))[0])
+        con.execute("DROP TABLE staged")
 
-    result.rows_kept = int(copied[0]) if copied else 0
-    result.rows_dropped = int(n_dropped)
-    result.rows_quarantined = int(n_invalid) + n_rejected
-    result.rows_read = result.rows_kept + result.rows_dropped + result.rows_quarantined
+        result.rows_kept = int(copied[0]) if copied else 0
+        result.rows_dropped = int(n_dropped)
+        result.rows_quarantined = int(n_invalid) + n_rejected
+        result.rows_read = result.rows_kept + result.rows_dropped + result.rows_quarantined
 
-    if result.rows_quarantined:
-        _write_quarantine(con, reader, dataset, mapping, header, quarantine_path, with_parsed=n_invalid > 0)
-        result.quarantine_written = True
-    return result
+        if result.rows_quarantined:
+            _write_quarantine(con, reader, dataset, mapping, header, quarantine_path, with_parsed=n_invalid > 0)
+            result.quarantine_written = True
+        return result
+    finally:
+        cleaned.unlink(missing_ok=True)
 
 
 def _write_quarantine(
