@@ -1,12 +1,20 @@
-"""The ``lakebox`` command line: a thin click layer that parses flags and calls the pipeline packages."""
+"""The ``lakebox`` command line: a thin click layer that parses flags and calls the :class:`~lakebox.lake.Lake`.
+
+Settings are resolved once, in the group (defaults < ``lakebox.toml`` < ``LAKEBOX_*`` < global flags), and
+handed to every command in ``ctx.obj["settings"]``; a command's own flags go on top with
+:meth:`Settings.with_flags`. Errors become output in one place, :class:`LakeboxGroup`: a
+:class:`~lakebox.core.errors.LakeboxError` prints its code and message and exits with its ``exit_code``.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import signal
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -14,57 +22,70 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lakebox.config import SETTINGS, ConfigError, Settings, load_settings
+from lakebox.config import BY_NAME, SETTINGS, Settings, load_settings
+from lakebox.core.errors import LakeboxError
 from lakebox.core.runs import RunRecord
+from lakebox.deploy.cli import deploy
 from lakebox.lake import Lake
 from lakebox.query.base import query_history
+from lakebox.trigger.deadletter import list_failed
+
+if TYPE_CHECKING:
+    from lakebox.trigger.state import JobResult
+    from lakebox.trigger.watcher import Watcher
 
 # Piped output (scripts, CI, tests) gets wide lines instead of wrapped table cells.
 _WIDTH = None if sys.stdout.isatty() else 200
 console = Console(width=_WIDTH)
 err = Console(stderr=True, width=_WIDTH)
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 class LakeboxGroup(click.Group):
-    """Turns configuration errors into one clear line and exit code 2, never a traceback."""
+    """The one place errors become output: a :class:`LakeboxError` prints ``Code: message`` (never a
+    traceback) and exits with the error's ``exit_code`` (2: fix the input or setup; 1: it failed)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ConfigError as exc:
-            err.print(f"[red]configuration error:[/red] {exc}")
-            sys.exit(2)
+        except LakeboxError as exc:
+            err.print(f"[red]{escape(exc.code)}[/red]: {escape(str(exc))}", soft_wrap=True)
+            ctx.exit(exc.exit_code)
 
 
-def _settings(ctx: click.Context, **overrides: Any) -> Settings:
-    obj = ctx.ensure_object(dict)
-    base = dict(obj.get("cli", {}))
-    base.update({k: v for k, v in overrides.items() if v is not None})
-    settings = load_settings(base, config_file=obj.get("config"))
-    obj["settings"] = settings
-    return settings
+def setting_option(name: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
+    """A flag for the setting ``name``: its help text and choices come from the setting's declaration."""
+    s = BY_NAME[name]
+    kwargs.setdefault("help", f"{s.help} Env: {s.env}.")
+    if s.choices:
+        kwargs.setdefault("type", click.Choice(s.choices))
+    return click.option(*(decls or (f"--{name.replace('_', '-')}",)), name, default=None, **kwargs)
 
 
-def _lake(ctx: click.Context, **overrides: Any) -> Lake:
-    return Lake(_settings(ctx, **overrides))
+def _settings(ctx: click.Context, **flags: Any) -> Settings:
+    settings: Settings = ctx.ensure_object(dict)["settings"]
+    return settings.with_flags(flags)
+
+
+def _lake(ctx: click.Context, **flags: Any) -> Lake:
+    return Lake(_settings(ctx, **flags))
 
 
 @click.group(cls=LakeboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--lake", help="Lake folder or s3://bucket[/prefix]. Env: LAKEBOX_LAKE. Default: ./lake")
+@setting_option("lake")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Path to lakebox.toml.")
-@click.option("--as-of", "as_of", help="Reference date YYYY-MM-DD for the 30-day rule. Env: LAKEBOX_AS_OF.")
-@click.option("--engine", type=click.Choice(["duckdb", "athena"]), help="Query engine.")
-@click.option("--catalog", "catalog", type=click.Choice(["local", "glue"]), help="Catalog backend.")
-@click.option("--endpoint-url", help="Endpoint override for AWS services (moto, LocalStack).")
-@click.option("--region", help="AWS region.")
-@click.option("--workgroup", help="Athena workgroup (athena engine).")
+@setting_option("as_of")
+@setting_option("engine")
+@setting_option("catalog")
+@setting_option("endpoint_url")
+@setting_option("region")
+@setting_option("workgroup")
 @click.version_option(package_name="lakebox")
 @click.pass_context
-def main(ctx: click.Context, **opts: Any) -> None:
+def main(ctx: click.Context, config: str | None, **flags: Any) -> None:
     """lakebox: the S3 -> Lambda -> Glue -> Athena -> dashboard pipeline, on one machine or on AWS."""
-    obj = ctx.ensure_object(dict)
-    obj["config"] = opts.pop("config")
-    obj["cli"] = opts
+    ctx.ensure_object(dict)["settings"] = load_settings(flags, config_file=config)
 
 
 # --- the pipeline -------------------------------------------------------------------------------------------
@@ -95,8 +116,8 @@ def _print_problems(runs: list[tuple[str, RunRecord]]) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--as-of", "as_of", help="Reference date YYYY-MM-DD (overrides the global flag).")
-@click.option("--format", "output_format", type=click.Choice(["parquet", "csv"]), help="processed/ format.")
+@setting_option("as_of", help="Reference date YYYY-MM-DD (overrides the global flag).")
+@setting_option("output_format", "--format")
 @click.pass_context
 def ingest(ctx: click.Context, files: tuple[Path, ...], as_of: str | None, output_format: str | None) -> None:
     """Copy FILES into raw/, process each one and update the catalog."""
@@ -110,10 +131,7 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], as_of: str | None, outpu
             done.append((path.name, run))
             progress.update(task, advance=1, description=f"processed {path.name}")
 
-        try:
-            lake.ingest(files, progress=step)
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from None
+        lake.ingest(files, progress=step)
     console.print(_runs_table("ingest", done))
     _print_problems(done)
     if any(r.status == "rejected" for _, r in done):
@@ -168,11 +186,13 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
     if name:
         if name not in lake.named_queries:
             raise click.BadParameter(f"unknown query {name!r}; known: {', '.join(lake.named_queries)}", param_hint="--name")
-        try:
-            values = dict(p.split("=", 1) for p in params)
-            sql = lake.named_queries[name].render(values)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--param") from None
+        values: dict[str, str] = {}
+        for p in params:
+            key, sep, value = p.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{p!r} is not NAME=VALUE", param_hint="--param")
+            values[key] = value
+        sql = lake.named_queries[name].render(values)
     elif params:
         raise click.UsageError("--param only applies to --name")
     assert sql is not None
@@ -234,7 +254,7 @@ def history(ctx: click.Context, limit: int) -> None:
 @click.option("--rows", default=200, show_default=True, type=click.IntRange(min=0))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: stdout).")
 @click.option("--seed", default=42, show_default=True)
-@click.option("--as-of", "as_of", help="Last order date, YYYY-MM-DD (default: the reference date).")
+@setting_option("as_of", help="Last order date, YYYY-MM-DD (default: the reference date).")
 @click.pass_context
 def sample(ctx: click.Context, rows: int, out: Path | None, seed: int, as_of: str | None) -> None:
     """Write sample orders in the original's CSV format."""
@@ -261,7 +281,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Show the catalog's tables, recent runs and failures."""
     lake = _lake(ctx)
     st = lake.status()
-    failed = _failed(lake)
+    failed = list_failed(lake.store)
     if as_json:
         click.echo(json.dumps(st | {"failed": failed}, indent=2, default=str))
         return
@@ -283,29 +303,26 @@ def status(ctx: click.Context, as_json: bool) -> None:
         err.print(f"[red]failed[/red] {escape(str(f.get('key')))}: {escape(str(f.get('error')))}")
 
 
-def _failed(lake: Lake) -> list[dict[str, Any]]:
-    try:
-        from lakebox.trigger.deadletter import list_failed
-    except ImportError:
-        return []
-    return list_failed(lake.store)
-
-
 @main.command("settings")
-def settings_cmd() -> None:
-    """List every setting with its default and help text."""
+@click.pass_context
+def settings_cmd(ctx: click.Context) -> None:
+    """List every setting: its env variable, type, default, value now (and where from) and help text."""
+    resolved = _settings(ctx)
     t = Table()
-    for col in ("setting", "env", "default", "help"):
+    for col in ("setting", "env", "type", "default", "value", "help"):
         t.add_column(col)
     for s in SETTINGS:
-        t.add_row(s.name, "LAKEBOX_" + s.name.upper(), escape(repr(s.default)), escape(s.help))
+        kind = "|".join(s.choices) or s.kind.__name__
+        t.add_row(s.name, s.env, kind + ("?" if s.optional else ""), escape(repr(s.default)),
+                  escape(f"{getattr(resolved, s.name)!r} ({resolved.sources.get(s.name, 'default')})"),
+                  escape(s.help))
     console.print(t)
 
 
 @main.command()
-@click.option("--host", help="Bind address (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port (default 5000).")
-@click.option("--token", help="Access token (required for non-loopback hosts). Env: LAKEBOX_TOKEN.")
+@setting_option("host")
+@setting_option("port", type=int)
+@setting_option("token")
 @click.option("--no-watch", is_flag=True, help="Do not watch raw/ for new files.")
 @click.option("--sample-rows", default=5000, show_default=True, help="Rows of sample data for an empty lake.")
 @click.pass_context
@@ -324,9 +341,9 @@ def up(ctx: click.Context, host: str | None, port: int | None, token: str | None
 
 
 @main.command()
-@click.option("--host", help="Bind address (default 127.0.0.1).")
-@click.option("--port", type=int, help="Port (default 5000).")
-@click.option("--token", help="Access token (required for non-loopback hosts). Env: LAKEBOX_TOKEN.")
+@setting_option("host")
+@setting_option("port", type=int)
+@setting_option("token")
 @click.option("--watch/--no-watch", default=False, help="Also watch raw/ and process new files.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, token: str | None, watch: bool) -> None:
@@ -335,29 +352,96 @@ def serve(ctx: click.Context, host: str | None, port: int | None, token: str | N
 
 
 def _serve(lake: Lake, watch: bool) -> None:
-    from lakebox.web.server import ServeError, serve_dashboard
+    from lakebox.web.server import serve_dashboard
 
+    serve_dashboard(lake, watch=watch, announce=lambda url: console.print(f"dashboard: [bold]{url}[/bold]"))
+
+
+# --- the trigger --------------------------------------------------------------------------------------------
+
+
+def _describe(result: JobResult) -> str:
+    run = result.run
+    if result.status == "ok" and run is not None:
+        extra = f", {run.rows_quarantined:,} quarantined" if run.rows_quarantined else ""
+        return (f"[green]ok[/green] {escape(result.key)}: {run.rows_read:,} read, {run.rows_kept:,} kept, "
+                f"{run.rows_dropped:,} dropped{extra} ({run.duration_ms or 0:,.0f} ms)")
+    if result.status == "rejected":
+        return f"[red]rejected[/red] {escape(result.key)}: {escape(result.error or '')}"
+    if result.status == "failed":
+        return (f"[red]failed[/red] {escape(result.key)} after {result.attempts} attempt(s): "
+                f"{escape(result.error or '')} (dead-lettered)")
+    if result.status == "deleted":
+        return f"[yellow]deleted[/yellow] {escape(result.key)}: outputs removed"
+    return f"[dim]{result.status}[/dim] {escape(result.key)}"
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Process everything pending (dead-lettered files too), then exit.")
+@setting_option("workers", type=click.IntRange(min=1))
+@setting_option("rescan_seconds", type=click.FloatRange(min=0))
+@setting_option("settle_seconds", type=click.FloatRange(min=0))
+@setting_option("retry_delays")
+@click.option("--retry-failed", is_flag=True, help="Also retry versions already dead-lettered (at start-up).")
+@click.option("--timeout", type=click.FloatRange(min=0), help="With --once: give up after this many seconds.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only problems.")
+@click.pass_context
+def watch(ctx: click.Context, once: bool, workers: int | None, rescan_seconds: float | None,
+          settle_seconds: float | None, retry_delays: str | None, retry_failed: bool, timeout: float | None,
+          quiet: bool) -> None:
+    """Watch raw/ and process every CSV that lands there (the S3 trigger + Lambda, locally).
+
+    Upload by writing to a temporary name (e.g. raw/orders.csv.part) and renaming it to *.csv: the rename is
+    picked up at once. Files written in place are processed once unchanged for --settle-seconds and closed.
+
+    Exit codes: 0 everything pending was processed; 1 some file failed (dead-lettered), was rejected, or the
+    --timeout ran out; 2 the watcher cannot run (another watcher holds the lake, or the lake is not local).
+    """
+    # Imported here: watchdog and the worker machinery are only needed by this command.
+    from lakebox.trigger.watcher import Watcher
+
+    lake = _lake(ctx, workers=workers, rescan_seconds=rescan_seconds, settle_seconds=settle_seconds,
+                 retry_delays=retry_delays)
+    watcher = Watcher(lake, retry_failed=retry_failed)
+
+    def show(result: JobResult) -> None:
+        problem = result.status in ("failed", "rejected")
+        if problem or (not quiet and result.status not in ("skipped",)):
+            (err if problem else console).print(_describe(result))
+
+    watcher.on_result(show)
+    if not once:
+        _run_forever(watcher, lambda msg: err.print(msg))
+        return
+    outcome = watcher.run_once(timeout)
+    n_ok = sum(r.status == "ok" for r in outcome.results)
+    summary = f"drained: {n_ok} processed, {len(outcome.rejected)} rejected, {len(outcome.failed)} failed"
+    if not outcome.idle:
+        err.print(f"[red]timed out[/red] after {timeout} s with work still pending ({summary})")
+        sys.exit(1)
+    if not quiet or not outcome.ok:
+        (console if outcome.ok else err).print(summary)
+    sys.exit(0 if outcome.ok else 1)
+
+
+def _run_forever(watcher: Watcher, say: Callable[[str], None]) -> None:
+    """Run until Ctrl-C or SIGTERM, then stop gracefully (running files finish; the rest wait for restart)."""
+    done = threading.Event()
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    watcher.start()
+    say(f"watching {watcher.root / 'raw'} with {watcher.workers} worker(s); Ctrl-C to stop")
     try:
-        serve_dashboard(lake, watch=watch, announce=lambda url: console.print(f"dashboard: [bold]{url}[/bold]"))
-    except ServeError as exc:
-        err.print(f"[red]cannot serve:[/red] {exc}")
-        sys.exit(2)
+        while not done.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        say("stopping...")
+    finally:
+        watcher.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
-def _register_stage_commands() -> None:
-    """Subcommands that live with their stage: watch in trigger/, deploy in deploy/."""
-    from lakebox.deploy.cli import deploy
-    from lakebox.trigger.cli import watch
-
-    main.add_command(watch)
-    main.add_command(deploy)
-
-
-_register_stage_commands()
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+main.add_command(deploy)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """One typed settings object, layered: defaults < ``lakebox.toml`` < ``LAKEBOX_*`` env < CLI flags.
 
-Every setting is declared once in :data:`SETTINGS` with its type and help text; ``lakebox settings``
-prints that table, and the README's configuration section is generated from the same rows.
-Nothing here opens a file or a connection at import time.
+Each setting is declared once, as a field of :class:`Settings` made with :func:`setting`: its type (choices
+are ``Literal`` types), default, help text and environment variable sit together. Everything else derives
+from that declaration: :data:`SETTINGS` (the rows ``lakebox settings`` prints and the README's table is made
+of, see :func:`markdown_table`), parsing and checking of TOML, environment and flag values, and the CLI's
+choices. Nothing here opens a file or a connection at import time.
 """
 
 from __future__ import annotations
@@ -11,86 +13,67 @@ import dataclasses
 import datetime as dt
 import os
 import tomllib
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from lakebox.core.dataset import Dataset, dataset_from_config, default_dataset
+from lakebox.core.dataset import Dataset, OutputFormat, dataset_from_config, default_dataset
+from lakebox.core.errors import InvalidInputError, check_keys
+
+Engine = Literal["duckdb", "athena"]
+CatalogBackend = Literal["local", "glue"]
+
+#: Where the region comes from when no lakebox layer sets it, in order; then boto3's own chain (profile).
+AWS_REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
-class ConfigError(ValueError):
+class ConfigError(InvalidInputError, code="InvalidConfiguration"):
     """A setting has a value that cannot be used; the message names the setting and its source."""
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One row of the settings table."""
+def setting(default: Any, help: str, *, env: str | None = None, minimum: float | None = None,
+            maximum: float | None = None) -> Any:
+    """Declare one setting: a dataclass field carrying its help text, env variable and bounds.
 
-    name: str
-    default: Any
-    kind: type
-    help: str
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("lake", "lake", str, "The bucket: a folder path, or s3://bucket[/prefix] for the AWS backend."),
-    Setting("as_of", None, dt.date, "Reference date (YYYY-MM-DD) for the 30-day rule; defaults to today (UTC)."),
-    Setting("database", "orders_db", str, "Catalog database the crawler writes to (Glue database)."),
-    Setting("table_prefix", "orders_", str, "Prefix the crawler puts before folder names (Glue TablePrefix)."),
-    Setting("output_format", "parquet", str, "Format of processed/ objects: parquet or csv."),
-    Setting("host", "127.0.0.1", str, "Dashboard bind address. Anything but loopback needs a token."),
-    Setting("port", 5000, int, "Dashboard port."),
-    Setting("token", None, str, "Access token for the dashboard; required when binding beyond loopback."),
-    Setting("query_timeout", 30.0, float, "Seconds before a query is cancelled (Athena's DML timeout)."),
-    Setting("max_result_rows", 10_000, int, "Rows returned to the dashboard/API per ad-hoc query."),
-    Setting("max_upload_mb", 100, int, "Largest CSV the dashboard accepts, in MiB."),
-    Setting("memory_limit", "1GB", str, "DuckDB memory limit for processing and queries."),
-    Setting("threads", 0, int, "DuckDB threads; 0 means one per core."),
-    Setting("workers", 2, int, "Watcher worker pool size: files processed at once."),
-    Setting("rescan_seconds", 5.0, float, "Watcher safety-net rescan interval of raw/."),
-    Setting("settle_seconds", 0.3, float, "A raw file must be unchanged this long before it is processed."),
-    Setting("retry_delays", "1,2", str, "Seconds between the retries of a failing file (Lambda: 60,120)."),
-    Setting("delete_outputs_on_raw_delete", False, bool, "Remove processed output when its raw file is deleted."),
-    Setting("engine", "duckdb", str, "Query engine: duckdb (embedded) or athena."),
-    Setting("catalog", "local", str, "Catalog backend: local (SQLite in _lakebox/) or glue."),
-    Setting("endpoint_url", None, str, "Override endpoint for every AWS service (moto, LocalStack, MinIO)."),
-    Setting("region", "us-east-1", str, "AWS region for the AWS backends."),
-    Setting("workgroup", "primary", str, "Athena workgroup for the athena engine."),
-    Setting("glue_crawler", None, str, "Glue crawler to start after each file, instead of updating the table."),
-)
-
-_BY_NAME = {s.name: s for s in SETTINGS}
+    ``env`` defaults to ``LAKEBOX_<NAME>``; ``minimum``/``maximum`` bound numbers (inclusive).
+    """
+    return field(default=default, metadata={"help": help, "env": env, "minimum": minimum, "maximum": maximum})
 
 
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration. Build it with :func:`load_settings`, not by hand, except in tests."""
 
-    lake: str = "lake"
-    as_of: dt.date | None = None
-    database: str = "orders_db"
-    table_prefix: str = "orders_"
-    output_format: str = "parquet"
-    host: str = "127.0.0.1"
-    port: int = 5000
-    token: str | None = None
-    query_timeout: float = 30.0
-    max_result_rows: int = 10_000
-    max_upload_mb: int = 100
-    memory_limit: str = "1GB"
-    threads: int = 0
-    workers: int = 2
-    rescan_seconds: float = 5.0
-    settle_seconds: float = 0.3
-    retry_delays: str = "1,2"
-    delete_outputs_on_raw_delete: bool = False
-    engine: str = "duckdb"
-    catalog: str = "local"
-    endpoint_url: str | None = None
-    region: str = "us-east-1"
-    workgroup: str = "primary"
-    glue_crawler: str | None = None
+    lake: str = setting("lake", "The bucket: a folder path, or s3://bucket[/prefix] for the AWS backend.")
+    as_of: dt.date | None = setting(
+        None, "Reference date (YYYY-MM-DD) for the 30-day rule; defaults to today (UTC).")
+    database: str = setting("orders_db", "Catalog database the crawler writes to (Glue database).")
+    table_prefix: str = setting("orders_", "Prefix the crawler puts before folder names (Glue TablePrefix).")
+    output_format: OutputFormat = setting("parquet", "Format of processed/ objects: parquet or csv.")
+    host: str = setting("127.0.0.1", "Dashboard bind address. Anything but loopback needs a token.")
+    port: int = setting(5000, "Dashboard port.", minimum=1, maximum=65535)
+    token: str | None = setting(None, "Access token for the dashboard; required when binding beyond loopback.")
+    query_timeout: float = setting(30.0, "Seconds before a query is cancelled (Athena's DML timeout).")
+    max_result_rows: int = setting(10_000, "Rows returned to the dashboard/API per ad-hoc query.")
+    max_upload_mb: int = setting(100, "Largest CSV the dashboard accepts, in MiB.")
+    memory_limit: str = setting("1GB", "DuckDB memory limit for processing and queries.")
+    threads: int = setting(0, "DuckDB threads; 0 means one per core.", minimum=0)
+    workers: int = setting(2, "Watcher worker pool size: files processed at once.", minimum=1)
+    rescan_seconds: float = setting(5.0, "Watcher safety-net rescan interval of raw/.")
+    settle_seconds: float = setting(0.3, "A raw file must be unchanged this long before it is processed.")
+    retry_delays: str = setting("1,2", "Seconds between the retries of a failing file (Lambda: 60,120).")
+    delete_outputs_on_raw_delete: bool = setting(False, "Remove processed output when its raw file is deleted.")
+    engine: Engine = setting("duckdb", "Query engine: duckdb (embedded) or athena.")
+    catalog: CatalogBackend = setting("local", "Catalog backend: local (SQLite in _lakebox/) or glue.")
+    endpoint_url: str | None = setting(None, "Override endpoint for every AWS service (moto, LocalStack, MinIO).")
+    region: str | None = setting(
+        None, "AWS region for the AWS backends; unset: AWS_REGION, AWS_DEFAULT_REGION, then the AWS profile.")
+    workgroup: str = setting("primary", "Athena workgroup for the athena engine.")
+    glue_crawler: str | None = setting(
+        None, "Glue crawler to start after each file, instead of updating the table.")
     datasets: tuple[Dataset, ...] = field(default_factory=lambda: (default_dataset(),))
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -111,12 +94,57 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
+    def with_flags(self, flags: Mapping[str, Any], source: str = "command line") -> Settings:
+        """These settings with command-line values on top (``None`` means "flag not given"), each parsed and
+        checked as its declaration says."""
+        values: dict[str, Any] = {}
+        sources = dict(self.sources)
+        for key, raw in flags.items():
+            if raw is None:
+                continue
+            if key not in BY_NAME:
+                raise ConfigError(f"unknown CLI setting {key!r}")
+            values[key] = BY_NAME[key].parse(raw, f"--{key.replace('_', '-')}")
+            sources[key] = source
+        return dataclasses.replace(self, **values, sources=sources) if values else self
 
-def _coerce(setting: Setting, value: Any, source: str) -> Any:
-    if value is None or (isinstance(value, str) and value == "" and setting.default is None):
-        return None
-    try:
-        if setting.kind is bool:
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as declared on :class:`Settings`: a row of ``lakebox settings`` and of the README table."""
+
+    name: str
+    default: Any
+    kind: type  # str, int, float, bool or dt.date
+    optional: bool  # None is a value (unset)
+    choices: tuple[str, ...]  # of a Literal type; empty for free values
+    help: str
+    env: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def parse(self, value: Any, source: str) -> Any:
+        """``value`` (from TOML, the environment or a flag) as this setting's type, or :class:`ConfigError`
+        naming the setting and ``source``."""
+        if value is None or (self.optional and isinstance(value, str) and value == ""):
+            if self.optional:
+                return None
+            raise ConfigError(f"setting {self.name!r} from {source}: a value is required")
+        try:
+            parsed = self._convert(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"setting {self.name!r} from {source}: {exc}") from exc
+        if self.choices and parsed not in self.choices:
+            raise ConfigError(
+                f"setting {self.name!r} from {source}: {self.name} must be {' or '.join(self.choices)}, "
+                f"not {parsed!r}")
+        if self.minimum is not None and parsed < self.minimum or self.maximum is not None and parsed > self.maximum:
+            bounds = f"{self.minimum:g}..{self.maximum:g}" if self.maximum is not None else f"at least {self.minimum:g}"
+            raise ConfigError(f"setting {self.name!r} from {source}: {self.name} must be {bounds}, not {parsed}")
+        return parsed
+
+    def _convert(self, value: Any) -> Any:
+        if self.kind is bool:
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()
@@ -125,30 +153,53 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
             if text in {"0", "false", "no", "off"}:
                 return False
             raise ValueError(f"expected true/false, got {value!r}")
-        if setting.kind is dt.date:
+        if self.kind is dt.date:
             if isinstance(value, dt.date):
                 return value
             return dt.date.fromisoformat(str(value).strip())
-        if setting.kind is int:
+        if self.kind in (int, float) and isinstance(value, bool):
+            raise ValueError(f"expected a number, got {value!r}")
+        if self.kind is int:
             return int(value)
-        if setting.kind is float:
+        if self.kind is float:
             return float(value)
         return str(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {setting.name!r} from {source}: {exc}") from exc
 
 
-def _validate(s: Settings) -> None:
-    if s.output_format not in {"parquet", "csv"}:
-        raise ConfigError(f"output_format must be parquet or csv, not {s.output_format!r} ({s.sources.get('output_format')})")
-    if s.engine not in {"duckdb", "athena"}:
-        raise ConfigError(f"engine must be duckdb or athena, not {s.engine!r}")
-    if s.catalog not in {"local", "glue"}:
-        raise ConfigError(f"catalog must be local or glue, not {s.catalog!r}")
-    if not 1 <= s.port <= 65535:
-        raise ConfigError(f"port must be 1..65535, not {s.port}")
-    if s.workers < 1:
-        raise ConfigError("workers must be at least 1")
+def _setting_of(f: dataclasses.Field[Any], hint: Any) -> Setting:
+    args = typing.get_args(hint)
+    optional = (typing.get_origin(hint) in (typing.Union, types.UnionType)) and type(None) in args
+    if optional:
+        (hint,) = [a for a in args if a is not type(None)]
+    choices: tuple[str, ...] = ()
+    if typing.get_origin(hint) is Literal:
+        choices = typing.get_args(hint)
+        hint = str
+    meta = f.metadata
+    return Setting(
+        name=f.name, default=f.default, kind=hint, optional=optional, choices=choices, help=meta["help"],
+        env=meta["env"] or f"LAKEBOX_{f.name.upper()}", minimum=meta["minimum"], maximum=meta["maximum"],
+    )
+
+
+def _declared() -> tuple[Setting, ...]:
+    hints = typing.get_type_hints(Settings)
+    return tuple(_setting_of(f, hints[f.name]) for f in dataclasses.fields(Settings) if "help" in f.metadata)
+
+
+#: Every setting, in declaration order: derived from the fields of :class:`Settings`.
+SETTINGS: tuple[Setting, ...] = _declared()
+BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
+
+#: Top-level keys of ``lakebox.toml`` besides the settings.
+_FILE_TABLES = ("datasets",)
+
+
+def markdown_table() -> str:
+    """The README's settings table, one row per setting: name, env variable, default, help."""
+    lines = ["| setting | env | default | what it does |", "|---|---|---|---|"]
+    lines += [f"| `{s.name}` | `{s.env}` | `{s.default!r}` | {s.help} |" for s in SETTINGS]
+    return "\n".join(lines)
 
 
 def find_config_file(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
@@ -161,6 +212,33 @@ def find_config_file(explicit: str | os.PathLike[str] | None, env: Mapping[str, 
     return candidate if candidate.is_file() else None
 
 
+def _read_file(path: Path) -> tuple[dict[str, Any], tuple[Dataset, ...] | None]:
+    """The settings and datasets of a ``lakebox.toml``: settings at the top level or in a ``[lakebox]`` table,
+    datasets in ``[datasets.NAME]`` tables. Every unknown key is an error naming the file and the key."""
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from exc
+    valid = [*BY_NAME, *_FILE_TABLES]
+    table: Mapping[str, Any] = doc
+    if isinstance(doc.get("lakebox"), dict):
+        check_keys(doc, ["lakebox", *_FILE_TABLES], str(path), noun="table", error=ConfigError)
+        table = doc["lakebox"]
+    check_keys(table, valid, str(path), noun="setting", error=ConfigError)
+    values = {key: BY_NAME[key].parse(raw, str(path)) for key, raw in table.items() if key in BY_NAME}
+    raw_sets = doc.get("datasets") or table.get("datasets")
+    if not raw_sets:
+        return values, None
+    if not isinstance(raw_sets, dict):
+        raise ConfigError(f"{path}: datasets must be tables [datasets.NAME]")
+    try:
+        return values, tuple(dataset_from_config(name, body) for name, body in raw_sets.items())
+    except InvalidInputError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
 def load_settings(
     cli: Mapping[str, Any] | None = None,
     env: Mapping[str, str] | None = None,
@@ -168,52 +246,31 @@ def load_settings(
 ) -> Settings:
     """Resolve settings from defaults, the TOML file, ``LAKEBOX_*`` variables and CLI flags, in that order.
 
-    CLI values of ``None`` mean "flag not given" and do not override lower layers.
+    CLI values of ``None`` mean "flag not given" and do not override lower layers. When no layer sets
+    ``region``, ``AWS_REGION`` then ``AWS_DEFAULT_REGION`` do; when neither is set it stays None and boto3
+    resolves it (the profile's region).
     """
     env = os.environ if env is None else env
-    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    values: dict[str, Any] = {}
     sources: dict[str, str] = {s.name: "default" for s in SETTINGS}
     datasets: tuple[Dataset, ...] = (default_dataset(),)
 
     path = find_config_file(config_file, env)
     if path is not None:
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"config file {path} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path}: {exc}") from exc
-        table = doc.get("lakebox", doc)
-        for key, raw in table.items():
-            if key in ("dataset", "datasets"):
-                continue
-            if isinstance(raw, dict):
-                continue
-            if key not in _BY_NAME:
-                raise ConfigError(f"{path}: unknown setting {key!r}; see `lakebox settings`")
-            values[key] = _coerce(_BY_NAME[key], raw, str(path))
-            sources[key] = str(path)
-        raw_sets = doc.get("datasets") or table.get("datasets")
-        if raw_sets:
-            try:
-                datasets = tuple(dataset_from_config(name, body) for name, body in raw_sets.items())
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ConfigError(f"{path}: [datasets]: {exc}") from exc
+        from_file, file_sets = _read_file(path)
+        values |= from_file
+        sources |= dict.fromkeys(from_file, str(path))
+        datasets = file_sets or datasets
 
     for s in SETTINGS:
-        var = "LAKEBOX_" + s.name.upper()
-        if var in env:
-            values[s.name] = _coerce(s, env[var], f"env {var}")
-            sources[s.name] = f"env {var}"
+        if s.env in env:
+            values[s.name] = s.parse(env[s.env], f"env {s.env}")
+            sources[s.name] = f"env {s.env}"
 
-    for key, raw in (cli or {}).items():
-        if raw is None:
-            continue
-        if key not in _BY_NAME:
-            raise ConfigError(f"unknown CLI setting {key!r}")
-        values[key] = _coerce(_BY_NAME[key], raw, f"--{key.replace('_', '-')}")
-        sources[key] = "command line"
+    if values.get("region") is None:
+        var = next((v for v in AWS_REGION_VARS if env.get(v)), None)
+        if var is not None:
+            values["region"] = env[var]
+            sources["region"] = f"env {var}"
 
-    settings = Settings(**values, datasets=datasets, sources=sources)
-    _validate(settings)
-    return settings
+    return Settings(**values, datasets=datasets, sources=sources).with_flags(cli or {})

@@ -14,10 +14,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lakebox.core.errors import InvalidInputError
+
 _seq = itertools.count(1)
 
 
-class EventError(ValueError):
+class EventError(InvalidInputError, code="InvalidEvent"):
     """The event is not an S3 notification lakebox can act on."""
 
 
@@ -88,10 +90,13 @@ def build_record(
     event_name: str = "ObjectCreated:Put",
     size: int | None = None,
     etag: str | None = None,
-    region: str = "us-east-1",
+    region: str | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Build one S3 event record as S3 would send it (version 2.1, form-encoded key)."""
+    """Build one S3 event record as S3 would send it (version 2.1, form-encoded key).
+
+    ``region`` is the record's ``awsRegion``; a lake with no region (a local folder) reports us-east-1, S3's
+    default region."""
     when = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     obj: dict[str, Any] = {"key": urllib.parse.quote_plus(key, safe="/"), "sequencer": f"{next(_seq):016X}"}
     if event_name.startswith("ObjectCreated"):
@@ -101,7 +106,7 @@ def build_record(
     return {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
-        "awsRegion": region,
+        "awsRegion": region or "us-east-1",
         "eventTime": when,
         "eventName": event_name,
         "userIdentity": {"principalId": "lakebox"},

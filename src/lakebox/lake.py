@@ -18,6 +18,7 @@ from lakebox.catalog.base import Catalog
 from lakebox.catalog.crawl import CatalogUpdater, open_catalog
 from lakebox.catalog.crawler import TableDef
 from lakebox.config import Settings
+from lakebox.core.errors import InvalidInputError
 from lakebox.core.names import object_name
 from lakebox.core.runs import RunRecord
 from lakebox.process.handler import handle_event, process_object
@@ -128,7 +129,7 @@ class Lake:
         seen: dict[str, Path] = {}
         for path, key in zip(paths, keys, strict=True):
             if key in seen:
-                raise ValueError(f"{seen[key]} and {path} would both land on {key}; rename one of them")
+                raise InvalidInputError(f"{seen[key]} and {path} would both land on {key}; rename one of them")
             seen[key] = path
         items: list[IngestItem] = []
         for path, key in zip(paths, keys, strict=True):

@@ -9,7 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
+
+from lakebox.core.errors import InvalidInputError, check_keys
+
+#: Formats of processed/ objects (the global ``output_format`` setting and a dataset's own).
+OutputFormat = Literal["parquet", "csv"]
 
 TYPES = ("varchar", "bigint", "double", "boolean", "date", "timestamp")
 _DECIMAL = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
@@ -22,7 +27,7 @@ def check_type(type_: str) -> str:
     m = _DECIMAL.match(t)
     if m and int(m.group(2)) <= int(m.group(1)) <= 38:
         return f"decimal({m.group(1)},{m.group(2)})"
-    raise ValueError(f"unsupported column type {type_!r}; use one of {', '.join(TYPES)} or decimal(p,s)")
+    raise InvalidInputError(f"unsupported column type {type_!r}; use one of {', '.join(TYPES)} or decimal(p,s)")
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Dataset:
     processed_prefix: str = "processed/"
     drop_rule: DropRule | None = field(default_factory=DropRule)
     delimiter: str = ","
-    output_format: str | None = None  # None: the global output_format setting
+    output_format: OutputFormat | None = None  # None: the global output_format setting
     #: Glue-faithful mode: write CSV with the source header, no casting, and let the crawler type it
     #: the way Glue's built-in CSV classifier does (dates stay strings).
     glue_csv: bool = False
@@ -107,13 +112,25 @@ def default_dataset() -> Dataset:
     return Dataset(name="orders", columns=ORDERS_COLUMNS)
 
 
+#: The keys a ``[datasets.NAME]`` table, one of its ``columns`` tables and its ``drop_rule`` table may hold.
+DATASET_KEYS = ("columns", "keep_source_names", "glue_csv", "drop_rule", "raw_prefix", "processed_prefix",
+                "delimiter", "output_format", "table_name")
+COLUMN_KEYS = ("source", "type", "required", "lower", "date_format", "trim")
+DROP_RULE_KEYS = ("status_column", "date_column", "statuses", "min_age_days")
+
+
 def dataset_from_config(name: str, body: Mapping[str, Any]) -> Dataset:
     """Build a dataset from a ``[datasets.NAME]`` table of ``lakebox.toml``.
 
-    ``columns`` maps output names to a source name or a table ``{source, type, required, lower, date_format}``.
-    ``keep_source_names = true`` names every output column exactly as its source.
+    ``columns`` maps output names to a source name or a table ``{source, type, required, lower, date_format,
+    trim}``. ``keep_source_names = true`` names every output column exactly as its source.
     ``glue_csv = true`` selects the Glue-faithful mode (CSV output, source names, crawler typing).
+    Unknown keys, at any level, raise :class:`InvalidInputError` naming the table and the nearest valid key.
     """
+    where = f"[datasets.{name}]"
+    if not isinstance(body, Mapping):
+        raise InvalidInputError(f"{where} must be a table, not {type(body).__name__}")
+    check_keys(body, DATASET_KEYS, where)
     base = default_dataset()
     glue_csv = bool(body.get("glue_csv", False))
     # Glue-faithful means the source names, as the original Lambda wrote them.
@@ -125,10 +142,15 @@ def dataset_from_config(name: str, body: Mapping[str, Any]) -> Dataset:
         for c in source_cols:
             cols.append(Column(c.source if keep else c.name, c.source, c.type, c.required, c.lower, c.date_format,
                                c.trim))
+    elif not isinstance(raw_cols, Mapping):
+        raise InvalidInputError(f"{where} columns must be a table of column names, not {type(raw_cols).__name__}")
     else:
         for out, spec in raw_cols.items():
             if isinstance(spec, str):
                 spec = {"source": spec}
+            if not isinstance(spec, Mapping):
+                raise InvalidInputError(f"[datasets.{name}.columns] {out}: expected a source name or a table")
+            check_keys(spec, COLUMN_KEYS, f"[datasets.{name}.columns.{out}]")
             src = spec.get("source", out)
             cols.append(
                 Column(
@@ -151,7 +173,11 @@ def dataset_from_config(name: str, body: Mapping[str, Any]) -> Dataset:
     if rule_cfg is False:
         rule = None
     else:
-        rule_cfg = rule_cfg if isinstance(rule_cfg, dict) else {}
+        if rule_cfg is True:
+            rule_cfg = {}
+        if not isinstance(rule_cfg, Mapping):
+            raise InvalidInputError(f"{where} drop_rule must be false or a table, not {type(rule_cfg).__name__}")
+        check_keys(rule_cfg, DROP_RULE_KEYS, f"[datasets.{name}.drop_rule]")
         status_default = next((c.name for c in cols if c.source.lower() == "status"), "order_status")
         date_default = next((c.name for c in cols if c.source.lower() == "orderdate"), "order_date")
         rule = DropRule(
@@ -161,15 +187,17 @@ def dataset_from_config(name: str, body: Mapping[str, Any]) -> Dataset:
             min_age_days=int(rule_cfg.get("min_age_days", 30)),
         )
         if rule.status_column not in names or rule.date_column not in names:
-            raise ValueError(
+            raise InvalidInputError(
                 f"dataset {name!r}: drop_rule columns {rule.status_column!r}/{rule.date_column!r} are not output columns"
             )
     raw_prefix = body.get("raw_prefix", "raw/")
     processed_prefix = body.get("processed_prefix", "processed/")
     for p in (raw_prefix, processed_prefix):
         if not p.endswith("/"):
-            raise ValueError(f"dataset {name!r}: prefix {p!r} must end with '/'")
+            raise InvalidInputError(f"dataset {name!r}: prefix {p!r} must end with '/'")
     fmt = body.get("output_format", "csv" if glue_csv else None)
+    if fmt is not None and fmt not in get_args(OutputFormat):
+        raise InvalidInputError(f"{where} output_format must be {' or '.join(get_args(OutputFormat))}, not {fmt!r}")
     return Dataset(
         name=name,
         columns=tuple(cols),

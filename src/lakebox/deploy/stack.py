@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakebox.core.errors import LakeboxError
 from lakebox.deploy import template as tpl
 
 TERMINAL_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
@@ -29,7 +30,7 @@ TERMINAL_BAD = {"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE
 INLINE_TEMPLATE_LIMIT = 51_200  # bytes CloudFormation accepts as TemplateBody; larger goes via S3
 
 
-class StackError(RuntimeError):
+class StackError(LakeboxError, RuntimeError, code="ValidationError"):
     """A stack operation cannot proceed or failed; the message says why and what to do."""
 
 

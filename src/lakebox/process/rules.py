@@ -11,10 +11,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from lakebox.core.dataset import Column, Dataset
+from lakebox.core.errors import InvalidInputError
 from lakebox.core.sql import quote_ident, quote_literal
 
 
-class HeaderError(ValueError):
+class HeaderError(InvalidInputError, code="InvalidHeader", exit_code=1, http_status=422):
     """The header cannot be mapped onto the dataset's schema (a whole-file rejection)."""
 
 

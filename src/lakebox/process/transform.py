@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from lakebox.core.dataset import Dataset
+from lakebox.core.errors import LakeboxError
 from lakebox.core.sql import quote_ident, quote_literal
 from lakebox.process.rules import (
     HeaderError,
@@ -34,7 +35,7 @@ MAX_LINE_BYTES = 8 * 1024 * 1024
 _SNIFF_BYTES = 1024 * 1024
 
 
-class RejectedFile(Exception):
+class RejectedFile(LakeboxError, code="RejectedFile", http_status=422):
     """The whole file cannot be processed; the message says why and nothing is written to processed/."""
 
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from lakebox.core.errors import InvalidInputError
+
 _HEADER = re.compile(r"^--\s*(\w+)\s*:\s*(.*)$")
 _PARAM_REF = re.compile(r"(?<![:\w]):([a-zA-Z_]\w*)\b")
 
 
-class ParamError(ValueError):
+class ParamError(InvalidInputError, code="INVALID_PARAMETER"):
     """A named query parameter is unknown or has a bad value."""
 
 

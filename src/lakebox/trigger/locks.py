@@ -16,10 +16,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from lakebox.core.errors import ConflictError
+
 LOCK_KEY = "_lakebox/watch.lock"
 
 
-class LockedError(RuntimeError):
+class LockedError(ConflictError, RuntimeError, code="LakeLocked", exit_code=2):
     """Another process holds the lake's watch lock; the message names its PID."""
 
     def __init__(self, path: Path, holder: dict[str, Any]) -> None:

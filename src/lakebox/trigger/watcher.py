@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lakebox.core.errors import LakeboxError
 from lakebox.events import parse_event
 from lakebox.lake import Lake
 from lakebox.trigger.landing import can_detect_writers
@@ -50,7 +51,7 @@ __all__ = ["STALE_TEMP_SECONDS", "DrainResult", "JobResult", "WatchError", "Watc
 log = logging.getLogger("lakebox.trigger")
 
 
-class WatchError(RuntimeError):
+class WatchError(LakeboxError, RuntimeError, code="WatchRefused", exit_code=2):
     """The watcher cannot run on this lake; the message says why."""
 
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from lakebox.query.named import ParamError
+from lakebox.core.errors import LakeboxError
 from lakebox.web import openapi, views
-from lakebox.web.dashboard import MAX_SQL_BYTES, Dashboard, NotFound
+from lakebox.web.dashboard import MAX_SQL_BYTES, Dashboard
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -21,7 +21,7 @@ def dash() -> Dashboard:
     return current_app.extensions["lakebox"]  # type: ignore[no-any-return]
 
 
-class ApiError(Exception):
+class ApiError(LakeboxError, code="INVALID_REQUEST", http_status=400):
     """An error answered as JSON with ``status``."""
 
     def __init__(self, status: int, kind: str, message: str, **extra: Any) -> None:
@@ -39,16 +39,6 @@ def error_response(status: int, kind: str, message: str, **extra: Any) -> Respon
 @bp.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> Response:
     return error_response(exc.status, exc.kind, exc.message, **exc.extra)
-
-
-@bp.errorhandler(ParamError)
-def _param_error(exc: ParamError) -> Response:
-    return error_response(400, "INVALID_PARAMETER", str(exc))
-
-
-@bp.errorhandler(NotFound)
-def _not_found(exc: NotFound) -> Response:
-    return error_response(404, "NOT_FOUND", str(exc))
 
 
 def _json_bytes(body: bytes | str, status: int = 200, filename: str | None = None) -> Response:

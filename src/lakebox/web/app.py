@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, redirect, render_template, request, send_file
 from werkzeug.exceptions import HTTPException
 
+from lakebox.core.errors import LakeboxError
 from lakebox.lake import Lake
 from lakebox.web import api, assets, workbench
 from lakebox.web.dashboard import Dashboard
@@ -106,6 +107,11 @@ def create_app(lake: Lake, **config: Any) -> Flask:
                 msg = f"the request is larger than the limit of {s.max_upload_mb} MiB"
             return api.error_response(exc.code or 500, kind, msg)
         return render_template("error.html", code=exc.code, name=exc.name, message=exc.description), exc.code
+
+    @app.errorhandler(LakeboxError)
+    def _lakebox_error(exc: LakeboxError) -> Response:
+        # The one mapping of lakebox's errors to HTTP: the error's own status and code, and its message.
+        return api.error_response(exc.http_status, exc.code, str(exc))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from lakebox.core.errors import NotFoundError
 from lakebox.core.runs import RunRecord
 from lakebox.lake import Lake
 from lakebox.query.named import NamedQuery
@@ -20,7 +21,7 @@ RESERVED_ARGS = frozenset({"limit", "download", "token", "_"})
 MAX_SQL_BYTES = 262_144
 
 
-class NotFound(LookupError):
+class NotFound(NotFoundError, code="NOT_FOUND"):
     """An unknown named query."""
 
 

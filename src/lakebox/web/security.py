@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 from flask import Request, Response
 
+from lakebox.core.errors import LakeboxError
+
 SESSION_COOKIE = "lakebox_session"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]", "ip6-localhost"})
 PUBLIC_PATHS = ("/healthz", "/login", "/static/", "/vendor/", "/favicon.ico")
@@ -32,7 +34,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "frame-ancestors 'none'; form-action 'self'")
 
 
-class Denied(Exception):
+class Denied(LakeboxError, code="FORBIDDEN", http_status=403):
     """A request the guard refuses: ``status`` and an error ``kind`` for the JSON body."""
 
     def __init__(self, status: int, kind: str, message: str) -> None:

@@ -9,10 +9,11 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
+from lakebox.core.errors import LakeboxError
 from lakebox.lake import Lake
 
 
-class ServeError(Exception):
+class ServeError(LakeboxError, code="ServeRefused", exit_code=2):
     """The server refuses to start; the message says why and how to fix it."""
 
 
