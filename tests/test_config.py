@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from lakebox.config import SETTINGS, ConfigError, Settings, load_settings
+from lakebox.config import BY_NAME, SETTINGS, ConfigError, Settings, load_settings
+from lakebox.core.errors import LakeboxError
 
 
 def test_defaults() -> None:
@@ -71,3 +75,148 @@ def test_dataset_mapping_from_toml(tmp_path: Path) -> None:
     assert orders.drop_rule.status_column == "Status"
     assert refunds.drop_rule is None and refunds.column("amount").type == "decimal(10,2)"
     assert refunds.output_key("raw/refunds/2025/a.csv", "parquet") == "refunds/2025/a.parquet"
+
+
+# --- one declaration per setting --------------------------------------------------------------------------
+
+
+def test_settings_table_is_derived_from_the_dataclass() -> None:
+    declared = [f.name for f in dataclasses.fields(Settings) if "help" in f.metadata]
+    assert [s.name for s in SETTINGS] == declared and len(declared) >= 24
+    for st in SETTINGS:
+        assert st.default == Settings.__dataclass_fields__[st.name].default
+        assert st.env == f"LAKEBOX_{st.name.upper()}"
+    assert BY_NAME["engine"].choices == ("duckdb", "athena")
+    assert BY_NAME["catalog"].choices == ("local", "glue")
+    assert BY_NAME["output_format"].choices == ("parquet", "csv")
+    assert BY_NAME["port"].kind is int and not BY_NAME["port"].optional
+    assert BY_NAME["as_of"].kind is dt.date and BY_NAME["as_of"].optional
+
+
+@pytest.mark.parametrize("env,text", [
+    ({"LAKEBOX_ENGINE": "presto"}, "engine must be duckdb or athena, not 'presto'"),
+    ({"LAKEBOX_CATALOG": "hive"}, "catalog must be local or glue"),
+    ({"LAKEBOX_PORT": "0"}, "port must be 1..65535"),
+    ({"LAKEBOX_WORKERS": "0"}, "workers must be at least 1"),
+    ({"LAKEBOX_THREADS": "-1"}, "threads must be at least 0"),
+])
+def test_choices_and_bounds_come_from_the_declaration(env: dict, text: str) -> None:
+    with pytest.raises(ConfigError, match=text) as info:
+        load_settings({}, env=env)
+    assert next(iter(env)) in str(info.value)
+
+
+def test_flags_on_top_of_resolved_settings_are_checked() -> None:
+    base = load_settings({}, env={"LAKEBOX_PORT": "7000"})
+    assert base.with_flags({"port": None}) is base
+    top = base.with_flags({"port": "8000"})
+    assert top.port == 8000 and top.sources["port"] == "command line" and base.port == 7000
+    with pytest.raises(ConfigError, match="--engine"):
+        base.with_flags({"engine": "presto"})
+
+
+def test_config_error_is_a_lakebox_input_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"port": "x"}, env={})
+    assert isinstance(info.value, LakeboxError) and isinstance(info.value, ValueError)
+    assert info.value.exit_code == 2 and info.value.http_status == 400
+
+
+# --- unknown keys, everywhere, with the nearest valid key ---------------------------------------------------
+
+
+@pytest.mark.parametrize("text,where,hint", [
+    ("prot = 1\n", "unknown setting 'prot'", "did you mean 'port'?"),
+    ("[lakebox]\nengin = 'athena'\n", "unknown setting 'engin'", "did you mean 'engine'?"),
+    ("[lakebox]\nengine = 'athena'\n[datasetz.orders]\n", "unknown table 'datasetz'", "did you mean 'datasets'?"),
+    ("[dataset.orders]\nglue_csv = true\n", "unknown setting 'dataset'", "did you mean 'datasets'?"),
+    ("[datasets.orders]\nraw_prefx = 'raw/'\n", "[datasets.orders]: unknown key 'raw_prefx'",
+     "did you mean 'raw_prefix'?"),
+    ("[datasets.orders.columns]\norder_id = { sorce = 'OrderID' }\n",
+     "[datasets.orders.columns.order_id]: unknown key 'sorce'", "did you mean 'source'?"),
+    ("[datasets.orders.drop_rule]\nmin_age_day = 3\n", "[datasets.orders.drop_rule]: unknown key 'min_age_day'",
+     "did you mean 'min_age_days'?"),
+    ("[datasets.orders]\nzzzz = 1\n", "unknown key 'zzzz'", "valid: columns, delimiter, drop_rule"),
+])
+def test_unknown_keys_name_the_file_the_key_and_the_nearest_valid_key(
+    tmp_path: Path, text: str, where: str, hint: str
+) -> None:
+    cfg = tmp_path / "lakebox.toml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings({}, env={}, config_file=cfg)
+    message = str(info.value)
+    assert message.startswith(str(cfg)) and where in message and hint in message, message
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("[datasets.orders]\ncolumns = 3\n", "columns must be a table"),
+    ("[datasets.orders.columns]\norder_id = 3\n", "expected a source name or a table"),
+    ("[datasets.orders]\ndrop_rule = 'old'\n", "drop_rule must be false or a table"),
+    ("[datasets.orders]\noutput_format = 'xml'\n", "output_format must be parquet or csv"),
+    ("datasets = 1\n", "datasets must be tables"),
+])
+def test_malformed_dataset_tables_are_clear_errors(tmp_path: Path, text: str, reason: str) -> None:
+    cfg = tmp_path / "lakebox.toml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError, match=reason) as info:
+        load_settings({}, env={}, config_file=cfg)
+    assert str(cfg) in str(info.value)
+
+
+def test_drop_rule_true_keeps_the_default_rule(tmp_path: Path) -> None:
+    cfg = tmp_path / "lakebox.toml"
+    cfg.write_text("[datasets.orders]\ndrop_rule = true\n")
+    (orders,) = load_settings({}, env={}, config_file=cfg).datasets
+    assert orders.drop_rule is not None and orders.drop_rule.statuses == ("pending", "cancelled")
+
+
+# --- the region: flag, lakebox layers, then AWS_REGION, AWS_DEFAULT_REGION, then boto3's chain ----------------
+
+
+@pytest.mark.parametrize("cli,env,region,source", [
+    ({"region": "eu-west-2"}, {"LAKEBOX_REGION": "eu-west-1", "AWS_REGION": "us-west-1"}, "eu-west-2",
+     "command line"),
+    ({}, {"LAKEBOX_REGION": "eu-west-1", "AWS_REGION": "us-west-1"}, "eu-west-1", "env LAKEBOX_REGION"),
+    ({}, {"AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "eu-central-1"}, "ap-south-1", "env AWS_REGION"),
+    ({}, {"AWS_DEFAULT_REGION": "eu-central-1"}, "eu-central-1", "env AWS_DEFAULT_REGION"),
+    ({}, {"AWS_REGION": ""}, None, "default"),
+    ({}, {}, None, "default"),
+])
+def test_region_resolution(cli: dict, env: dict, region: str | None, source: str) -> None:
+    s = load_settings(cli, env=env)
+    assert s.region == region and s.sources["region"] == source
+
+
+def test_region_from_the_file_beats_the_generic_aws_variables(tmp_path: Path) -> None:
+    cfg = tmp_path / "lakebox.toml"
+    cfg.write_text('region = "sa-east-1"\n')
+    s = load_settings({}, env={"AWS_REGION": "us-west-1"}, config_file=cfg)
+    assert s.region == "sa-east-1" and s.sources["region"] == str(cfg)
+
+
+def test_no_region_is_left_to_boto3_and_its_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """None reaches boto3 as region_name=None, so the profile's region applies (not a hard-coded us-east-1)."""
+    from lakebox.awsclient import LazyClient
+    from lakebox.store.s3 import S3Store
+
+    aws_config = tmp_path / "aws_config"
+    aws_config.write_text("[default]\nregion = eu-north-1\n")
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    s = load_settings({"lake": "s3://bucket"}, env={})
+    assert s.region is None
+    assert LazyClient("glue", s.endpoint_url, s.region).get().meta.region_name == "eu-north-1"
+    assert S3Store.from_url(s.lake, region=s.region).client.meta.region_name == "eu-north-1"
+
+
+def test_config_imports_no_pipeline_stage() -> None:
+    """config sits in the core: importing it loads no process/, catalog/, query/ or trigger/ module."""
+    code = ("import sys, lakebox.config; "
+            "print(sorted(m for m in sys.modules if m.split('.')[:2][-1] in "
+            "('process', 'catalog', 'query', 'trigger', 'store', 'web', 'lake')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

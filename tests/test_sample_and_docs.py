@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from lakebox.cli import main
-from lakebox.config import SETTINGS
+from lakebox.config import SETTINGS, markdown_table
 from lakebox.process.sample import write_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +48,16 @@ def test_readme_shows_the_two_commands_and_every_setting() -> None:
     for s in SETTINGS:
         assert f"`{s.name}`" in readme and f"LAKEBOX_{s.name.upper()}" in readme, s.name
         assert s.help in readme, f"README help text for {s.name} is stale"
+
+
+def test_readme_settings_table_is_the_generated_one() -> None:
+    """The README's table is exactly what the settings' single declaration generates (regenerate it with
+    ``python -c 'from lakebox.config import markdown_table; print(markdown_table())'``)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = markdown_table()
+    assert table in readme, "README settings table differs from lakebox.config.markdown_table()"
+    assert table.count("\n") == len(SETTINGS) + 1
+    assert "| `region` | `LAKEBOX_REGION` | `None` |" in table
 
 
 def test_settings_command_lists_every_setting() -> None:

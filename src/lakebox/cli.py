@@ -304,18 +304,23 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
 
 @main.command("settings")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def settings_cmd(ctx: click.Context) -> None:
+def settings_cmd(ctx: click.Context, as_json: bool) -> None:
     """List every setting: its env variable, type, default, value now (and where from) and help text."""
     resolved = _settings(ctx)
+    rows = [{"setting": s.name, "env": s.env, "type": "|".join(s.choices) or s.kind.__name__,
+             "optional": s.optional, "default": s.default, "value": getattr(resolved, s.name),
+             "source": resolved.sources.get(s.name, "default"), "help": s.help} for s in SETTINGS]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
     t = Table()
     for col in ("setting", "env", "type", "default", "value", "help"):
         t.add_column(col)
-    for s in SETTINGS:
-        kind = "|".join(s.choices) or s.kind.__name__
-        t.add_row(s.name, s.env, kind + ("?" if s.optional else ""), escape(repr(s.default)),
-                  escape(f"{getattr(resolved, s.name)!r} ({resolved.sources.get(s.name, 'default')})"),
-                  escape(s.help))
+    for r in rows:
+        t.add_row(str(r["setting"]), str(r["env"]), f"{r['type']}{'?' if r['optional'] else ''}",
+                  escape(repr(r["default"])), escape(f"{r['value']!r} ({r['source']})"), escape(str(r["help"])))
     console.print(t)
 
 
