@@ -134,3 +134,24 @@ def test_settings_reach_subcommands_through_the_context() -> None:
     (s,) = seen
     assert s.region == "eu-west-2" and s.endpoint_url == "http://127.0.0.1:9"
     assert s.sources["region"] == "command line"
+
+
+def test_deploy_uses_the_global_region_and_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lakebox --region R --endpoint-url U deploy status` reaches the stack manager with both."""
+    import lakebox.deploy.stack as stack
+
+    made: list[dict[str, object]] = []
+
+    class Probe:
+        def __init__(self, name: str, **kwargs: object) -> None:
+            made.append({"stack": name, **kwargs})
+
+        def status(self) -> dict[str, object]:
+            return {"stack": "s", "status": "CREATE_COMPLETE"}
+
+    monkeypatch.setattr(stack, "StackManager", Probe)
+    res = CliRunner().invoke(main, ["--region", "eu-west-2", "--endpoint-url", "http://127.0.0.1:9", "deploy",
+                                    "status", "--stack", "s", "--json"], env={"AWS_REGION": "us-west-1"})
+    assert res.exit_code == 0, res.output
+    (kw,) = made
+    assert kw["region"] == "eu-west-2" and kw["endpoint_url"] == "http://127.0.0.1:9"
