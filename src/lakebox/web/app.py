@@ -109,9 +109,11 @@ def create_app(lake: Lake, **config: Any) -> Flask:
         return render_template("error.html", code=exc.code, name=exc.name, message=exc.description), exc.code
 
     @app.errorhandler(LakeboxError)
-    def _lakebox_error(exc: LakeboxError) -> Response:
+    def _lakebox_error(exc: LakeboxError) -> Any:
         # The one mapping of lakebox's errors to HTTP: the error's own status and code, and its message.
-        return api.error_response(exc.http_status, exc.code, str(exc))
+        if _wants_json() or request.method != "GET":
+            return api.error_response(exc.http_status, exc.code, str(exc))
+        return render_template("error.html", code=exc.http_status, name=exc.code, message=str(exc)), exc.http_status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
