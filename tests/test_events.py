@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from lakebox.core.errors import InvalidInputError
 from lakebox.events import EventError, build_event, build_record, matches_trigger, parse_event
 from lakebox.lake import Lake
 
@@ -25,8 +26,15 @@ def test_test_event_has_no_records() -> None:
 @pytest.mark.parametrize("bad", [{}, {"Records": [{"eventSource": "aws:sqs"}]}, {"Records": [{"eventSource": "aws:s3"}]},
                                  [1, 2]])
 def test_bad_events_are_clear_errors(bad: object) -> None:
-    with pytest.raises(EventError):
+    with pytest.raises(EventError) as info:
         list(parse_event(bad))  # type: ignore[arg-type]
+    assert isinstance(info.value, InvalidInputError) and isinstance(info.value, ValueError)
+    assert (info.value.code, info.value.http_status) == ("InvalidEvent", 400)
+
+
+def test_record_region_follows_the_lake() -> None:
+    assert build_record("raw/a.csv", region="eu-west-2")["awsRegion"] == "eu-west-2"
+    assert build_record("raw/a.csv", region=None)["awsRegion"] == "us-east-1"  # a folder lake: S3's default
 
 
 def test_trigger_filter() -> None:

@@ -57,7 +57,8 @@ class LakeboxGroup(click.Group):
 def setting_option(name: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
     """A flag for the setting ``name``: its help text and choices come from the setting's declaration."""
     s = BY_NAME[name]
-    kwargs.setdefault("help", f"{s.help} Env: {s.env}.")
+    default = "" if s.default is None else f" Default: {s.default}."
+    kwargs.setdefault("help", f"{s.help} Env: {s.env}.{default}")
     if s.choices:
         kwargs.setdefault("type", click.Choice(s.choices))
     return click.option(*(decls or (f"--{name.replace('_', '-')}",)), name, default=None, **kwargs)
@@ -83,7 +84,7 @@ def _lake(ctx: click.Context, **flags: Any) -> Lake:
 @setting_option("workgroup")
 @click.version_option(package_name="lakebox")
 @click.pass_context
-def main(ctx: click.Context, config: str | None, **flags: Any) -> None:
+def main(ctx: click.Context, /, config: str | None, **flags: Any) -> None:
     """lakebox: the S3 -> Lambda -> Glue -> Athena -> dashboard pipeline, on one machine or on AWS."""
     ctx.ensure_object(dict)["settings"] = load_settings(flags, config_file=config)
 
