@@ -15,7 +15,7 @@ import os
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,13 +34,21 @@ class ConfigError(InvalidInputError, code="InvalidConfiguration"):
     """A setting has a value that cannot be used; the message names the setting and its source."""
 
 
+def _seconds_list(value: str) -> None:
+    for part in value.split(","):
+        if part.strip() and not float(part) >= 0:
+            raise ValueError(f"{part.strip()!r} is not a number of seconds >= 0")
+
+
 def setting(default: Any, help: str, *, env: str | None = None, minimum: float | None = None,
-            maximum: float | None = None) -> Any:
+            maximum: float | None = None, check: Callable[[Any], None] | None = None) -> Any:
     """Declare one setting: a dataclass field carrying its help text, env variable and bounds.
 
-    ``env`` defaults to ``LAKEBOX_<NAME>``; ``minimum``/``maximum`` bound numbers (inclusive).
+    ``env`` defaults to ``LAKEBOX_<NAME>``; ``minimum``/``maximum`` bound numbers (inclusive); ``check``
+    raises ValueError for a value of the right type that still cannot be used.
     """
-    return field(default=default, metadata={"help": help, "env": env, "minimum": minimum, "maximum": maximum})
+    return field(default=default, metadata={"help": help, "env": env, "minimum": minimum, "maximum": maximum,
+                                            "check": check})
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,8 @@ class Settings:
     workers: int = setting(2, "Watcher worker pool size: files processed at once.", minimum=1)
     rescan_seconds: float = setting(5.0, "Watcher safety-net rescan interval of raw/.")
     settle_seconds: float = setting(0.3, "A raw file must be unchanged this long before it is processed.")
-    retry_delays: str = setting("1,2", "Seconds between the retries of a failing file (Lambda: 60,120).")
+    retry_delays: str = setting("1,2", "Seconds between the retries of a failing file (Lambda: 60,120).",
+                                check=_seconds_list)
     delete_outputs_on_raw_delete: bool = setting(False, "Remove processed output when its raw file is deleted.")
     engine: Engine = setting("duckdb", "Query engine: duckdb (embedded) or athena.")
     catalog: CatalogBackend = setting("local", "Catalog backend: local (SQLite in _lakebox/) or glue.")
@@ -122,6 +131,7 @@ class Setting:
     env: str
     minimum: float | None = None
     maximum: float | None = None
+    check: Callable[[Any], None] | None = None
 
     def parse(self, value: Any, source: str) -> Any:
         """``value`` (from TOML, the environment or a flag) as this setting's type, or :class:`ConfigError`
@@ -132,6 +142,8 @@ class Setting:
             raise ConfigError(f"setting {self.name!r} from {source}: a value is required")
         try:
             parsed = self._convert(value)
+            if self.check is not None:
+                self.check(parsed)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting {self.name!r} from {source}: {exc}") from exc
         if self.choices and parsed not in self.choices:
@@ -179,6 +191,7 @@ def _setting_of(f: dataclasses.Field[Any], hint: Any) -> Setting:
     return Setting(
         name=f.name, default=f.default, kind=hint, optional=optional, choices=choices, help=meta["help"],
         env=meta["env"] or f"LAKEBOX_{f.name.upper()}", minimum=meta["minimum"], maximum=meta["maximum"],
+        check=meta["check"],
     )
 
 
