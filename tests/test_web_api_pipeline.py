@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from lakebox.core.names import object_name
 from lakebox.lake import Lake
 from lakebox.web.app import create_app
 
@@ -106,8 +107,10 @@ def test_upload_lands_in_raw_and_is_processed(client: FlaskClient, orders_lake: 
                        headers=csrf)
     body = resp.get_json()
     assert resp.status_code == 201, body
-    assert body["key"] == "raw/new orders_.csv"
-    assert orders_lake.store.exists("raw/new orders_.csv")
+    # The path is dropped and the name sanitised: visible, with a hash of the original because it changed.
+    assert body["key"] == "raw/" + object_name("new orders!.csv")
+    assert body["key"].startswith("raw/new orders-") and body["key"].endswith(".csv")
+    assert orders_lake.store.exists(body["key"])
     run = body["run"]
     assert run["status"] == "ok" and (run["rows_read"], run["rows_kept"], run["rows_quarantined"]) == (2, 1, 1)
 
@@ -116,7 +119,8 @@ def test_upload_of_a_non_csv_reports_the_rejection(client: FlaskClient, csrf: di
     resp = client.post("/api/upload", data={"file": (io.BytesIO(b"\x00\x01 not a csv"), "photo.png")},
                        headers=csrf)
     body = resp.get_json()
-    assert resp.status_code == 201 and body["key"] == "raw/photo.png.csv"
+    assert resp.status_code == 201 and body["key"] == "raw/" + object_name("photo.png")
+    assert body["key"].startswith("raw/photo.png-")
     assert body["run"]["status"] in {"rejected", "error"} and body["run"]["error"]
 
 
