@@ -110,9 +110,13 @@ def parameters() -> Json:
             "Default": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
             "Description": "Amazon Linux 2023, resolved from AWS's public SSM parameter at deploy time.",
         },
-        "LakeboxPipSpec": {
-            "Type": "String", "Default": "lakebox",
-            "Description": "What the dashboard host pip-installs: a requirement, or s3://CodeBucket/lakebox/<wheel>.",
+        "HostWheelKey": {
+            "Type": "String", "Default": "",
+            "Description": "Key in CodeBucket of the lakebox wheel the dashboard host installs (`deploy up` uploads it).",
+        },
+        "HostWheelSha256": {
+            "Type": "String", "Default": "", "AllowedPattern": "^$|^[0-9a-f]{64}$",
+            "Description": "SHA-256 of that wheel; the host refuses a file with any other hash.",
         },
     }
 
