@@ -45,7 +45,7 @@ def stack_for(aws: AwsEnv, **params: str) -> Stack:
 def service_side(role: str, stack: Stack, bucket: str) -> list[tuple[Need, str]]:
     out = []
     for sc in iam.SERVICE_SIDE.get(role, ()):
-        resource = str(resolve({"Fn::Sub": [sc.resource, {"Bucket": bucket}]}, stack))
+        resource = str(resolve({"Fn::Sub": [sc.resource, {"LakeBucketName": bucket}]}, stack))
         context = tuple(sorted(iam.SERVICE_CONTEXT.get(sc.by, {}).items()))
         out.append((Need(sc.action, resource, context), sc.by))
     return out

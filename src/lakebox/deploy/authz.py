@@ -434,7 +434,7 @@ def _sub(text: str, stack: Stack, extra: Mapping[str, Any]) -> str:
             return stack.get_att(var)
         return str(stack.ref(var))
 
-    return re.sub(r"\$\{([^}!]+)\}", one, text)
+    return re.sub(r"\$\{([^}!]+)\}", one, text).replace("${!", "${")
 
 
 def resolve(value: Any, stack: Stack) -> Any:

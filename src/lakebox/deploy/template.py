@@ -101,7 +101,22 @@ def parameters() -> Json:
         "DashboardCidr": {
             "Type": "String", "Default": "127.0.0.1/32",
             "AllowedPattern": r"^(\d{1,3}\.){3}\d{1,3}/(3[0-2]|[12]?\d)$",
-            "Description": "Who may reach the dashboard port, e.g. your.ip.address/32. The default reaches nobody.",
+            "Description": "Who may reach the dashboard (port, or 443 with HTTPS), e.g. your.ip.address/32. "
+                           "The default reaches nobody.",
+        },
+        "DashboardVpcId": {"Type": "String", "Default": "", "AllowedPattern": "^$|^vpc-[0-9a-f]+$",
+                           "Description": "VPC of the host (and load balancer). Empty: the default VPC."},
+        "DashboardSubnetId": {"Type": "String", "Default": "", "AllowedPattern": "^$|^subnet-[0-9a-f]+$",
+                              "Description": "Subnet of the host (public, or with a NAT for installs). "
+                                             "Empty: a default subnet of the default VPC."},
+        "DashboardCertificateArn": {
+            "Type": "String", "Default": "", "AllowedPattern": "^$|^arn:aws[a-z-]*:acm:.+$",
+            "Description": "ACM certificate: serve the dashboard over HTTPS through a load balancer. "
+                           "Needs DashboardVpcId and DashboardAlbSubnetIds.",
+        },
+        "DashboardAlbSubnetIds": {
+            "Type": "CommaDelimitedList", "Default": "",
+            "Description": "Two or more public subnets in different zones for the load balancer (HTTPS only).",
         },
         "DashboardPort": {"Type": "Number", "Default": DEFAULT_PORT, "MinValue": 1024, "MaxValue": 65535},
         "DashboardInstanceType": {"Type": "String", "Default": "t3.small"},
@@ -126,6 +141,13 @@ def conditions() -> Json:
         "AutoBucketName": {"Fn::Equals": [ref("BucketName"), ""]},
         "UseCrawler": {"Fn::Equals": [ref("CatalogUpdate"), "crawler"]},
         "WithDashboardHost": {"Fn::Equals": [ref("CreateDashboardHost"), "true"]},
+        "WithHttps": {"Fn::And": [{"Condition": "WithDashboardHost"},
+                                  {"Fn::Not": [{"Fn::Equals": [ref("DashboardCertificateArn"), ""]}]},
+                                  {"Fn::Not": [{"Condition": "DefaultDashboardVpc"}]},
+                                  {"Fn::Not": [{"Condition": "NoAlbSubnets"}]}]},
+        "NoAlbSubnets": {"Fn::Equals": [{"Fn::Join": [",", ref("DashboardAlbSubnetIds")]}, ""]},
+        "DefaultDashboardVpc": {"Fn::Equals": [ref("DashboardVpcId"), ""]},
+        "DefaultDashboardSubnet": {"Fn::Equals": [ref("DashboardSubnetId"), ""]},
     }
 
 
@@ -141,7 +163,10 @@ def outputs() -> Json:
         "WorkGroup": {"Value": sub("${AWS::StackName}")},
         "DashboardRoleArn": {"Value": get_att("DashboardRole", "Arn")},
         "DashboardUrl": {"Condition": "WithDashboardHost",
-                         "Value": sub("http://${DashboardInstance.PublicDnsName}:${DashboardPort}/")},
+                         "Value": {"Fn::If": ["WithHttps", sub("https://${DashboardLoadBalancer.DNSName}/"),
+                                              sub("http://${DashboardInstance.PublicDnsName}:${DashboardPort}/")]}},
+        "DashboardInstanceId": {"Condition": "WithDashboardHost", "Value": ref("DashboardInstance"),
+                                "Description": "aws ssm start-session --target <this>"},
         "DashboardTokenSecret": {"Condition": "WithDashboardHost", "Value": ref("DashboardToken")},
     }
 
@@ -167,7 +192,7 @@ def for_moto(template: Json) -> Json:
     Used by the tests only; the real stack is always the full template."""
     t = json.loads(json.dumps(template))
     dropped = {name for name, r in t["Resources"].items() if r["Type"] in MOTO_UNSUPPORTED}
-    dropped |= {name for name, r in t["Resources"].items() if r.get("Condition") == "WithDashboardHost"}
+    dropped |= {name for name, r in t["Resources"].items() if r.get("Condition") in ("WithDashboardHost", "WithHttps")}
     for name in dropped:
         t["Resources"].pop(name)
     for r in t["Resources"].values():
