@@ -34,12 +34,12 @@ def stack_for(aws: AwsEnv, **params: str) -> Stack:
     template = build_template()
     values = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
     values.update({"BucketName": aws.bucket, "CodeBucket": CODE_BUCKET, "CodeKey": "lakebox/lambda-x.zip",
-                   "CreateDashboardHost": "true", "HostWheelKey": "lakebox/lakebox-0.1.0-py3-none-any-x.whl"})
+                   "CreateDashboardHost": "true", "HostWheelKey": "lakebox/wheels/<sha256>/<wheel>"})
     values.update(params)
-    arn = f"arn:aws:sqs:{aws.region}:{ACCOUNT}:{STACK}-FailedEventsQueue-ABC"
+    # Physical ids CloudFormation assigns; shown as such in the docs table.
     return Stack(STACK, ACCOUNT, aws.region, values,
-                 resources={"FailedEventsQueue.Arn": arn, "FailedEventsQueue": arn,
-                            "DashboardToken": f"arn:aws:secretsmanager:{aws.region}:{ACCOUNT}:secret:tok-AbCdEf"})
+                 resources={"FailedEventsQueue.Arn": "<FailedEventsQueue ARN>",
+                            "DashboardToken": "<DashboardToken secret ARN>"})
 
 
 def service_side(role: str, stack: Stack, bucket: str) -> list[tuple[Need, str]]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from conftest_aws import ACCOUNT, AwsEnv, aws_fixture, moto_api, moto_server_fixture  # noqa: F401
-from deploy_roles import ROLE_REPORTS, check_template_role, render_roles_table
+from deploy_roles import ROLE_REPORTS, check_deployer, check_template_role, render_roles_table
 
 from lakebox.deploy.trace import record_calls
 
@@ -210,6 +210,57 @@ def _query_that_times_out(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> list[
     return log.calls
 
 
+def test_deployer_policy_is_exactly_enough(aws: AwsEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lakebox deploy` up (dry run of a new stack, create, no-op, update, dry run of the update), status,
+    policy and down --delete-data, every call checked against `iam.deployer_policy()` for the stack."""
+    import json
+    import warnings
+    import zipfile
+
+    from click.testing import CliRunner
+
+    from lakebox.deploy.cli import deploy
+    from lakebox.deploy.stack import bucket_name_for
+    from lakebox.deploy.template import build_template, for_moto
+
+    for var in ("LAKEBOX_REGION", "LAKEBOX_ENDPOINT_URL", "LAKEBOX_DATABASE", "LAKEBOX_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    zips = []
+    for n in (1, 2):
+        zips.append(tmp_path / f"v{n}.zip")
+        with zipfile.ZipFile(zips[-1], "w") as zf:
+            zf.writestr("lakebox/__init__.py", f"# {n}\n")
+    template = tmp_path / "moto.json"
+    template.write_text(json.dumps(for_moto(build_template())))
+    stack = "lakebox"
+    base = ["--stack", stack, "--endpoint-url", aws.endpoint_url]
+    lake = bucket_name_for(stack, ACCOUNT, aws.region)
+
+    def up(zip_path: Path, *extra: str) -> None:
+        result = CliRunner().invoke(deploy, ["up", *base, "--zip", str(zip_path), "--template-file", str(template),
+                                             *extra], obj={})
+        assert result.exit_code == 0, result.output
+
+    with warnings.catch_warnings(), record_calls() as log:
+        warnings.simplefilter("ignore")
+        up(zips[0], "--dry-run")
+        up(zips[0])
+        up(zips[0])
+        up(zips[1], "-p", "FunctionMemory=1024", "--dry-run")
+        up(zips[1])
+        for cmd in (["status", *base], ["policy", *base]):
+            result = CliRunner().invoke(deploy, cmd, obj={})
+            assert result.exit_code == 0, result.output
+        aws.client("s3").put_object(Bucket=lake, Key="raw/orders.csv", Body=CSV)
+        down = CliRunner().invoke(deploy, ["down", *base, "--delete-data", "--yes"], obj={})
+        assert down.exit_code == 0, down.output
+    calls = [c for c in log.calls if not (c.operation == "PutObject" and c.params.get("Bucket") == lake)]
+    report = check_deployer(calls, aws, lake)
+    assert not report.problems(), "\n".join(report.problems())
+    ROLE_REPORTS["Deployer"] = report
+
+
 def test_roles_table_in_the_docs_is_generated_from_the_trace() -> None:
     missing = {"ProcessFunctionRole", "CrawlerRole", "DashboardRole", "Deployer"} - set(ROLE_REPORTS)
     if missing:
@@ -222,4 +273,5 @@ def test_roles_table_in_the_docs_is_generated_from_the_trace() -> None:
     wanted = f"{before}{start}\n{table}{end}{after}"
     if os.environ.get("LAKEBOX_UPDATE_DOCS") == "1":
         DOCS.write_text(wanted, encoding="utf-8")
+        text = wanted
     assert text == wanted, "docs/aws.md's roles table is stale: run this test with LAKEBOX_UPDATE_DOCS=1"

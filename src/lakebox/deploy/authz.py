@@ -381,7 +381,7 @@ DENIAL_FALLBACKS = {("glue", "CreateDatabase"): _create_database_denied}
 def describe_call(call: Call) -> str:
     """``S3 HeadObject raw/* (404)``-style label: the operation and the shape of what it touched."""
     p = call.params
-    target = p.get("Key") or p.get("Prefix") or p.get("Name") or p.get("TableName") or ""
+    target = p.get("Key") or p.get("Prefix") or p.get("Name") or p.get("TableName") or p.get("DatabaseName") or ""
     if isinstance(target, str) and "/" in target:
         parts = target.split("/")
         keep = 2 if parts[0] == "_lakebox" and len(parts) > 2 else 1

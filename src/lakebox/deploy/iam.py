@@ -251,27 +251,29 @@ def deployer_policy() -> Json:
     (IAM roles with CAPABILITY_IAM, the Lambda function, the bucket ...); docs/aws.md lists them. This
     policy is what lakebox calls directly, proved by trace.
     """
-    stack_arn = "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*"
+    stack_arn = sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/${AWS::StackName}/*")
     artifacts = "arn:${AWS::Partition}:s3:::lakebox-artifacts-${AWS::AccountId}-${AWS::Region}-*"
+    lake = "arn:${AWS::Partition}:s3:::${LakeBucket}"
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "Stack", "Effect": "Allow",
          "Action": ["cloudformation:CreateChangeSet", "cloudformation:DescribeChangeSet",
                     "cloudformation:ExecuteChangeSet", "cloudformation:DeleteChangeSet",
                     "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+                    "cloudformation:GetTemplate",
                     "cloudformation:DeleteStack"],
          "Resource": stack_arn},
         {"Sid": "PreviewNewStack", "Effect": "Allow", "Action": "cloudformation:ValidateTemplate", "Resource": "*"},
         {"Sid": "ArtifactsBucketName", "Effect": "Allow", "Action": ["ssm:GetParameter", "ssm:PutParameter"],
-         "Resource": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter" + ARTIFACTS_PARAMETER},
+         "Resource": sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter" + ARTIFACTS_PARAMETER)},
         {"Sid": "ArtifactsBucket", "Effect": "Allow",
          "Action": ["s3:CreateBucket", "s3:ListBucket", "s3:PutBucketPublicAccessBlock",
                     "s3:PutEncryptionConfiguration"],
-         "Resource": artifacts},
+         "Resource": sub(artifacts)},
         {"Sid": "Artifacts", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-         "Resource": artifacts + "/lakebox/*"},
+         "Resource": sub(artifacts + "/lakebox/*")},
         {"Sid": "EmptyAndDeleteLake", "Effect": "Allow",
          "Action": ["s3:ListBucket", "s3:ListBucketVersions", "s3:DeleteBucket"],
-         "Resource": "arn:${AWS::Partition}:s3:::${LakeBucket}"},
+         "Resource": sub(lake)},
         {"Sid": "DeleteLakeObjects", "Effect": "Allow", "Action": "s3:DeleteObjectVersion",
-         "Resource": "arn:${AWS::Partition}:s3:::${LakeBucket}/*"},
+         "Resource": sub(lake + "/*")},
     ]}

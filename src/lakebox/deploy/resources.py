@@ -74,8 +74,9 @@ def function() -> Json:
     return {
         "FailedEventsQueue": {
             "Type": "AWS::SQS::Queue",
-            # Kept on replacement and deletion: unprocessed events must be looked at, not lost with the stack.
-            "DeletionPolicy": "Retain",
+            # Deleted with the stack: the events point at raw/ objects, which the retained bucket keeps, and
+            # `deploy down` is explicit. Kept nowhere else: a replaced queue would orphan its messages.
+            "DeletionPolicy": "Delete",
             "UpdateReplacePolicy": "Retain",
             "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
         },

@@ -379,7 +379,23 @@ class StackManager:
         if dry_run and existing is None:
             return self._preview_create(body, chosen)
         params = self._parameters(body, chosen, previous)
+        if existing is not None and self._unchanged(body, params, previous):
+            return UpResult(self.stack, "NO_CHANGES", [], {}, dry_run=dry_run)
         return self._apply(body, params, "UPDATE" if existing is not None else "CREATE", dry_run, timeout)
+
+    def _unchanged(self, body: dict[str, Any], params: list[dict[str, Any]], previous: dict[str, Any]) -> bool:
+        """Same template and same parameter values as the stack has: nothing to do. (CloudFormation would
+        answer with an empty, FAILED change set; checking first leaves no change set behind.)"""
+        if any("ParameterValue" in p and previous.get(p["ParameterKey"]) != p["ParameterValue"] for p in params):
+            return False
+        with aws_step(f"reading the template of stack {self.stack}"):
+            current = self.cfn.get_template(StackName=self.stack).get("TemplateBody")
+        if isinstance(current, str):
+            try:
+                current = json.loads(current)
+            except ValueError:
+                return False  # a YAML template from elsewhere: let the change set decide
+        return bool(current == json.loads(json.dumps(body)))
 
     def _function_package(self, zip_path: Path | None, arch: str, tmp: Path,
                           package_kwargs: dict[str, Any] | None) -> tuple[Path, str]:

@@ -201,11 +201,25 @@ def for_moto(template: Json) -> Json:
             r["DependsOn"] = deps
         else:
             r.pop("DependsOn", None)
+    for r in t["Resources"].values():
+        # moto knows only Retain; after a successful create, RetainExceptOnCreate behaves exactly like it.
+        if r.get("DeletionPolicy") == "RetainExceptOnCreate":
+            r["DeletionPolicy"] = "Retain"
     role = t["Resources"]["DashboardRole"]["Properties"]
     role["Policies"] = role["Policies"][:1]
     t["Outputs"] = {k: v for k, v in t["Outputs"].items() if "Condition" not in v}
-    # moto cannot resolve SSM-typed parameters for images it does not know; the host is dropped anyway.
-    t["Parameters"]["DashboardImageId"] = {"Type": "String", "Default": "ami-12c6146b"}
+    # moto's ValidateTemplate rejects parameters and conditions nothing refers to (the dropped host's).
+    body = json.dumps({k: t[k] for k in ("Resources", "Outputs")})
+    used = {c for c in t["Conditions"] if f'"Condition": "{c}"' in body or f'["{c}",' in body}
+    while True:
+        more = {c for c in t["Conditions"] for u in used if f'"Condition": "{c}"' in json.dumps(t["Conditions"][u])}
+        if more <= used:
+            break
+        used |= more
+    t["Conditions"] = {k: v for k, v in t["Conditions"].items() if k in used}
+    text = json.dumps({k: v for k, v in t.items() if k != "Parameters"})
+    t["Parameters"] = {k: v for k, v in t["Parameters"].items()
+                       if f'"Ref": "{k}"' in text or "${" + k + "}" in text}
     return t
 
 
