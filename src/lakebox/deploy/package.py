@@ -34,6 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakebox.core.errors import LakeboxError
+
 #: Lambda's limit for a function's unzipped deployment package (code and layers), in bytes.
 UNZIPPED_LIMIT = 250 * 1024 * 1024
 LAMBDA_PYTHON = "3.12"
@@ -47,8 +49,10 @@ _SKIP_DIRS = {"__pycache__", "tests", ".pytest_cache"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 
 
-class PackageError(RuntimeError):
+class PackageError(LakeboxError, RuntimeError):
     """The zip cannot be built (pip failed, or it would exceed Lambda's size limit)."""
+
+    code = "PackageError"
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakebox.core.errors import LakeboxError
 from lakebox.deploy import template as tpl
 from lakebox.deploy.iam import ARTIFACTS_PARAMETER
 
@@ -58,8 +59,11 @@ HINTS = {
 }
 
 
-class StackError(RuntimeError):
-    """A stack operation cannot proceed or failed; the message says why and what to do."""
+class StackError(LakeboxError, RuntimeError):
+    """A stack operation cannot proceed or failed; the message says why and what to do. ``code`` is the AWS
+    error code when AWS answered with one."""
+
+    code = "DeployError"
 
 
 @dataclass
@@ -114,7 +118,7 @@ def aws_step(what: str) -> Iterator[None]:
     except ClientError as exc:
         code = aws_error_code(exc)
         hint = HINTS.get(code, "see the message")
-        raise StackError(f"{what} failed: {code}: {_aws_message(exc)} ({hint})") from exc
+        raise StackError(f"{what} failed: {code}: {_aws_message(exc)} ({hint})", code=code or None) from exc
     except NoCredentialsError as exc:
         raise StackError(f"{what} failed: no AWS credentials (configure a profile, `aws configure`, "
                          "or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)") from exc

@@ -86,8 +86,8 @@ def record_calls() -> Iterator[CallLog]:
         log.attach(client)
         return client
 
-    botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+    botocore.session.Session.create_client = create_client
     try:
         yield log
     finally:
-        botocore.session.Session.create_client = original  # type: ignore[method-assign]
+        botocore.session.Session.create_client = original
