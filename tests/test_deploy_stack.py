@@ -278,3 +278,20 @@ def test_down_refuses_data_then_deletes_everything(aws: AwsEnv, files: dict[str,
     assert bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
     manager = StackManager(STACK, endpoint_url=aws.endpoint_url)
     assert manager.describe() is None
+
+
+def test_dry_run_of_the_full_template_with_https_dashboard(aws: AwsEnv, files: dict[str, Path],
+                                                           clean_env: None) -> None:
+    """The real template (not the moto one), previewed: the host and, with a certificate, the load balancer
+    would be added; the host's wheel is built but nothing is uploaded or created."""
+    https = ["--dashboard", "--certificate-arn", "arn:aws:acm:us-east-1:123456789012:certificate/abc",
+             "-p", "DashboardVpcId=vpc-0123456789abcdef0", "-p", "DashboardAlbSubnetIds=subnet-0a,subnet-0b"]
+    with record_calls() as log:
+        plain = run("up", "--stack", STACK, "--endpoint-url", aws.endpoint_url, "--zip", str(files["v1"]),
+                    "--dashboard", "--dry-run")
+        secure = run("up", "--stack", STACK, "--endpoint-url", aws.endpoint_url, "--zip", str(files["v1"]),
+                     *https, "--dry-run")
+    assert plain.exit_code == 0 and secure.exit_code == 0, plain.output + secure.output
+    assert "DashboardInstance" in plain.output and "DashboardLoadBalancer" not in plain.output
+    assert "DashboardLoadBalancer" in secure.output and "DashboardListener" in secure.output
+    assert _writes(log.calls) == []
