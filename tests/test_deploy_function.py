@@ -60,44 +60,25 @@ def test_update_table_retries_a_concurrent_modification(function_env: AwsEnv) ->
     """Glue answers ConcurrentModificationException when two invocations update the table at once; the
     catalog retries instead of failing the whole event. The collision is injected on the wire (moto never
     reports one): the first UpdateTable gets Glue's 400 answer."""
-    import botocore.session
-    from botocore.awsrequest import AWSResponse
+    from deploy_wire import answer, answering, header
+
+    from lakebox.events import build_event, build_record
+    from lakebox.process.handler import lambda_handler
 
     aws = function_env
     assert _process(aws, "us-east-1")["runs"][0]["status"] == "ok"
     aws.client("s3").put_object(Bucket=aws.bucket, Key="raw/orders.csv", Body=CSV + b"2,bob,1.00,shipped,2025-01-06\n")
     collisions: list[str] = []
-    original = botocore.session.Session.create_client
 
-    class Raw:
-        def __init__(self, body: bytes) -> None:
-            self.body = body
-
-        def stream(self, **_: Any) -> Iterator[bytes]:
-            yield self.body
-
-    def before_send(request: Any, **_: Any) -> Any:
-        target = request.headers.get("X-Amz-Target", b"")
-        target = target.decode() if isinstance(target, bytes) else target
-        if target.endswith("UpdateTable") and not collisions:
-            collisions.append(target)
-            body = b'{"__type": "ConcurrentModificationException", "Message": "Update table failed due to concurrent modifications."}'
-            return AWSResponse(request.url, 400, {"x-amzn-errortype": "ConcurrentModificationException"}, Raw(body))
+    def collide_once(request: Any) -> Any:
+        if (header(request, "X-Amz-Target") or "").endswith("UpdateTable") and not collisions:
+            collisions.append("UpdateTable")
+            return answer(request, 400, b'{"__type": "ConcurrentModificationException", '
+                                        b'"Message": "Update table failed due to concurrent modifications."}')
         return None
 
-    def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
-        client = original(session, *args, **kwargs)
-        client.meta.events.register("before-send.glue", before_send)
-        return client
-
-    from lakebox.events import build_event, build_record
-    from lakebox.process.handler import lambda_handler
-
-    botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
-    try:
+    with answering("glue", collide_once):
         out = lambda_handler(build_event(build_record("raw/orders.csv", bucket=aws.bucket, size=10)))
-    finally:
-        botocore.session.Session.create_client = original  # type: ignore[method-assign]
     assert collisions, "the collision was injected"
     assert out["runs"][0]["status"] == "ok", out
     table = aws.client("glue").get_table(DatabaseName="orders_db", Name="orders_processed")["Table"]

@@ -162,6 +162,12 @@ def _all_objects(aws: AwsEnv) -> set[str]:
 
 def test_artifacts_bucket_is_random_recorded_and_owner_checked(aws: AwsEnv, files: dict[str, Path],
                                                                clean_env: None) -> None:
+    """The bucket's name is random and kept in SSM; every call names the owner it expects. When the recorded
+    bucket belongs to someone else (deleted and re-created by another account), S3 answers 403 to a request
+    whose ExpectedBucketOwner does not match (moto does not check it, so that answer is put on the wire),
+    and deploy refuses the bucket."""
+    from deploy_wire import answer, answering, header
+
     with record_calls() as log:
         assert run(*up_args(aws, files)).exit_code == 0
     name = aws.client("ssm").get_parameter(Name=ARTIFACTS_PARAMETER)["Parameter"]["Value"]
@@ -173,59 +179,18 @@ def test_artifacts_bucket_is_random_recorded_and_owner_checked(aws: AwsEnv, file
                and c.params.get("ExpectedBucketOwner") != ACCOUNT]
     assert missing == []  # every call on an existing artifacts bucket names the owner it expects
 
-    # The recorded bucket now belongs to someone else (as if deleted and re-created by another account):
-    # S3 answers 403 to a request whose ExpectedBucketOwner does not match, and deploy refuses it.
-    with expected_owner_enforced({name: "111122223333"}):
+    def s3_checks_the_owner(request: Any) -> Any:
+        expected = header(request, "x-amz-expected-bucket-owner")
+        bucket = request.url.split("//", 1)[1].split("/")[1].split("?")[0]
+        if expected is not None and bucket == name and expected != "111122223333":
+            return answer(request, 403, b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>")
+        return None
+
+    with answering("s3", s3_checks_the_owner):
         refused = run(*up_args(aws, files, "v2"))
     assert refused.exit_code == 1
     assert f"artifacts bucket {name}" in refused.output and "not owned by account" in refused.output
     assert "Traceback" not in refused.output
-
-
-class expected_owner_enforced:  # noqa: N801 - used as a context manager
-    """S3's ExpectedBucketOwner check, which moto does not make: a request naming a bucket in ``owners``
-    with a different expected owner is answered 403 AccessDenied, as S3 answers it."""
-
-    def __init__(self, owners: dict[str, str]) -> None:
-        self.owners = owners
-
-    def __enter__(self) -> expected_owner_enforced:
-        import botocore.session
-        from botocore.awsrequest import AWSResponse
-
-        owners = self.owners
-        self._original = original = botocore.session.Session.create_client
-
-        def before_send(request: Any, **_: Any) -> Any:
-            expected = request.headers.get("x-amz-expected-bucket-owner")
-            if isinstance(expected, bytes):
-                expected = expected.decode()
-            bucket = request.url.split("//", 1)[1].split("/")[1].split("?")[0]
-            if expected is not None and owners.get(bucket, expected) != expected:
-                body = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
-                return AWSResponse(request.url, 403, {}, _Raw(body))
-            return None
-
-        def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
-            client = original(session, *args, **kwargs)
-            client.meta.events.register("before-send.s3", before_send)
-            return client
-
-        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        import botocore.session
-
-        botocore.session.Session.create_client = self._original  # type: ignore[method-assign]
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.body
 
 
 def test_aws_errors_are_one_clear_line(aws: AwsEnv, clean_env: None, monkeypatch: pytest.MonkeyPatch) -> None:

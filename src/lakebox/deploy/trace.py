@@ -10,7 +10,7 @@ error code of the answer. The least-privilege test replays these calls through
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,20 +74,29 @@ def _plain(params: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def record_calls() -> Iterator[CallLog]:
-    """Record the calls of every botocore client created inside the block (in any thread)."""
+def hook_clients(attach: Callable[[Any], None]) -> Iterator[None]:
+    """Call ``attach(client)`` on every botocore client created inside the block (in any thread): the one
+    place lakebox reaches into botocore's client creation, for tracing and for tests that answer a call
+    the way AWS would where moto does not."""
     import botocore.session
 
-    log = CallLog()
     original = botocore.session.Session.create_client
 
     def create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
         client = original(self, *args, **kwargs)
-        log.attach(client)
+        attach(client)
         return client
 
     botocore.session.Session.create_client = create_client
     try:
-        yield log
+        yield
     finally:
         botocore.session.Session.create_client = original
+
+
+@contextmanager
+def record_calls() -> Iterator[CallLog]:
+    """Record the calls of every botocore client created inside the block (in any thread)."""
+    log = CallLog()
+    with hook_clients(log.attach):
+        yield log
