@@ -208,6 +208,11 @@ def test_aws_errors_are_one_clear_line(aws: AwsEnv, clean_env: None, monkeypatch
     bad = run("down", "--stack", STACK, "--endpoint-url", aws.endpoint_url)
     assert bad.exit_code == 1 and f"stack {STACK} does not exist in us-east-1" in bad.output
 
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    nowhere = run("status", "--stack", STACK, "--endpoint-url", aws.endpoint_url)
+    assert nowhere.exit_code == 1 and "no AWS region (pass --region" in nowhere.output, nowhere.output
+
 
 def test_failed_stack_reports_its_first_failure() -> None:
     """CloudFormation lists events newest first; the cause is the earliest *_FAILED of the latest operation
