@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from lakebox.core.errors import LakeboxError
 from lakebox.deploy.trace import Call
 
 
@@ -43,8 +44,10 @@ class Need:
         return f"{self.action} on {self.resource}{ctx}"
 
 
-class UnknownOperation(KeyError):
+class UnknownOperation(LakeboxError, KeyError):
     """A call whose authorisation this module does not know yet: teach :func:`needs` about it."""
+
+    code = "UnknownOperation"
 
 
 @dataclass
