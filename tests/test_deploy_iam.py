@@ -146,9 +146,14 @@ def test_crawler_role_is_exactly_enough(lake_env: AwsEnv) -> None:
     ROLE_REPORTS["CrawlerRole"] = report
 
 
-DASHBOARD_GETS = ["/", "/login", "/healthz", "/favicon.ico", "/api/version", "/api/csrf", "/api/openapi.json",
-                  "/api/queries", "/api/overview", "/api/dashboard", "/api/tables", "/api/runs",
-                  "/api/quarantine", "/api/failures"]
+DASHBOARD_GETS = ["/", "/login", "/healthz", "/favicon.ico", "/vendor/plotly.min.js", "/static/app.js",
+                  "/api/version", "/api/csrf", "/api/openapi.json", "/api/queries", "/api/overview",
+                  "/api/dashboard", "/api/tables", "/api/runs", "/api/quarantine", "/api/failures", "/api/nope"]
+#: Routes the host's dashboard serves without its role's AWS access, and why.
+NOT_ON_THE_HOST = {
+    ("/api/upload", "POST"): "uploads process in-process, which needs the function's role; on AWS, files "
+                             "are uploaded to raw/ and the function processes them",
+}
 
 
 def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,9 +178,22 @@ def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.
 
     with record_calls() as log:
         app = create_app(Lake(settings))
+        hit: set[tuple[str, str]] = set()
+
+        def note_route() -> None:
+            from flask import request
+
+            if request.url_rule is not None:
+                hit.add((request.url_rule.rule, request.method))
+
+        app.before_request_funcs.setdefault(None, []).insert(0, note_route)  # before the CSRF guard
+
         client = app.test_client()
         for path in DASHBOARD_GETS:
-            assert client.get(path).status_code in (200, 302), path
+            assert client.get(path).status_code in (200, 302, 404), path
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            assert client.open("/api/nope", method=method).status_code in (400, 403, 404, 405)
+        assert client.post("/login", data={"token": "x"}).status_code in (302, 400, 403)
         assert client.get("/api/failures").get_json(), "the dead letter is listed"
         names = [q["name"] for q in client.get("/api/queries").get_json()["queries"]]
         assert names
@@ -187,6 +205,8 @@ def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.
         headers = {"X-CSRF-Token": next(iter(csrf.values()))} if isinstance(csrf, dict) and csrf else {}
         sql = client.post("/api/sql", json={"sql": "SELECT count(*) FROM orders_processed"}, headers=headers)
         assert sql.status_code == 200, sql.get_data(as_text=True)[:500]
+    routes = {(r.rule, m) for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}}
+    assert routes - hit - set(NOT_ON_THE_HOST) == set(), "dashboard routes the trace does not exercise"
     report = check_template_role("DashboardRole", log.calls, aws)
     report.merge(check_template_role("DashboardRole", _query_that_times_out(aws, monkeypatch), aws,
                                      service_side_uses=False))
