@@ -458,14 +458,13 @@ class StackManager:
                           c["ResourceChange"].get("ResourceType", ""),
                           str(c["ResourceChange"].get("Replacement", "") or ""))
                    for c in cs.get("Changes", []) if "ResourceChange" in c]
-        # CloudFormation marks an empty change set FAILED; its only signal is that it has no changes.
-        no_changes = cs.get("Status") == "FAILED" and not changes and change_type == "UPDATE"
-        if cs.get("Status") == "FAILED" and not no_changes:
+        if cs.get("Status") == "FAILED":
+            # (An update that changes nothing never gets here: `_unchanged` answered it without a change set.)
             self._delete_change_set(name, change_type)
             raise StackError(f"change set failed: {cs.get('StatusReason')}")
-        if dry_run or no_changes:
+        if dry_run:
             self._delete_change_set(name, change_type)
-            return UpResult(self.stack, "NO_CHANGES" if no_changes else "DRY_RUN", changes, {}, dry_run=dry_run)
+            return UpResult(self.stack, "DRY_RUN", changes, {}, dry_run=True)
         self.log(f"executing change set: {len(changes)} change(s)")
         last_seen = self._latest_event_id()
         with aws_step(f"executing the change set of stack {self.stack}"):
