@@ -217,15 +217,13 @@ def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.
 def _query_that_times_out(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     from lakebox.config import load_settings
     from lakebox.lake import Lake
-    from lakebox.query.errors import AthenaError
 
     monkeypatch.setenv("LAKEBOX_QUERY_TIMEOUT", "0.5")
     aws.set_athena_transition({"progression": "manual", "times": 10_000})
     with record_calls() as log:
-        engine = Lake(load_settings()).engine
-        with pytest.raises(AthenaError) as info:
-            engine.wait(engine.submit("SELECT 1"), timeout=0.5)
-        assert info.value.error_type == "QUERY_TIMEOUT"
+        result = Lake(load_settings()).engine.run_query("SELECT 1", timeout=0.5)
+    assert result.state == "FAILED" and result.error is not None
+    assert result.error.error_type == "QUERY_TIMEOUT"
     assert any(c.operation == "StopQueryExecution" for c in log.calls)
     return log.calls
 
