@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from conftest_aws import ACCOUNT, AwsEnv, aws_fixture, moto_api, moto_server_fixture  # noqa: F401
 from deploy_roles import ROLE_REPORTS, check_deployer, check_template_role, render_roles_table
+from deploy_wire import answering
 
 from lakebox.deploy.trace import record_calls
 
@@ -176,7 +177,7 @@ def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.
     # A dead letter written by a local `lakebox watch` on this lake: the failures page reads it.
     record_failure(store, _event(aws, "raw/broken.csv", 5), "boom", 3)
 
-    with record_calls() as log:
+    with record_calls() as log, answering("athena", batch_get_from_moto(aws)):
         app = create_app(Lake(settings))
         hit: set[tuple[str, str]] = set()
 
@@ -205,6 +206,20 @@ def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.
         headers = {"X-CSRF-Token": next(iter(csrf.values()))} if isinstance(csrf, dict) and csrf else {}
         sql = client.post("/api/sql", json={"sql": "SELECT count(*) FROM orders_processed"}, headers=headers)
         assert sql.status_code == 200, sql.get_data(as_text=True)[:500]
+        # The workbench: completions, history, downloads of a past execution, saving and deleting a query.
+        assert client.get("/api/completions").status_code == 200
+        history = client.get("/api/executions")
+        assert history.status_code == 200 and history.get_json()["executions"], history.get_data(as_text=True)
+        execution_id = history.get_json()["executions"][0]["execution_id"]
+        for fmt in ("csv", "json"):
+            download = client.get(f"/api/executions/{execution_id}.{fmt}")
+            assert download.status_code == 200, download.get_data(as_text=True)[:300]
+        saved = client.post("/api/queries", headers=headers, json={
+            "name": "orders_count", "title": "Orders", "sql": "SELECT count(*) AS n FROM orders_processed"})
+        assert saved.status_code == 201, saved.get_data(as_text=True)[:300]
+        assert client.get("/").status_code == 200  # the page lists the saved query as a panel
+        assert client.delete("/api/queries/orders_count", headers=headers).status_code == 200
+    app.extensions["lakebox"].close()  # stop the warmer before moto's state goes
     routes = {(r.rule, m) for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}}
     assert routes - hit - set(NOT_ON_THE_HOST) == set(), "dashboard routes the trace does not exercise"
     report = check_template_role("DashboardRole", log.calls, aws)
@@ -212,6 +227,26 @@ def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.
                                      service_side_uses=False))
     assert not report.problems(), "\n".join(report.problems())
     ROLE_REPORTS["DashboardRole"] = report
+
+
+def batch_get_from_moto(aws: AwsEnv) -> Any:
+    """moto lacks BatchGetQueryExecution (the workbench's history): answer it on the wire, as Athena
+    documents it, from moto's GetQueryExecution for each id."""
+    import json
+
+    from deploy_wire import answer, header
+
+    athena = aws.client("athena")
+
+    def respond(request: Any) -> Any:
+        if not (header(request, "X-Amz-Target") or "").endswith("BatchGetQueryExecution"):
+            return None
+        ids = json.loads(request.body)["QueryExecutionIds"]
+        found = [athena.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
+        body = {"QueryExecutions": found, "UnprocessedQueryExecutionIds": []}
+        return answer(request, 200, json.dumps(body, default=lambda d: d.timestamp()).encode())
+
+    return respond
 
 
 def _query_that_times_out(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> list[Any]:

@@ -115,9 +115,10 @@ def dashboard_role() -> Json:
     host's extra policy (its token secret, its package, Session Manager) only when the host is created."""
     workgroup_arn = sub("arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${AWS::StackName}")
     statements: list[Json] = [
+        # Queries, their results, a timed-out query's stop, and the workbench's history.
         {"Sid": "AthenaInOwnWorkGroup", "Effect": "Allow",
          "Action": ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults",
-                    "athena:StopQueryExecution"],
+                    "athena:StopQueryExecution", "athena:ListQueryExecutions", "athena:BatchGetQueryExecution"],
          "Resource": workgroup_arn},
         # The dashboard lists every database's tables (the SQL editor's database picker, the tables page);
         # GetDatabases needs database/* and GetTables the database and its tables. Definitions only: the
@@ -134,8 +135,11 @@ def dashboard_role() -> Json:
         {"Sid": "ReadLedgerAndQuarantine", "Effect": "Allow", "Action": "s3:GetObject",
          "Resource": [bucket_arn("/_lakebox/runs/*"), bucket_arn("/_lakebox/state/*"),
                       bucket_arn("/_lakebox/failed/*"), bucket_arn("/quarantine/*")]},
-        _list_bucket(["_lakebox/runs/", "_lakebox/state/", "_lakebox/failed/", "quarantine/", "processed/"],
-                     "ListReadablePrefixes"),
+        # The workbench's saved queries (panels) live in the lake; the dashboard writes nothing else there.
+        {"Sid": "SavedQueries", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+         "Resource": bucket_arn("/_lakebox/queries/*")},
+        _list_bucket(["_lakebox/runs/", "_lakebox/state/", "_lakebox/failed/", "_lakebox/queries/", "quarantine/",
+                      "processed/"], "ListReadablePrefixes"),
         # Athena reads processed/ and writes its results to enriched/ with the caller's permissions.
         {"Sid": "AthenaData", "Effect": "Allow", "Action": "s3:GetObject", "Resource": bucket_arn("/processed/*")},
         {"Sid": "AthenaResults", "Effect": "Allow",
