@@ -122,7 +122,8 @@ def test_function_role_reads_raw_and_writes_only_its_prefixes(template: dict[str
 
 def test_dashboard_role(template: dict[str, Any]) -> None:
     grants = _s3_grants(template, "DashboardRole")
-    assert grants["s3:PutObject"] == {"/enriched/*"}
+    # Athena's results, and the workbench's saved queries: nothing else in the lake is written from here.
+    assert grants["s3:PutObject"] == grants["s3:DeleteObject"] | {"/enriched/*"} == {"/enriched/*", "/_lakebox/queries/*"}
     assert "/processed/*" in grants["s3:GetObject"]
     athena = [st for name, st in statements(template)
               if name == "DashboardRole" and any(a.startswith("athena:") for a in as_list(st["Action"]))]
