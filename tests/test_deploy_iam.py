@@ -119,6 +119,7 @@ def _function_in_crawler_mode(aws: AwsEnv) -> list[Any]:
 def test_crawler_role_is_exactly_enough(lake_env: AwsEnv) -> None:
     """lakebox's crawl with the crawler role's reach: no lake store for the file cache (the crawler may not
     write _lakebox/), so it reads every footer, as the Glue crawler does."""
+    from lakebox.catalog.crawl import CatalogUpdater
     from lakebox.catalog.glue import GlueCatalog
     from lakebox.config import load_settings
     from lakebox.process.handler import process_object
@@ -132,15 +133,16 @@ def test_crawler_role_is_exactly_enough(lake_env: AwsEnv) -> None:
         assert process_object(settings, store, f"raw/day={day}/orders.csv").status == "ok"
     with record_calls() as log:
         store = S3Store(aws.bucket, endpoint_url=aws.endpoint_url)  # clients made inside are recorded
-        crawler = GlueCatalog(aws.lake(), endpoint_url=aws.endpoint_url)
-        first = crawler.crawl_prefix(settings, store, "processed/")
+        glue = GlueCatalog(aws.lake(), endpoint_url=aws.endpoint_url)  # no store: no file cache in the lake
+        crawler = CatalogUpdater(settings, store, glue)
+        first = crawler.crawl_prefix("processed/")
         assert first is not None and [p.values for p in first.partitions] == [("2025-01-05",), ("2025-01-06",)]
         store.delete_object("processed/day=2025-01-06/orders.parquet")
-        second = crawler.crawl_prefix(settings, store, "processed/")
+        second = crawler.crawl_prefix("processed/")
         assert second is not None and len(second.partitions) == 1
         store.delete_object("processed/day=2025-01-05/orders.parquet")
-        assert crawler.crawl_prefix(settings, store, "processed/") is None
-        assert crawler.get_table("orders_db", "orders_processed") is None
+        assert crawler.crawl_prefix("processed/") is None
+        assert glue.get_table("orders_db", "orders_processed") is None
     calls = [c for c in log.calls if c.operation != "DeleteObject"]  # the test's own deletes
     report = check_template_role("CrawlerRole", calls, aws)
     assert not report.problems(), "\n".join(report.problems())
@@ -159,10 +161,9 @@ NOT_ON_THE_HOST = {
 
 def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every page and API endpoint of the dashboard, as the host runs it (athena engine, glue catalog)."""
-    from lakebox.catalog.glue import update_catalog_for_run
     from lakebox.config import load_settings
     from lakebox.lake import Lake
-    from lakebox.process.handler import process_object
+    from lakebox.process.handler import default_after, process_object
     from lakebox.store.s3 import S3Store
     from lakebox.trigger.deadletter import record_failure
     from lakebox.web.app import create_app
@@ -173,7 +174,7 @@ def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.
     settings = load_settings()
     store = S3Store(aws.bucket, endpoint_url=aws.endpoint_url)
     store.put_object("raw/orders.csv", CSV)
-    assert process_object(settings, store, "raw/orders.csv", after=update_catalog_for_run).status == "ok"
+    assert process_object(settings, store, "raw/orders.csv", after=default_after).status == "ok"
     # A dead letter written by a local `lakebox watch` on this lake: the failures page reads it.
     record_failure(store, _event(aws, "raw/broken.csv", 5), "boom", 3)
 
