@@ -150,7 +150,7 @@ def test_deploy_up_status_down_in_moto(aws: AwsEnv, tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         assert "CREATE_COMPLETE" in result.output
 
-    bucket = "lakebox-test-123456789012"
+    bucket = "lakebox-test-123456789012-us-east-1"
     s3 = aws.client("s3")
     # moto's CloudFormation creates the bucket but applies none of its configuration blocks (versioning,
     # encryption, notification); those are asserted on the template in test_deploy_template.py.

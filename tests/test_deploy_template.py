@@ -50,8 +50,10 @@ def test_cfn_lint_passes_without_errors(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / f"lakebox.{fmt}"
     path.write_text(render(fmt))
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    proc = subprocess.run([str(cfn_lint), str(path)], capture_output=True, text=True, check=False)  # noqa: S603
-    # Exit bits: 2 = errors, 4 = warnings, 8 = informational. No errors allowed, and we keep warnings at 0 too.
+    proc = subprocess.run([str(cfn_lint), "--include-checks", "I", "--", str(path)],  # noqa: S603
+                          capture_output=True, text=True, check=False)
+    # Exit bits: 2 = errors, 4 = warnings, 8 = informational. None of them: errors, warnings and the
+    # informational checks (I*) are all clean.
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -88,16 +90,20 @@ def test_no_managed_full_access_policies(template: dict[str, Any]) -> None:
 
 
 def _s3_grants(template: dict[str, Any], role: str) -> dict[str, set[str]]:
-    """{action: set of resource suffixes} for a role's S3 statements."""
+    """{action: set of resource suffixes after the bucket name} for a role's S3 statements."""
+    from lakebox.deploy.authz import Stack, role_statements
+
+    stack = Stack("st", "123456789012", "eu-west-1", {"BucketName": "lake", "DatabaseName": "orders_db",
+                                                      "TablePrefix": "orders_", "CreateDashboardHost": "false",
+                                                      "CatalogUpdate": "direct", "DashboardCertificateArn": "",
+                                                      "DashboardVpcId": "", "DashboardSubnetId": "",
+                                                      "DashboardAlbSubnetIds": ""})
     out: dict[str, set[str]] = {}
-    for name, st in statements(template):
-        if name != role or st["Effect"] != "Allow":
-            continue
+    for st in role_statements(template, role, stack):
         for a in as_list(st["Action"]):
             if a.startswith("s3:"):
                 for r in as_list(st["Resource"]):
-                    suffix = r["Fn::Join"][1][-1] if isinstance(r, dict) and "Fn::Join" in r else str(r)
-                    out.setdefault(a, set()).add(suffix if isinstance(suffix, str) else "<other>")
+                    out.setdefault(a, set()).add(r.removeprefix("arn:aws:s3:::lake"))
     return out
 
 
@@ -105,18 +111,19 @@ def test_function_role_reads_raw_and_writes_only_its_prefixes(template: dict[str
     grants = _s3_grants(template, "ProcessFunctionRole")
     assert grants["s3:GetObject"] >= {"/raw/*"}
     assert grants["s3:PutObject"] == {"/processed/*", "/quarantine/*", "/_lakebox/*"}
-    assert "/raw/*" not in grants["s3:PutObject"] | grants.get("s3:DeleteObject", set())  # never rewrites input
+    assert grants["s3:DeleteObject"] == {"/quarantine/*"}  # never deletes input or output
     glue = [st for name, st in statements(template)
             if name == "ProcessFunctionRole" and any(a.startswith("glue:") and a != "glue:StartCrawler"
                                                      for a in as_list(st["Action"]))]
     assert len(glue) == 1
     table_arn = json.dumps(glue[0]["Resource"][-1])
-    assert ':table"' in table_arn and '"processed"' in table_arn and "*" not in table_arn  # only its own table
+    assert ":table/${DatabaseName}/${TablePrefix}processed" in table_arn and "*" not in table_arn  # its own
 
 
 def test_dashboard_role(template: dict[str, Any]) -> None:
     grants = _s3_grants(template, "DashboardRole")
-    assert grants["s3:PutObject"] == {"/enriched/*"}
+    # Athena's results, and the workbench's saved queries: nothing else in the lake is written from here.
+    assert grants["s3:PutObject"] == grants["s3:DeleteObject"] | {"/enriched/*"} == {"/enriched/*", "/_lakebox/queries/*"}
     assert "/processed/*" in grants["s3:GetObject"]
     athena = [st for name, st in statements(template)
               if name == "DashboardRole" and any(a.startswith("athena:") for a in as_list(st["Action"]))]
@@ -124,15 +131,56 @@ def test_dashboard_role(template: dict[str, Any]) -> None:
 
 
 def test_dashboard_port_not_open_to_the_world_by_default(template: dict[str, Any]) -> None:
-    sg = template["Resources"]["DashboardSecurityGroup"]["Properties"]["SecurityGroupIngress"]
-    assert len(sg) == 1 and sg[0]["CidrIp"] == {"Ref": "DashboardCidr"}
+    (rule,) = template["Resources"]["DashboardSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    https, plain = rule["Fn::If"][1], rule["Fn::If"][2]
+    assert rule["Fn::If"][0] == "WithHttps"
+    assert plain["CidrIp"] == {"Ref": "DashboardCidr"}  # plain HTTP: only the one CIDR
+    assert "CidrIp" not in https and https["SourceSecurityGroupId"]  # HTTPS: only the load balancer
+    alb_rules = template["Resources"]["DashboardAlbSecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert [(r["FromPort"], r["CidrIp"]) for r in alb_rules] == [(443, {"Ref": "DashboardCidr"})]
     default = template["Parameters"]["DashboardCidr"]["Default"]
     assert default not in ("0.0.0.0/0",) and default.endswith("/32")
     assert template["Parameters"]["CreateDashboardHost"]["Default"] == "false"
-    user_data = json.dumps(template["Resources"]["DashboardInstance"]["Properties"]["UserData"])
-    assert "lakebox serve" in user_data and "LAKEBOX_TOKEN" in user_data and "systemctl enable" in user_data
     image = template["Parameters"]["DashboardImageId"]
     assert image["Type"].startswith("AWS::SSM::Parameter::Value") and "al2023" in image["Default"]
+    listener = template["Resources"]["DashboardListener"]["Properties"]
+    assert listener["Protocol"] == "HTTPS" and listener["Certificates"] == [
+        {"CertificateArn": {"Ref": "DashboardCertificateArn"}}]
+
+
+def test_dashboard_host_installs_the_uploaded_wheel_and_signals_when_healthy(template: dict[str, Any]) -> None:
+    from lakebox.deploy.dashboard_host import user_data
+
+    instance = template["Resources"]["DashboardInstance"]
+    assert instance["CreationPolicy"]["ResourceSignal"]["Count"] == 1
+    props = instance["Properties"]
+    assert "KeyName" not in props  # no SSH key: Session Manager
+    assert props["MetadataOptions"]["HttpTokens"] == "required"
+    script = user_data()
+    lines = script.splitlines()
+    assert "pip install lakebox" not in script and "LakeboxPipSpec" not in script  # nothing by name from PyPI
+    fetch = next(i for i, line in enumerate(lines) if "s3api get-object" in line)
+    check = next(i for i, line in enumerate(lines) if "sha256sum --check" in line)
+    install = next(i for i, line in enumerate(lines) if "/opt/lakebox/bin/pip install" in line)
+    health = next(i for i, line in enumerate(lines) if "/healthz" in line)
+    assert fetch < check < install < health  # hash checked before anything from the wheel runs
+    assert "--expected-bucket-owner ${AWS::AccountId}" in lines[fetch]
+    assert "${HostWheelSha256}" in lines[check] and "--constraint" in lines[install]
+    assert "signal 0" in lines[health] and lines[-1] == "signal 1" and "trap 'signal 1' ERR" in script
+    host = json.dumps(template["Resources"]["DashboardRole"]["Properties"]["Policies"][1])
+    assert "ssmmessages:OpenDataChannel" in host and "${HostWheelKey}" in host
+
+
+def test_stateful_resources_have_explicit_deletion_policies(template: dict[str, Any]) -> None:
+    stateful = {"AWS::S3::Bucket", "AWS::SQS::Queue", "AWS::SecretsManager::Secret", "AWS::Logs::LogGroup",
+                "AWS::Glue::Database", "AWS::Athena::WorkGroup"}
+    for name, res in template["Resources"].items():
+        if res["Type"] in stateful:
+            assert res.get("DeletionPolicy") and res.get("UpdateReplacePolicy"), name
+    bucket = template["Resources"]["Bucket"]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
+    encryption = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert "BucketKeyEnabled" not in encryption  # it does nothing with SSE-S3
 
 
 def test_bucket_is_private_encrypted_versioned(template: dict[str, Any]) -> None:
@@ -175,7 +223,8 @@ def _deps(value: Any) -> set[str]:
                 text = v if isinstance(v, str) else v[0]
                 import re
 
-                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+                local = set(v[1]) if isinstance(v, list) else set()  # the Sub's own variables
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^}!]+)\}", text)} - local
                 if isinstance(v, list):
                     found |= _deps(v[1])
             else:

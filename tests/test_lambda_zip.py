@@ -21,7 +21,14 @@ from pathlib import Path
 import pytest
 from conftest_aws import AwsEnv, aws_fixture, moto_server_fixture  # noqa: F401 - fixtures aws, moto_server
 
-from lakebox.deploy.package import FIXED_TIME, UNZIPPED_LIMIT, PackageError, PackageInfo, build_zip
+from lakebox.deploy.package import (
+    CONSTRAINTS,
+    FIXED_TIME,
+    UNZIPPED_LIMIT,
+    PackageError,
+    PackageInfo,
+    build_zip,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.aws]
 
@@ -74,6 +81,11 @@ def test_zip_is_reproducible_and_small(lambda_zip: PackageInfo, tmp_path: Path) 
         # The handler's zip carries neither the dashboard's dependencies nor boto3 (the runtime has it).
         tops = {n.split("/")[0] for n in names}
         assert not tops & {"flask", "plotly", "boto3", "botocore", "werkzeug"}
+        # DuckDB's version is the one pinned in constraints.txt, not whatever the index has today.
+        pinned = next(line.split("==")[1] for line in CONSTRAINTS.read_text().splitlines()
+                      if line.startswith("duckdb=="))
+        assert f"duckdb-{pinned}.dist-info/METADATA" in names
+        assert "lakebox/deploy/constraints.txt" in names
 
 
 def test_lambda_platform_wheels_resolve(tmp_path: Path) -> None:
@@ -111,6 +123,19 @@ print(json.dumps(h.lambda_handler(event, None)))
 
 def test_handler_runs_from_the_unpacked_zip_in_a_clean_venv(lambda_zip: PackageInfo, aws: AwsEnv,
                                                              tmp_path: Path) -> None:
+    run_from_zip(lambda_zip, aws, tmp_path, "us-east-1")
+
+
+def test_handler_from_the_zip_uses_the_region_lambda_sets(lambda_zip: PackageInfo, aws: AwsEnv,
+                                                          tmp_path: Path) -> None:
+    """Lambda sets AWS_REGION; the stack sets no LAKEBOX_REGION. The table must land in that region."""
+    run_from_zip(lambda_zip, aws, tmp_path, "eu-west-1")
+    glue = AwsEnv(aws.endpoint_url, "eu-west-1", aws.bucket).client("glue")
+    assert glue.get_table(DatabaseName="orders_db", Name="orders_processed")["Table"]["Name"]
+    assert aws.client("glue").get_databases()["DatabaseList"] == []  # nothing in us-east-1
+
+
+def run_from_zip(lambda_zip: PackageInfo, aws: AwsEnv, tmp_path: Path, region: str) -> None:
     from lakebox.catalog.glue import GlueCatalog
     from lakebox.events import build_event, build_record
     from lakebox.store.s3 import S3Store
@@ -123,15 +148,17 @@ def test_handler_runs_from_the_unpacked_zip_in_a_clean_venv(lambda_zip: PackageI
                              capture_output=True, text=True, check=True).stdout.strip()
     assert version == str(tuple(int(x) for x in RUNTIME_PY.split(".")))
 
-    store = S3Store(aws.bucket, endpoint_url=aws.endpoint_url, region=aws.region)
+    store = S3Store(aws.bucket, endpoint_url=aws.endpoint_url, region=region)
     store.create_bucket()
     store.put_object("raw/orders.csv", CSV)
-    GlueCatalog(aws.lake(), endpoint_url=aws.endpoint_url, region=aws.region).create_database("orders_db")
-    event = build_event(build_record("raw/orders.csv", bucket=aws.bucket, size=len(CSV)))
+    GlueCatalog(aws.lake(), endpoint_url=aws.endpoint_url, region=region).create_database("orders_db")
+    event = build_event(build_record("raw/orders.csv", bucket=aws.bucket, size=len(CSV), region=region))
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "LAKEBOX_"))}
+    # What Lambda and the stack set: AWS_REGION from Lambda, no LAKEBOX_REGION.
     env.update({"LAKEBOX_LAKE": aws.lake(), "LAKEBOX_CATALOG": "glue", "LAKEBOX_ENDPOINT_URL": aws.endpoint_url,
-                "LAKEBOX_AS_OF": "2025-02-01", "HOME": str(tmp_path)})
+                "LAKEBOX_AS_OF": "2025-02-01", "HOME": str(tmp_path), "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region})
     proc = subprocess.run([str(py), "-c", RUNNER, str(task_root)], input=json.dumps(event),  # noqa: S603
                           capture_output=True, text=True, env=env, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]

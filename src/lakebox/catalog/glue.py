@@ -20,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import random
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -46,6 +48,8 @@ FILES_PREFIX = "_lakebox/catalog/files/"
 #: Glue's BatchCreatePartition takes at most 100 partitions per call, BatchDeletePartition 25.
 PARTITION_BATCH = 100
 PARTITION_DELETE_BATCH = 25
+#: Attempts of UpdateTable when Glue reports a concurrent modification (about 3 s of backoff in all).
+UPDATE_TABLE_ATTEMPTS = 6
 
 _CRAWLER_STATES: dict[str, CrawlerState] = {"READY": "READY", "RUNNING": "RUNNING", "STOPPING": "STOPPING"}
 
@@ -216,10 +220,20 @@ class GlueCatalog:
                                  **self._cid())
 
     def update_table(self, table: TableDef, *, skip_archive: bool = False) -> None:
-        with _glue_errors(f"UpdateTable {table.database.lower()}.{table.name.lower()}"):
-            self.client.update_table(DatabaseName=table.database.lower(),
-                                     TableInput=self.convert.table_input(table),
-                                     SkipArchive=skip_archive, **self._cid())
+        """UpdateTable. Concurrent writers (Lambda invocations for files landing together) collide on the
+        same table and Glue answers ConcurrentModificationException; that is retried here with jittered
+        backoff rather than left to Lambda's whole-event retries."""
+        for attempt in range(UPDATE_TABLE_ATTEMPTS):
+            try:
+                with _glue_errors(f"UpdateTable {table.database.lower()}.{table.name.lower()}"):
+                    self.client.update_table(DatabaseName=table.database.lower(),
+                                             TableInput=self.convert.table_input(table),
+                                             SkipArchive=skip_archive, **self._cid())
+                return
+            except CatalogError as exc:
+                if exc.code != "ConcurrentModificationException" or attempt == UPDATE_TABLE_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(2.0, 0.1 * 2 ** attempt) * (0.5 + random.random() / 2))  # noqa: S311
 
     def put_table(self, table: TableDef, *, files: Sequence[FileInfo] | None = None,
                   prune: bool = True) -> TableDef:

@@ -1,7 +1,12 @@
 """``lakebox deploy ...``: thin click wrappers over template, package and stack.
 
-The main CLI adds this group with ``main.add_command(deploy)`` and passes its settings in
-``ctx.obj["settings"]``; run on its own (tests), the group loads settings itself.
+Settings are resolved once, layered defaults < lakebox.toml < LAKEBOX_* < flags: the global flags the main CLI
+stored in ``ctx.obj`` (``lakebox --region R --endpoint-url U deploy status``), with this group's own
+``--region``/``--endpoint-url`` (after the subcommand) as the last layer. A test may pass finished settings
+in ``ctx.obj["settings"]``.
+
+The region is the flag's (or LAKEBOX_REGION's, or the file's); when none of them sets it, boto3's own chain
+decides (AWS_REGION, AWS_DEFAULT_REGION, the profile), never a built-in default.
 """
 
 from __future__ import annotations
@@ -14,13 +19,26 @@ from typing import Any
 import click
 
 
-def _settings(ctx: click.Context) -> Any:
-    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
-    if obj.get("settings") is not None:
-        return obj["settings"]
-    from lakebox.config import load_settings
+def _settings(ctx: click.Context, region: str | None = None, endpoint_url: str | None = None) -> Any:
+    obj = ctx.find_root().ensure_object(dict)
+    if obj.get("settings") is None:
+        from lakebox.config import load_settings
 
-    return load_settings()
+        obj["settings"] = load_settings(obj.get("cli") or {}, config_file=obj.get("config"))
+    settings = obj["settings"]
+    overrides = {k: v for k, v in (("region", region), ("endpoint_url", endpoint_url)) if v}
+    if overrides:
+        sources = {**settings.sources, **{k: "command line" for k in overrides}}
+        settings = settings.replace(**overrides, sources=sources)
+    return settings
+
+
+def _region(settings: Any) -> str | None:
+    """The settings' region when something set it; otherwise None, so boto3's chain (AWS_REGION, ...) decides.
+    Only a built-in default is ignored: it would send a deploy to us-east-1 whatever the environment says."""
+    if settings.sources.get("region", "default") == "default":
+        return None
+    return str(settings.region) if settings.region else None
 
 
 def _console() -> Any:
@@ -30,21 +48,25 @@ def _console() -> Any:
 
 
 def _manager(ctx: click.Context, stack: str, region: str | None, endpoint_url: str | None) -> Any:
-    from lakebox.deploy.stack import StackManager
+    from lakebox.deploy.stack import StackError, StackManager
 
-    settings = _settings(ctx)
+    settings = _settings(ctx, region, endpoint_url)
     console = _console()
-    return StackManager(stack, region=region or settings.region,
-                        endpoint_url=endpoint_url or settings.endpoint_url,
-                        log=lambda line: console.print(line, markup=False))
+    try:
+        return StackManager(stack, region=_region(settings), endpoint_url=settings.endpoint_url,
+                            log=lambda line: console.print(line, markup=False))
+    except StackError as exc:
+        _fail(exc)
 
 
-def _fail(exc: Exception) -> None:
+def _fail(exc: Exception) -> Any:
     raise click.ClickException(str(exc)) from exc
 
 
 stack_option = click.option("--stack", "stack", required=True, help="CloudFormation stack name.")
-region_option = click.option("--region", default=None, help="AWS region (default: the settings' region).")
+region_option = click.option("--region", default=None,
+                             help="AWS region (default: --region before the command, LAKEBOX_REGION, then "
+                                  "boto3's chain: AWS_REGION, AWS_DEFAULT_REGION, the profile).")
 endpoint_option = click.option("--endpoint-url", default=None,
                                help="Override the AWS endpoint (moto, LocalStack).")
 
@@ -97,43 +119,56 @@ def package_cmd(arch: str, output: Path, python_version: str, find_links: tuple[
 
 @deploy.command("up")
 @stack_option
-@click.option("--arch", type=click.Choice(["x86_64", "arm64"]), default="x86_64", show_default=True)
+@click.option("--arch", type=click.Choice(["x86_64", "arm64"]), default=None,
+              help="Lambda architecture (default: the stack's, x86_64 for a new stack).")
 @click.option("--zip", "zip_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A zip from `deploy package` (built on the fly when omitted).")
-@click.option("--bucket", default=None, help="Lake bucket name (default: <stack>-<account>).")
-@click.option("--dashboard/--no-dashboard", default=False, show_default=True,
-              help="Also run the dashboard on an EC2 instance.")
+@click.option("--bucket", default=None, help="Lake bucket name (default: <stack>-<account>-<region>; an "
+                                             "existing stack keeps its bucket).")
+@click.option("--dashboard/--no-dashboard", default=None,
+              help="Create (or remove) the dashboard host. Default: a new stack has none, an existing stack "
+                   "keeps what it has.")
 @click.option("--dashboard-cidr", default=None, help="Who may reach the dashboard, e.g. 203.0.113.7/32.")
-@click.option("--catalog-update", type=click.Choice(["direct", "crawler"]), default="direct", show_default=True,
-              help="After each file: update the Glue table directly, or start the crawler.")
+@click.option("--certificate-arn", default=None,
+              help="ACM certificate for HTTPS: the dashboard is served through a load balancer on 443.")
+@click.option("--catalog-update", type=click.Choice(["direct", "crawler"]), default=None,
+              help="After each file: update the Glue table directly (default), or start the crawler.")
 @click.option("--parameter", "-p", "extra", multiple=True, metavar="KEY=VALUE",
               help="Any other template parameter (repeatable).")
-@click.option("--dry-run", is_flag=True, help="Show the change set and apply nothing.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; create, upload and apply nothing.")
 @click.option("--template-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Deploy this JSON/YAML template instead of the built-in one (e.g. an edited copy).")
 @region_option
 @endpoint_option
 @click.pass_context
-def up_cmd(ctx: click.Context, stack: str, arch: str, zip_path: Path | None, bucket: str | None, dashboard: bool,
-           dashboard_cidr: str | None, catalog_update: str, extra: tuple[str, ...], dry_run: bool,
-           template_file: Path | None, region: str | None, endpoint_url: str | None) -> None:
-    """Create or update the stack, showing progress and waiting until it is done."""
+def up_cmd(ctx: click.Context, stack: str, arch: str | None, zip_path: Path | None, bucket: str | None,
+           dashboard: bool | None, dashboard_cidr: str | None, certificate_arn: str | None,
+           catalog_update: str | None, extra: tuple[str, ...], dry_run: bool, template_file: Path | None,
+           region: str | None, endpoint_url: str | None) -> None:
+    """Create or update the stack, showing progress and waiting until it is done.
+
+    On an update, every parameter not given here keeps the value the stack has."""
     from lakebox.deploy.stack import StackError
 
-    params: dict[str, str] = {"CatalogUpdate": catalog_update, "CreateDashboardHost": str(dashboard).lower()}
-    settings = _settings(ctx)
-    params["DatabaseName"], params["TablePrefix"] = settings.database, settings.table_prefix
-    if bucket:
-        params["BucketName"] = bucket
-    if dashboard_cidr:
-        params["DashboardCidr"] = dashboard_cidr
+    settings = _settings(ctx, region, endpoint_url)
+    params: dict[str, str] = {}
+    for key, setting in (("DatabaseName", "database"), ("TablePrefix", "table_prefix")):
+        if settings.sources.get(setting, "default") != "default":
+            params[key] = str(getattr(settings, setting))
+    for key, value in (("BucketName", bucket), ("DashboardCidr", dashboard_cidr),
+                       ("DashboardCertificateArn", certificate_arn), ("CatalogUpdate", catalog_update)):
+        if value is not None:
+            params[key] = value
+    if dashboard is not None:
+        params["CreateDashboardHost"] = str(dashboard).lower()
     for item in extra:
         key, sep, value = item.partition("=")
         if not sep:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--parameter")
         params[key] = value
-    if dashboard and not dashboard_cidr and "DashboardCidr" not in params:
-        _console().print("[yellow]note:[/yellow] no --dashboard-cidr: the dashboard port is reachable from nowhere")
+    if dashboard and "DashboardCidr" not in params:
+        _console().print("[yellow]note:[/yellow] no --dashboard-cidr: the dashboard is reachable from nowhere "
+                         "(use Session Manager port forwarding, or pass your address/32)")
     body = None
     if template_file is not None:
         import yaml
@@ -196,14 +231,48 @@ def down_cmd(ctx: click.Context, stack: str, delete_data: bool, yes: bool, regio
 @endpoint_option
 @click.pass_context
 def status_cmd(ctx: click.Context, stack: str, as_json: bool, region: str | None, endpoint_url: str | None) -> None:
-    """Show the stack's status, outputs and latest events."""
-    info = _manager(ctx, stack, region, endpoint_url).status()
+    """Show the stack's status, outputs and latest events (and why it failed, when it did)."""
+    from lakebox.deploy.stack import StackError
+
+    try:
+        info = _manager(ctx, stack, region, endpoint_url).status()
+    except StackError as exc:
+        _fail(exc)
     if as_json:
         click.echo(json.dumps(info, indent=2, default=str))
         return
     console = _console()
-    console.print(f"[bold]{info['stack']}[/bold]: {info['status']}")
+    console.print(f"[bold]{info['stack']}[/bold] ({info['region']}): {info['status']}")
+    if info.get("first_failure"):
+        console.print(f"  [red]{info['first_failure']}[/red]", markup=True)
     for key, value in info.get("outputs", {}).items():
         console.print(f"  {key:<22} {value}", markup=False)
     for line in info.get("events", []):
         console.print(f"  {line}", markup=False)
+
+
+@deploy.command("policy")
+@stack_option
+@click.option("--bucket", default=None, help="The stack's lake bucket (default: from the stack, else the "
+                                             "name `up` would give it).")
+@region_option
+@endpoint_option
+@click.pass_context
+def policy_cmd(ctx: click.Context, stack: str, bucket: str | None, region: str | None,
+               endpoint_url: str | None) -> None:
+    """Print the IAM policy `lakebox deploy` itself needs for this stack (JSON, for an identity policy).
+
+    CloudFormation also creates the stack's resources with the same credentials; docs/aws.md lists those
+    resource types."""
+    from lakebox.deploy.authz import Stack, resolve
+    from lakebox.deploy.iam import deployer_policy
+    from lakebox.deploy.stack import StackError, bucket_name_for
+
+    manager = _manager(ctx, stack, region, endpoint_url)
+    try:
+        account, region_name = manager.account_id(), manager.region_name()
+        lake = bucket or manager.outputs().get("BucketName") or bucket_name_for(stack, account, region_name)
+    except StackError as exc:
+        _fail(exc)
+    doc = resolve(deployer_policy(), Stack(stack, account, region_name, {"LakeBucket": lake}))
+    click.echo(json.dumps(doc, indent=2))

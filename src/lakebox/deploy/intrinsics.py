@@ -24,13 +24,31 @@ def get_att(resource: str, attr: str) -> Json:
     return {"Fn::GetAtt": [resource, attr]}
 
 
-def join(*parts: Any) -> Json:
-    return {"Fn::Join": ["", list(parts)]}
-
-
 #: The bucket name as a string expression: the parameter, or lakebox-<account>-<region> when it is empty.
 BUCKET_NAME: Json = {"Fn::If": ["AutoBucketName", sub("lakebox-${AWS::AccountId}-${AWS::Region}"),
                                 ref("BucketName")]}
+
+
+def join(*parts: Any) -> Json:
+    """Concatenate strings and intrinsics as one ``Fn::Sub`` (cfn-lint prefers it to an empty-delimiter
+    ``Fn::Join``): a Ref or plain Sub is inlined, anything else becomes a named variable."""
+    text, variables = "", {}
+    for part in parts:
+        if isinstance(part, str):
+            text += part.replace("${", "${!")
+        elif set(part) == {"Ref"}:
+            text += "${" + part["Ref"] + "}"
+        elif set(part) == {"Fn::Sub"} and isinstance(part["Fn::Sub"], str):
+            text += part["Fn::Sub"]
+        elif set(part) == {"Fn::Sub"}:
+            inner, inner_vars = part["Fn::Sub"]
+            text += inner
+            variables.update(inner_vars)
+        else:
+            name = "LakeBucketName" if part == BUCKET_NAME else f"Part{len(variables)}"
+            variables[name] = part
+            text += "${" + name + "}"
+    return {"Fn::Sub": [text, variables]} if variables else sub(text)
 
 
 def bucket_arn(suffix: str = "") -> Json:

@@ -13,7 +13,12 @@ downloaded wheels.
 
 Reproducible: entries sorted, every timestamp 1980-01-01, permissions 0644 (0755 for the few executables
 pip marks so), no directory entries, no ``__pycache__``; the same inputs give a byte-identical zip, so its
-SHA-256 names it in the artifacts bucket and an unchanged function is never redeployed.
+SHA-256 names it in the artifacts bucket and an unchanged function is never redeployed. Versions are pinned
+by ``constraints.txt`` next to this module (``pip --constraint``), so the same lakebox always ships the same
+DuckDB.
+
+:func:`build_wheel` builds lakebox's own wheel (pure Python, from the installed package and its metadata) for
+the dashboard host, which installs exactly that file after checking its SHA-256.
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ UNZIPPED_LIMIT = 250 * 1024 * 1024
 LAMBDA_PYTHON = "3.12"
 ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-#: What the handler needs beyond the Lambda runtime (which has boto3); kept in step with pyproject.toml.
-HANDLER_REQUIREMENTS = ("duckdb>=1.2",)
+#: What the handler needs beyond the Lambda runtime (which has boto3); versions come from CONSTRAINTS.
+HANDLER_REQUIREMENTS = ("duckdb",)
+#: The pinned versions of everything `deploy` ships (the zip's DuckDB, the host's dependencies).
+CONSTRAINTS = Path(__file__).with_name("constraints.txt")
 _SKIP_DIRS = {"__pycache__", "tests", ".pytest_cache"}
 _SKIP_SUFFIXES = (".pyc", ".pyo")
 
@@ -61,7 +68,14 @@ class PackageInfo:
     @property
     def s3_key(self) -> str:
         """Content-addressed key in the artifacts bucket."""
-        return f"lakebox/lambda-{self.arch}-{self.sha256[:16]}.zip"
+        if self.arch == "wheel":
+            return f"lakebox/wheels/{self.sha256}/{self.path.name}"
+        return zip_key(self.arch, self.sha256)
+
+
+def zip_key(arch: str, sha256: str) -> str:
+    """The function zip's content-addressed key in the artifacts bucket."""
+    return f"lakebox/lambda-{arch}-{sha256[:16]}.zip"
 
 
 def platforms(arch: str) -> list[str]:
@@ -82,11 +96,14 @@ def pip_install_command(
     find_links: Sequence[str] = (),
     no_index: bool = False,
     python: str = sys.executable,
+    constraints: Path | None = CONSTRAINTS,
 ) -> list[str]:
     """The pip command that fetches the Lambda platform's wheels into ``target`` (exposed for tests/docs)."""
     cmd = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
            "--target", str(target), "--only-binary=:all:", "--implementation", "cp",
            "--python-version", python_version]
+    if constraints is not None:
+        cmd += ["--constraint", str(constraints)]
     for p in platforms(arch):
         cmd += ["--platform", p]
     for link in find_links:
@@ -171,3 +188,43 @@ def build_zip(
         shutil.rmtree(work, ignore_errors=True)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     return PackageInfo(out, digest, len(files), unzipped, out.stat().st_size, arch, python_version)
+
+
+def build_wheel(out_dir: Path) -> PackageInfo:
+    """lakebox's wheel (``py3-none-any``) from the installed package and its metadata, reproducibly: the
+    dashboard host installs exactly this file. Returns its path and SHA-256 (``arch`` is ``"wheel"``)."""
+    import base64
+    import importlib.metadata as md
+
+    dist = md.distribution("lakebox")
+    name, version = "lakebox", dist.version
+    info_dir = f"{name}-{version}.dist-info"
+    work = Path(tempfile.mkdtemp(prefix="lakebox-wheel-"))
+    try:
+        files = _collect(lakebox_source(), "lakebox/")
+        meta = {
+            "METADATA": dist.read_text("METADATA") or f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+            "WHEEL": "Wheel-Version: 1.0\nGenerator: lakebox\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+            "entry_points.txt": dist.read_text("entry_points.txt") or "",
+        }
+        record_lines = []
+        for arc, path in sorted(files.items()):
+            data = path.read_bytes()
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record_lines.append(f"{arc},sha256={digest},{len(data)}")
+        for fname, text in meta.items():
+            path = work / fname
+            path.write_text(text, encoding="utf-8")
+            files[f"{info_dir}/{fname}"] = path
+            digest = base64.urlsafe_b64encode(hashlib.sha256(path.read_bytes()).digest()).rstrip(b"=").decode()
+            record_lines.append(f"{info_dir}/{fname},sha256={digest},{path.stat().st_size}")
+        record = work / "RECORD"
+        record.write_text("\n".join([*record_lines, f"{info_dir}/RECORD,,"]) + "\n", encoding="utf-8")
+        files[f"{info_dir}/RECORD"] = record
+        out = Path(out_dir) / f"{name}-{version}-py3-none-any.whl"
+        write_reproducible_zip(files, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    size = sum(p.stat().st_size for p in files.values() if p.exists())
+    return PackageInfo(out, digest, len(files), size, out.stat().st_size, "wheel", "py3")

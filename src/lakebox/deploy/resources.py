@@ -23,13 +23,14 @@ def storage() -> Json:
             "Type": "AWS::S3::Bucket",
             # The notification is validated at creation: S3 must already be allowed to invoke the function.
             "DependsOn": ["ProcessFunctionInvokePermission"],
-            # Retain: data outlives a mistaken `deploy down`; lakebox's `down` empties and deletes it on purpose.
-            "DeletionPolicy": "Retain",
+            # Data outlives a mistaken `deploy down` or a replacement; lakebox's `down` empties and deletes it
+            # on purpose. RetainExceptOnCreate: a first create that rolls back leaves no empty bucket behind.
+            "DeletionPolicy": "RetainExceptOnCreate",
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "BucketName": BUCKET_NAME,
                 "BucketEncryption": {"ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}]},
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
                 "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
                                                    "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
                 "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
@@ -73,6 +74,10 @@ def function() -> Json:
     return {
         "FailedEventsQueue": {
             "Type": "AWS::SQS::Queue",
+            # Deleted with the stack: the events point at raw/ objects, which the retained bucket keeps, and
+            # `deploy down` is explicit. Kept nowhere else: a replaced queue would orphan its messages.
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Retain",
             "Properties": {"MessageRetentionPeriod": 1209600, "SqsManagedSseEnabled": True},
         },
         "ProcessFunctionLogGroup": {
@@ -136,6 +141,9 @@ def catalog() -> Json:
     return {
         "GlueDatabase": {
             "Type": "AWS::Glue::Database",
+            # Table definitions only: a crawl of the retained bucket rebuilds them.
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
             "Properties": {"CatalogId": ref("AWS::AccountId"),
                            "DatabaseInput": {"Name": ref("DatabaseName"),
                                              "Description": "lakebox processed data"}},
@@ -160,6 +168,9 @@ def catalog() -> Json:
         },
         "AthenaWorkGroup": {
             "Type": "AWS::Athena::WorkGroup",
+            # Query history only; the results themselves are in the bucket's enriched/.
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
             "Properties": {
                 "Name": sub("${AWS::StackName}"),
                 "Description": "lakebox queries; results in enriched/",

@@ -101,7 +101,22 @@ def parameters() -> Json:
         "DashboardCidr": {
             "Type": "String", "Default": "127.0.0.1/32",
             "AllowedPattern": r"^(\d{1,3}\.){3}\d{1,3}/(3[0-2]|[12]?\d)$",
-            "Description": "Who may reach the dashboard port, e.g. your.ip.address/32. The default reaches nobody.",
+            "Description": "Who may reach the dashboard (port, or 443 with HTTPS), e.g. your.ip.address/32. "
+                           "The default reaches nobody.",
+        },
+        "DashboardVpcId": {"Type": "String", "Default": "", "AllowedPattern": "^$|^vpc-[0-9a-f]+$",
+                           "Description": "VPC of the host (and load balancer). Empty: the default VPC."},
+        "DashboardSubnetId": {"Type": "String", "Default": "", "AllowedPattern": "^$|^subnet-[0-9a-f]+$",
+                              "Description": "Subnet of the host (public, or with a NAT for installs). "
+                                             "Empty: a default subnet of the default VPC."},
+        "DashboardCertificateArn": {
+            "Type": "String", "Default": "", "AllowedPattern": "^$|^arn:aws[a-z-]*:acm:.+$",
+            "Description": "ACM certificate: serve the dashboard over HTTPS through a load balancer. "
+                           "Needs DashboardVpcId and DashboardAlbSubnetIds.",
+        },
+        "DashboardAlbSubnetIds": {
+            "Type": "CommaDelimitedList", "Default": "",
+            "Description": "Two or more public subnets in different zones for the load balancer (HTTPS only).",
         },
         "DashboardPort": {"Type": "Number", "Default": DEFAULT_PORT, "MinValue": 1024, "MaxValue": 65535},
         "DashboardInstanceType": {"Type": "String", "Default": "t3.small"},
@@ -110,9 +125,13 @@ def parameters() -> Json:
             "Default": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
             "Description": "Amazon Linux 2023, resolved from AWS's public SSM parameter at deploy time.",
         },
-        "LakeboxPipSpec": {
-            "Type": "String", "Default": "lakebox",
-            "Description": "What the dashboard host pip-installs: a requirement, or s3://CodeBucket/lakebox/<wheel>.",
+        "HostWheelKey": {
+            "Type": "String", "Default": "",
+            "Description": "Key in CodeBucket of the lakebox wheel the dashboard host installs (`deploy up` uploads it).",
+        },
+        "HostWheelSha256": {
+            "Type": "String", "Default": "", "AllowedPattern": "^$|^[0-9a-f]{64}$",
+            "Description": "SHA-256 of that wheel; the host refuses a file with any other hash.",
         },
     }
 
@@ -122,6 +141,13 @@ def conditions() -> Json:
         "AutoBucketName": {"Fn::Equals": [ref("BucketName"), ""]},
         "UseCrawler": {"Fn::Equals": [ref("CatalogUpdate"), "crawler"]},
         "WithDashboardHost": {"Fn::Equals": [ref("CreateDashboardHost"), "true"]},
+        "WithHttps": {"Fn::And": [{"Condition": "WithDashboardHost"},
+                                  {"Fn::Not": [{"Fn::Equals": [ref("DashboardCertificateArn"), ""]}]},
+                                  {"Fn::Not": [{"Condition": "DefaultDashboardVpc"}]},
+                                  {"Fn::Not": [{"Condition": "NoAlbSubnets"}]}]},
+        "NoAlbSubnets": {"Fn::Equals": [{"Fn::Join": [",", ref("DashboardAlbSubnetIds")]}, ""]},
+        "DefaultDashboardVpc": {"Fn::Equals": [ref("DashboardVpcId"), ""]},
+        "DefaultDashboardSubnet": {"Fn::Equals": [ref("DashboardSubnetId"), ""]},
     }
 
 
@@ -137,7 +163,10 @@ def outputs() -> Json:
         "WorkGroup": {"Value": sub("${AWS::StackName}")},
         "DashboardRoleArn": {"Value": get_att("DashboardRole", "Arn")},
         "DashboardUrl": {"Condition": "WithDashboardHost",
-                         "Value": sub("http://${DashboardInstance.PublicDnsName}:${DashboardPort}/")},
+                         "Value": {"Fn::If": ["WithHttps", sub("https://${DashboardLoadBalancer.DNSName}/"),
+                                              sub("http://${DashboardInstance.PublicDnsName}:${DashboardPort}/")]}},
+        "DashboardInstanceId": {"Condition": "WithDashboardHost", "Value": ref("DashboardInstance"),
+                                "Description": "aws ssm start-session --target <this>"},
         "DashboardTokenSecret": {"Condition": "WithDashboardHost", "Value": ref("DashboardToken")},
     }
 
@@ -163,7 +192,7 @@ def for_moto(template: Json) -> Json:
     Used by the tests only; the real stack is always the full template."""
     t = json.loads(json.dumps(template))
     dropped = {name for name, r in t["Resources"].items() if r["Type"] in MOTO_UNSUPPORTED}
-    dropped |= {name for name, r in t["Resources"].items() if r.get("Condition") == "WithDashboardHost"}
+    dropped |= {name for name, r in t["Resources"].items() if r.get("Condition") in ("WithDashboardHost", "WithHttps")}
     for name in dropped:
         t["Resources"].pop(name)
     for r in t["Resources"].values():
@@ -172,11 +201,25 @@ def for_moto(template: Json) -> Json:
             r["DependsOn"] = deps
         else:
             r.pop("DependsOn", None)
+    for r in t["Resources"].values():
+        # moto knows only Retain; after a successful create, RetainExceptOnCreate behaves exactly like it.
+        if r.get("DeletionPolicy") == "RetainExceptOnCreate":
+            r["DeletionPolicy"] = "Retain"
     role = t["Resources"]["DashboardRole"]["Properties"]
     role["Policies"] = role["Policies"][:1]
     t["Outputs"] = {k: v for k, v in t["Outputs"].items() if "Condition" not in v}
-    # moto cannot resolve SSM-typed parameters for images it does not know; the host is dropped anyway.
-    t["Parameters"]["DashboardImageId"] = {"Type": "String", "Default": "ami-12c6146b"}
+    # moto's ValidateTemplate rejects parameters and conditions nothing refers to (the dropped host's).
+    body = json.dumps({k: t[k] for k in ("Resources", "Outputs")})
+    used = {c for c in t["Conditions"] if f'"Condition": "{c}"' in body or f'["{c}",' in body}
+    while True:
+        more = {c for c in t["Conditions"] for u in used if f'"Condition": "{c}"' in json.dumps(t["Conditions"][u])}
+        if more <= used:
+            break
+        used |= more
+    t["Conditions"] = {k: v for k, v in t["Conditions"].items() if k in used}
+    text = json.dumps({k: v for k, v in t.items() if k != "Parameters"})
+    t["Parameters"] = {k: v for k, v in t["Parameters"].items()
+                       if f'"Ref": "{k}"' in text or "${" + k + "}" in text}
     return t
 
 
