@@ -44,10 +44,8 @@ class Need:
         return f"{self.action} on {self.resource}{ctx}"
 
 
-class UnknownOperation(LakeboxError, KeyError):
+class UnknownOperation(LakeboxError, KeyError, code="UnknownOperation"):
     """A call whose authorisation this module does not know yet: teach :func:`needs` about it."""
-
-    code = "UnknownOperation"
 
 
 @dataclass
