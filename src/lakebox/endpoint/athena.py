@@ -1,0 +1,406 @@
+"""Athena in its JSON 1.1 protocol, running Trino SQL through lakebox's translation onto DuckDB.
+
+A query is QUEUED when started, RUNNING on a worker thread, then SUCCEEDED, FAILED or CANCELLED. Its result
+CSV and ``.metadata`` are written at ``<OutputLocation><QueryExecutionId>.csv``, where Athena writes them,
+inside the bucket the location names. ``GetQueryResults`` pages the rows with the header row first, the
+column types under Athena's names and ``MaxResults`` at most 1000.
+
+Differences from AWS: the ``primary`` workgroup has a default OutputLocation (``s3://<lake bucket>/
+enriched/``) so clients that set none still work; the ``.metadata`` file is JSON (Athena's is binary);
+StopQueryExecution marks a running query CANCELLED and discards its result, but DuckDB finishes the statement
+(or hits the query timeout); execution history lives as long as the endpoint process (older results can
+still be read from their files).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import collections
+import datetime as dt
+import json
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlglot.errors import TokenError
+from sqlglot.tokens import Tokenizer, TokenType
+
+from lakebox.endpoint.backend import ATHENA_CATALOG, Backend, QueryOutcome
+from lakebox.endpoint.jsonrpc import JsonService
+from lakebox.endpoint.protocol import AwsError
+
+#: Athena's numeric ErrorType for lakebox's error names (https://docs.aws.amazon.com/athena/latest/ug/
+#: error-reference.html); anything else is 1100, "invalid argument".
+ERROR_TYPES = {"SYNTAX_ERROR": 1006, "TABLE_NOT_FOUND": 1110, "SCHEMA_NOT_FOUND": 1110, "FUNCTION_NOT_FOUND": 1303,
+               "INVALID_FUNCTION_ARGUMENT": 1106, "QUERY_TIMEOUT": 206, "CATALOG_NOT_FOUND": 1110,
+               "COLUMN_NOT_FOUND": 1006, "TYPE_MISMATCH": 1006, "USER_CANCELLED": 1011}
+#: Precision Athena reports per type in ColumnInfo.
+_PRECISION = {"varchar": 2147483647, "bigint": 19, "integer": 10, "smallint": 5, "tinyint": 3, "double": 17,
+              "real": 24, "boolean": 0, "date": 0, "timestamp(3)": 3, "varbinary": 2147483647}
+_DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
+#: Executions whose rows stay in memory for GetQueryResults; older ones are read back from their CSV.
+_ROWS_KEPT = 32
+
+
+@dataclass
+class Execution:
+    id: str
+    query: str
+    database: str
+    catalog: str
+    workgroup: str
+    output: str  # s3://bucket/prefix/<id>.csv
+    parameters: list[str]
+    submitted: dt.datetime
+    state: str = "QUEUED"
+    completed: dt.datetime | None = None
+    reason: str | None = None
+    error: dict[str, Any] | None = None
+    statement_type: str = "DML"
+    columns: list[dict[str, str]] = field(default_factory=list)
+    rows: list[list[str | None]] | None = None
+    row_count: int = 0
+    stats: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None
+
+    def to_api(self) -> dict[str, Any]:
+        status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submitted}
+        if self.completed:
+            status["CompletionDateTime"] = self.completed
+        if self.reason:
+            status["StateChangeReason"] = self.reason
+        if self.error:
+            status["AthenaError"] = self.error
+        out: dict[str, Any] = {
+            "QueryExecutionId": self.id, "Query": self.query, "StatementType": self.statement_type,
+            "ResultConfiguration": {"OutputLocation": self.output},
+            "ResultReuseConfiguration": {"ResultReuseByAgeConfiguration": {"Enabled": False}},
+            "QueryExecutionContext": {"Database": self.database, "Catalog": self.catalog},
+            "Status": status, "Statistics": self.stats, "WorkGroup": self.workgroup,
+            "EngineVersion": {"SelectedEngineVersion": "AUTO", "EffectiveEngineVersion": "Athena engine version 3"},
+            "SubstatementType": "SELECT" if self.statement_type == "DML" else None,
+        }
+        if self.parameters:
+            out["ExecutionParameters"] = self.parameters
+        return out
+
+
+def bind_parameters(sql: str, values: list[str]) -> str:
+    """Athena's ExecutionParameters: each ``?`` placeholder (outside strings and comments, found with
+    sqlglot's Trino tokenizer) is replaced, in order, by the literal text given."""
+    try:
+        tokens = Tokenizer().tokenize(sql)
+    except TokenError as exc:
+        raise AwsError("InvalidRequestException", f"Cannot read the query: {exc}") from None
+    spots = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER and t.text == "?"]
+    if len(spots) != len(values):
+        raise AwsError("InvalidRequestException",
+                       f"Query has {len(spots)} parameter placeholder(s) but {len(values)} ExecutionParameters")
+    out, last = [], 0
+    for tok, value in zip(spots, values, strict=True):
+        out += [sql[last:tok.start], value]
+        last = tok.end + 1
+    out.append(sql[last:])
+    return "".join(out)
+
+
+def _column_info(col: dict[str, str]) -> dict[str, Any]:
+    t = col["type"]
+    precision, scale = _PRECISION.get(t, 0), 0
+    if t.startswith("decimal("):
+        p, _, s = t[8:-1].partition(",")
+        precision, scale = int(p), int(s or 0)
+    return {"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": col["name"], "Label": col["name"],
+            "Type": t, "Precision": precision, "Scale": scale, "Nullable": "UNKNOWN",
+            "CaseSensitive": t == "varchar"}
+
+
+def read_result_csv(text: str) -> list[list[str | None]]:
+    """Athena's result CSV back into rows: every value quoted, NULL an empty unquoted field."""
+    rows: list[list[str | None]] = []
+    row: list[str | None] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i] == '"':
+            j, buf = i + 1, []
+            while j < n:
+                if text[j] == '"':
+                    if j + 1 < n and text[j + 1] == '"':
+                        buf.append('"')
+                        j += 2
+                        continue
+                    break
+                buf.append(text[j])
+                j += 1
+            row.append("".join(buf))
+            i = j + 1
+        else:
+            row.append(None)
+        if i >= n or text[i] == "\n":
+            rows.append(row)
+            row = []
+        i += 1
+    return rows
+
+
+class AthenaService(JsonService):
+    service = "athena"
+
+    def __init__(self, backend: Backend, workers: int = 2) -> None:
+        self.backend = backend
+        self.executions: dict[str, Execution] = {}
+        self.order: list[str] = []
+        self.tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="athena")
+        self._with_rows: collections.deque[str] = collections.deque()
+        s = backend.settings
+        self.workgroups = {name: {"Name": name, "State": "ENABLED", "Description": "",
+                                  "CreationTime": dt.datetime.now(dt.UTC), "Configuration": {
+                                      "ResultConfiguration": {"OutputLocation": f"s3://{backend.main_bucket}/enriched/"},
+                                      "EnforceWorkGroupConfiguration": False,
+                                      "PublishCloudWatchMetricsEnabled": False, "RequesterPaysEnabled": False,
+                                      "EngineVersion": {"SelectedEngineVersion": "AUTO",
+                                                        "EffectiveEngineVersion": "Athena engine version 3"}}}
+                           for name in dict.fromkeys(["primary", s.workgroup])}
+
+    # --- starting and running ------------------------------------------------------------------------------
+
+    def _workgroup(self, name: str | None) -> dict[str, Any]:
+        wg = self.workgroups.get(name or "primary")
+        if wg is None:
+            raise AwsError("InvalidRequestException", f"WorkGroup {name} is not found.")
+        return wg
+
+    def op_start_query_execution(self, p: dict[str, Any]) -> dict[str, Any]:
+        wg = self._workgroup(p.get("WorkGroup"))
+        token = p.get("ClientRequestToken")
+        with self._lock:
+            if token and token in self.tokens:
+                prior = self.executions[self.tokens[token]]
+                if prior.query != p["QueryString"]:
+                    raise AwsError("InvalidRequestException", "Idempotent parameters do not match: "
+                                   "ClientRequestToken was used with a different query")
+                return {"QueryExecutionId": prior.id}
+        output = (p.get("ResultConfiguration") or {}).get("OutputLocation") or \
+            wg["Configuration"]["ResultConfiguration"].get("OutputLocation")
+        if not output:
+            raise AwsError("InvalidRequestException", "No output location provided. An output location is required "
+                           "either through the Workgroup result configuration setting or as an API input.")
+        bucket = self._output_bucket(output)
+        ctx = p.get("QueryExecutionContext") or {}
+        database = (ctx.get("Database") or self.backend.settings.database).lower()
+        catalog = ctx.get("Catalog") or ATHENA_CATALOG
+        params = p.get("ExecutionParameters") or []
+        exec_id = str(uuid.uuid4())
+        key_prefix = output[5 + len(bucket):].lstrip("/")
+        if key_prefix and not key_prefix.endswith("/"):
+            key_prefix += "/"
+        ex = Execution(exec_id, p["QueryString"], database, catalog, wg["Name"],
+                       f"s3://{bucket}/{key_prefix}{exec_id}.csv", list(params), dt.datetime.now(dt.UTC), token=token)
+        with self._lock:
+            self.executions[exec_id] = ex
+            self.order.append(exec_id)
+            if token:
+                self.tokens[token] = exec_id
+        self._pool.submit(self._run, ex, bucket, f"{key_prefix}{exec_id}.csv")
+        return {"QueryExecutionId": exec_id}
+
+    def _output_bucket(self, output: str) -> str:
+        if not output.startswith("s3://"):
+            raise AwsError("InvalidRequestException", f"OutputLocation must be an s3:// URL, not {output!r}")
+        bucket = output[5:].split("/", 1)[0]
+        if self.backend.bucket(bucket) is None:
+            raise AwsError("InvalidRequestException", f"Unable to verify/create output bucket {bucket}")
+        return bucket
+
+    def _run(self, ex: Execution, bucket: str, key: str) -> None:
+        with self._lock:
+            if ex.state != "QUEUED":
+                return
+            ex.state = "RUNNING"
+        started = dt.datetime.now(dt.UTC)
+        try:
+            if ex.catalog.lower() != ATHENA_CATALOG:
+                outcome = QueryOutcome("FAILED", [], [], {}, "CATALOG_NOT_FOUND",
+                                       f"CATALOG_NOT_FOUND: Catalog '{ex.catalog}' not found")
+            else:
+                sql = bind_parameters(ex.query, ex.parameters) if ex.parameters else ex.query
+                outcome = self.backend.run_query(sql, ex.database)
+        except AwsError as exc:
+            outcome = QueryOutcome("FAILED", [], [], {}, "INVALID_ARGUMENT", exc.message)
+        self._finish(ex, outcome, bucket, key, started)
+
+    def _finish(self, ex: Execution, outcome: QueryOutcome, bucket: str, key: str, started: dt.datetime) -> None:
+        done = dt.datetime.now(dt.UTC)
+        queue_ms = int((started - ex.submitted).total_seconds() * 1000)
+        engine_ms = int(outcome.stats.get("EngineExecutionTimeInMillis", 0) or 0)
+        planning_ms = int(outcome.stats.get("QueryPlanningTimeInMillis", 0) or 0)
+        total_ms = int((done - ex.submitted).total_seconds() * 1000)
+        stats = {"EngineExecutionTimeInMillis": engine_ms + planning_ms,
+                 "DataScannedInBytes": int(outcome.stats.get("DataScannedInBytes", 0) or 0),
+                 "TotalExecutionTimeInMillis": total_ms, "QueryQueueTimeInMillis": queue_ms,
+                 "QueryPlanningTimeInMillis": planning_ms,
+                 "ServicePreProcessingTimeInMillis": 0,
+                 "ServiceProcessingTimeInMillis": max(0, total_ms - queue_ms - engine_ms - planning_ms)}
+        with self._lock:
+            cancelled = ex.state == "CANCELLED"
+        if cancelled:
+            if outcome.csv_path is not None:
+                outcome.csv_path.unlink(missing_ok=True)
+            return
+        if outcome.state == "SUCCEEDED" and outcome.csv_path is not None:
+            try:
+                self.backend.move_result(outcome.csv_path, bucket, key)
+            except (OSError, KeyError) as exc:
+                outcome = QueryOutcome("FAILED", [], [], outcome.stats, "PERMISSION_DENIED",
+                                       f"Cannot write the result to {ex.output}: {exc}", 1)
+        with self._lock:
+            ex.stats = stats
+            ex.completed = done
+            ex.statement_type = outcome.statement_type
+            if outcome.state == "SUCCEEDED":
+                ex.columns, ex.rows, ex.row_count = outcome.columns, outcome.rows, len(outcome.rows)
+                self._with_rows.append(ex.id)
+                while len(self._with_rows) > _ROWS_KEPT:
+                    old = self.executions.get(self._with_rows.popleft())
+                    if old is not None:
+                        old.rows = None
+            else:
+                ex.reason = outcome.error_message
+                code = outcome.error_code or "GENERIC_INTERNAL_ERROR"
+                ex.error = {"ErrorCategory": outcome.error_category, "ErrorType": ERROR_TYPES.get(code, 1100),
+                            "Retryable": False, "ErrorMessage": outcome.error_message}
+            ex.state = outcome.state
+        self._write_metadata(ex, bucket, key)
+
+    def _write_metadata(self, ex: Execution, bucket: str, key: str) -> None:
+        b = self.backend.bucket(bucket)
+        if b is None:
+            return
+        meta = ex.to_api() | {"ResultSetMetadata": {"ColumnInfo": [_column_info(c) for c in ex.columns]},
+                              "RowCount": ex.row_count}
+        b.write_bytes(key + ".metadata", json.dumps(meta, indent=1, default=str).encode())
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def _get(self, exec_id: str) -> Execution:
+        ex = self.executions.get(exec_id)
+        if ex is None:
+            raise AwsError("InvalidRequestException", f"QueryExecution {exec_id} was not found")
+        return ex
+
+    def op_get_query_execution(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"QueryExecution": self._get(p["QueryExecutionId"]).to_api()}
+
+    def op_batch_get_query_execution(self, p: dict[str, Any]) -> dict[str, Any]:
+        found, missing = [], []
+        for i in p["QueryExecutionIds"]:
+            ex = self.executions.get(i)
+            if ex is None:
+                missing.append({"QueryExecutionId": i, "ErrorCode": "INVALID_INPUT",
+                                "ErrorMessage": f"QueryExecution {i} was not found"})
+            else:
+                found.append(ex.to_api())
+        return {"QueryExecutions": found, "UnprocessedQueryExecutionIds": missing}
+
+    def op_list_query_executions(self, p: dict[str, Any]) -> dict[str, Any]:
+        wg = self._workgroup(p.get("WorkGroup"))["Name"]
+        ids = [i for i in reversed(self.order) if self.executions[i].workgroup == wg]
+        start = _offset(p.get("NextToken"))
+        n = p.get("MaxResults") or 50
+        out: dict[str, Any] = {"QueryExecutionIds": ids[start:start + n]}
+        if start + n < len(ids):
+            out["NextToken"] = _token(start + n)
+        return out
+
+    def op_stop_query_execution(self, p: dict[str, Any]) -> dict[str, Any]:
+        ex = self._get(p["QueryExecutionId"])
+        with self._lock:
+            if ex.state not in _DONE:
+                ex.state = "CANCELLED"
+                ex.completed = dt.datetime.now(dt.UTC)
+                ex.reason = "Query was cancelled by the user"
+                ex.error = {"ErrorCategory": 2, "ErrorType": 1011, "Retryable": False,
+                            "ErrorMessage": "Query was cancelled by the user"}
+        return {}
+
+    def _rows(self, ex: Execution) -> list[list[str | None]]:
+        if ex.rows is not None:
+            return ex.rows
+        bucket, _, key = ex.output[5:].partition("/")
+        b = self.backend.bucket(bucket)
+        if b is None:
+            raise AwsError("InvalidRequestException", f"The result of {ex.id} is no longer at {ex.output}")
+        try:
+            rows = read_result_csv(b.read(key).decode("utf-8"))
+        except KeyError:
+            raise AwsError("InvalidRequestException", f"The result of {ex.id} is no longer at {ex.output}") from None
+        return rows[1:]
+
+    def op_get_query_results(self, p: dict[str, Any]) -> dict[str, Any]:
+        ex = self._get(p["QueryExecutionId"])
+        if ex.state in ("QUEUED", "RUNNING"):
+            raise AwsError("InvalidRequestException", f"Query has not yet finished. Current state: {ex.state}")
+        if ex.state != "SUCCEEDED":
+            raise AwsError("InvalidRequestException",
+                           f"Query did not finish successfully. Final query state: {ex.state}"
+                           + (f"\n{ex.reason}" if ex.reason else ""))
+        rows = [[c["name"] for c in ex.columns]] + self._rows(ex) if ex.statement_type == "DML" else self._rows(ex)
+        start = _offset(p.get("NextToken"))
+        n = p.get("MaxResults") or 1000
+        page = rows[start:start + n]
+        out: dict[str, Any] = {
+            "ResultSet": {"Rows": [{"Data": [{} if v is None else {"VarCharValue": v} for v in r]} for r in page],
+                          "ResultSetMetadata": {"ColumnInfo": [_column_info(c) for c in ex.columns]}},
+            "UpdateCount": 0,
+        }
+        if start + n < len(rows):
+            out["NextToken"] = _token(start + n)
+        return out
+
+    def op_get_query_runtime_statistics(self, p: dict[str, Any]) -> dict[str, Any]:
+        ex = self._get(p["QueryExecutionId"])
+        s = ex.stats
+        return {"QueryRuntimeStatistics": {
+            "Timeline": {k: s.get(k, 0) for k in ("QueryQueueTimeInMillis", "QueryPlanningTimeInMillis",
+                                                   "EngineExecutionTimeInMillis", "ServiceProcessingTimeInMillis",
+                                                   "TotalExecutionTimeInMillis")},
+            "Rows": {"InputBytes": s.get("DataScannedInBytes", 0), "OutputRows": ex.row_count}}}
+
+    # --- workgroups ----------------------------------------------------------------------------------------
+
+    def op_get_work_group(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"WorkGroup": self._workgroup(p["WorkGroup"])}
+
+    def op_list_work_groups(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"WorkGroups": [{"Name": w["Name"], "State": w["State"], "Description": w["Description"],
+                                "CreationTime": w["CreationTime"],
+                                "EngineVersion": w["Configuration"]["EngineVersion"]}
+                               for w in self.workgroups.values()]}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _token(n: int) -> str:
+    return base64.urlsafe_b64encode(f"lakebox:{n}".encode()).decode()
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(token.encode()).decode()
+        if text.startswith("lakebox:"):
+            return int(text[8:])
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass  # falls through to the error below: a token this endpoint did not issue
+    raise AwsError("InvalidRequestException", "The NextToken is not valid")
+
+
+__all__ = ["AthenaService", "Execution", "Path", "bind_parameters", "read_result_csv"]
