@@ -331,11 +331,14 @@ def settings_cmd(ctx: click.Context, as_json: bool) -> None:
 @setting_option("token")
 @click.option("--no-watch", is_flag=True, help="Do not watch raw/ for new files.")
 @click.option("--sample-rows", default=5000, show_default=True, help="Rows of sample data for an empty lake.")
+@click.option("--endpoint/--no-endpoint", "with_endpoint", default=True, help="Also serve the local AWS endpoint.")
+@click.option("--function", help="Your Lambda for raw/ uploads, path/to/file.py:handler (replaces the watcher).")
 @click.pass_context
 def up(ctx: click.Context, host: str | None, port: int | None, token: str | None, no_watch: bool,
-       sample_rows: int) -> None:
-    """Create the lake (with sample data if empty), process what is pending, watch raw/ and serve the dashboard."""
-    lake = _lake(ctx, host=host, port=port, token=token)
+       sample_rows: int, with_endpoint: bool, function: str | None) -> None:
+    """Create the lake (with sample data if empty), process what is pending, watch raw/ and serve the dashboard
+    and the local AWS endpoint."""
+    lake = _lake(ctx, host=host, port=port, token=token, endpoint_function=function)
     if lake.is_empty():
         err.print(f"lake {lake.store.url} is empty: adding {sample_rows} sample orders")
         lake.seed_sample(sample_rows)
@@ -343,7 +346,10 @@ def up(ctx: click.Context, host: str | None, port: int | None, token: str | None
     if runs:
         console.print(_runs_table("processed pending files", [(r.raw_key, r) for r in runs]))
     lake.crawl()
-    _serve(lake, watch=not no_watch)
+    watch = not no_watch and not lake.settings.endpoint_function
+    if with_endpoint:
+        _start_endpoint(lake.settings, watcher_running=watch)
+    _serve(lake, watch=watch)
 
 
 @main.command()

@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 
 from lakebox.config import Settings, load_settings
-from lakebox.endpoint.server import make_server
+from lakebox.endpoint.server import make_server, stop_server
 
 CREDS = {"aws_access_key_id": "test", "aws_secret_access_key": "test", "region_name": "us-east-1"}
 AS_OF = "2025-05-01"
@@ -54,16 +54,21 @@ def start_endpoint(tmp_path: Path) -> Iterator[Callable[..., Endpoint]]:
         cli.update(overrides)
         settings = load_settings(cli, env={})
         server = make_server(settings, "127.0.0.1", 0)
-        thread = threading.Thread(target=server.run, daemon=True)
+        thread = threading.Thread(target=_run_quietly, args=(server,), daemon=True)
         thread.start()
         servers.append((server, thread))
         return Endpoint(server.endpoint_app.base_url, settings, Path(settings.lake).resolve(), server.endpoint_app)
 
     yield start
-    for server, thread in servers:
-        server.close()
-        thread.join(10)
-        server.endpoint_app.close()
+    for server, _thread in servers:
+        stop_server(server)  # the loop thread (a daemon) ends at its next poll
+
+
+def _run_quietly(server: Any) -> None:
+    try:
+        server.run()
+    except OSError:  # the socket closed under the loop at shutdown
+        pass
 
 
 @pytest.fixture

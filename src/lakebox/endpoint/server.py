@@ -67,14 +67,15 @@ class EndpointApp:
                                     timeout=settings.endpoint_function_timeout,
                                     retry_delays=settings.retry_delay_seconds, env=env,
                                     credentials=self.credentials, echo=echo)
-        self.deliver_events = True
+        #: False when lakebox's watcher already processes the main lake's raw/ (``lakebox up``).
+        self.main_bucket_events = True
         self.s3 = S3Service(self.backend, on_created=self._created)
         self.glue = GlueService(self.backend)
         self.athena = AthenaService(self.backend, workers=settings.workers)
         self._started = threading.Event()
 
     def _created(self, bucket: str, key: str, event: str, size: int, etag: str) -> None:
-        if self.deliver_events:
+        if self.main_bucket_events or bucket != self.backend.main_bucket or self.events.function is not None:
             self.events.object_created(bucket, key, event, size, etag)
 
     def start(self) -> None:
@@ -112,7 +113,8 @@ class EndpointApp:
             headers["x-amzn-RequestId"] = rid
         body = resp.body
         if isinstance(body, bytes):
-            headers["Content-Length"] = str(len(body))
+            if not (req.method == "HEAD" and "Content-Length" in headers):
+                headers["Content-Length"] = str(len(body))
             if req.method == "HEAD":
                 body = b""
         elif "ContentLength" not in headers and "Content-Length" not in headers:
@@ -181,6 +183,40 @@ class EndpointApp:
                         json_error_body(err))
 
 
+def _case_keeping_channel() -> Any:
+    """waitress's HTTP channel with a task that keeps the case of ``x-amz-meta-*`` header names.
+
+    waitress capitalizes every response header name (``X-Amz-Meta-Source``); S3 sends user metadata names as
+    stored, and botocore hands them to the caller verbatim, so ``Metadata["source"]`` must stay lower-case.
+    """
+    from waitress.channel import HTTPChannel
+    from waitress.task import WSGITask
+
+    class Task(WSGITask):  # type: ignore[misc]
+        def build_response_header(self) -> bytes:
+            names = [h for h, _ in self.response_headers if h.lower().startswith("x-amz-meta-")]
+            raw: bytes = super().build_response_header()
+            for name in names:
+                shown = "-".join(x.capitalize() for x in name.split("-"))
+                raw = raw.replace(f"\r\n{shown}:".encode("latin-1"), f"\r\n{name}:".encode("latin-1"))
+            return raw
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        task_class = Task
+
+    return Channel
+
+
+def stop_server(server: Any, timeout: float = 5.0) -> None:
+    """Stop a running endpoint server: the listening socket, open keep-alive connections, the worker
+    threads, then the app (queued events, crawls and queries finish first)."""
+    server.close()
+    for channel in list(server._map.values()):
+        channel.close()
+    server.task_dispatcher.shutdown(timeout=timeout)
+    server.endpoint_app.close()
+
+
 def make_server(settings: Settings, host: str | None = None, port: int | None = None, *,
                 echo: Callable[[str], None] | None = None, threads: int = 8) -> Any:
     """A waitress server for the endpoint, bound but not yet running (``port=0`` picks a free port).
@@ -208,6 +244,7 @@ def make_server(settings: Settings, host: str | None = None, port: int | None = 
         app.close()
         raise EndpointError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another "
                             "--port") from None
+    server.channel_class = _case_keeping_channel()
     shown = host if ":" not in host else f"[{host}]"
     app.base_url = f"http://{shown}:{server.effective_port}"
     app.start()
@@ -226,5 +263,4 @@ def serve_endpoint(settings: Settings, *, announce: Callable[[str], None] | None
     except KeyboardInterrupt:
         return
     finally:
-        server.close()
-        server.endpoint_app.close()
+        stop_server(server)

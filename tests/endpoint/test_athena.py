@@ -1,0 +1,135 @@
+"""Athena through the endpoint with boto3: the start/poll/results cycle, paging, parameters, failures as
+Athena reports them, result files at the OutputLocation, history and workgroups."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from waiting import wait_until
+
+from .conftest import Endpoint
+
+B = "lakebox"
+
+
+def finish(athena: Any, qid: str) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        ex = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+        return ex if ex["Status"]["State"] in ("SUCCEEDED", "FAILED", "CANCELLED") else None
+
+    return wait_until(done, what=f"query {qid}")  # type: ignore[no-any-return]
+
+
+def run_query(athena: Any, sql: str, **kw: Any) -> list[list[str | None]]:
+    qid = athena.start_query_execution(QueryString=sql, **kw)["QueryExecutionId"]
+    ex = finish(athena, qid)
+    assert ex["Status"]["State"] == "SUCCEEDED", ex["Status"]
+    rows = []
+    for page in athena.get_paginator("get_query_results").paginate(QueryExecutionId=qid):
+        rows += [[d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"]]
+    return rows
+
+
+@pytest.fixture
+def orders(endpoint: Endpoint, orders_csv: Path) -> Endpoint:
+    """The original sample processed into orders_db.orders_processed."""
+    endpoint.app.backend.lake.ingest([orders_csv])
+    return endpoint
+
+
+def test_query_cycle_types_and_result_files(athena: Any, s3: Any, orders: Endpoint) -> None:
+    sql = ("SELECT customer_id, sum(order_amount) AS total, count(*) AS n, max(order_date) AS last, "
+           "CAST(NULL AS varchar) AS nothing FROM orders_processed GROUP BY 1 ORDER BY 1")
+    qid = athena.start_query_execution(QueryString=sql, QueryExecutionContext={"Database": "orders_db"},
+                                       ResultConfiguration={"OutputLocation": f"s3://{B}/athena-results/"},
+                                       WorkGroup="primary")["QueryExecutionId"]
+    ex = finish(athena, qid)
+    assert ex["Status"]["State"] == "SUCCEEDED"
+    assert ex["ResultConfiguration"]["OutputLocation"] == f"s3://{B}/athena-results/{qid}.csv"
+    assert ex["QueryExecutionContext"] == {"Database": "orders_db", "Catalog": "awsdatacatalog"}
+    assert ex["Statistics"]["DataScannedInBytes"] > 0 and "TotalExecutionTimeInMillis" in ex["Statistics"]
+    res = athena.get_query_results(QueryExecutionId=qid)
+    cols = res["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
+    assert [(c["Name"], c["Type"]) for c in cols] == [
+        ("customer_id", "varchar"), ("total", "decimal(38,2)"), ("n", "bigint"), ("last", "date"),
+        ("nothing", "varchar")]
+    rows = res["ResultSet"]["Rows"]
+    assert [d["VarCharValue"] for d in rows[0]["Data"]] == ["customer_id", "total", "n", "last", "nothing"]
+    assert rows[1]["Data"][4] == {}  # NULL has no VarCharValue
+    body = s3.get_object(Bucket=B, Key=f"athena-results/{qid}.csv")["Body"].read().decode()
+    assert body.splitlines()[0] == '"customer_id","total","n","last","nothing"'
+    assert len(body.splitlines()) == len(rows)
+    meta = json.loads(s3.get_object(Bucket=B, Key=f"athena-results/{qid}.csv.metadata")["Body"].read())
+    assert meta["QueryExecutionId"] == qid and meta["Status"]["State"] == "SUCCEEDED"
+    stats = athena.get_query_runtime_statistics(QueryExecutionId=qid)["QueryRuntimeStatistics"]
+    assert stats["Rows"]["OutputRows"] == len(rows) - 1
+
+
+def test_paging_2500_rows(athena: Any, orders: Endpoint) -> None:
+    qid = athena.start_query_execution(QueryString="SELECT x, 'v' || CAST(x AS varchar) AS label "
+                                       "FROM UNNEST(sequence(1, 2500)) AS t(x) ORDER BY x")["QueryExecutionId"]
+    finish(athena, qid)
+    first = athena.get_query_results(QueryExecutionId=qid, MaxResults=1000)
+    assert len(first["ResultSet"]["Rows"]) == 1000 and "NextToken" in first
+    pages = list(athena.get_paginator("get_query_results").paginate(
+        QueryExecutionId=qid, PaginationConfig={"PageSize": 1000}))
+    rows = [[d["VarCharValue"] for d in r["Data"]] for p in pages for r in p["ResultSet"]["Rows"]]
+    assert len(pages) == 3
+    assert rows[0] == ["x", "label"]  # the header, on the first page only
+    assert [int(r[0]) for r in rows[1:]] == list(range(1, 2501))
+    assert rows[-1] == ["2500", "v2500"]
+
+
+def test_execution_parameters(athena: Any, orders: Endpoint) -> None:
+    rows = run_query(athena, "SELECT count(*) FROM orders_processed WHERE customer_id = ? AND order_amount > ?",
+                     ExecutionParameters=["'Bob'", "100"], QueryExecutionContext={"Database": "orders_db"})
+    direct = run_query(athena, "SELECT count(*) FROM orders_processed WHERE customer_id = 'Bob' "
+                       "AND order_amount > 100", QueryExecutionContext={"Database": "orders_db"})
+    assert rows == direct and int(rows[1][0]) > 0
+
+
+def test_failed_query_reports_athena_error(athena: Any, orders: Endpoint) -> None:
+    qid = athena.start_query_execution(QueryString="SELECT nope FROM orders_processed",
+                                       QueryExecutionContext={"Database": "orders_db"})["QueryExecutionId"]
+    ex = finish(athena, qid)
+    assert ex["Status"]["State"] == "FAILED"
+    assert ex["Status"]["StateChangeReason"].startswith("COLUMN_NOT_FOUND: line 1:8:")
+    assert ex["Status"]["AthenaError"]["ErrorCategory"] == 2
+    with pytest.raises(ClientError) as e:
+        athena.get_query_results(QueryExecutionId=qid)
+    assert e.value.response["Error"]["Code"] == "InvalidRequestException"
+    missing = athena.start_query_execution(QueryString="SELECT * FROM no_such_table")["QueryExecutionId"]
+    assert "TABLE_NOT_FOUND" in finish(athena, missing)["Status"]["StateChangeReason"]
+    write = athena.start_query_execution(QueryString="DROP TABLE orders_processed")["QueryExecutionId"]
+    assert finish(athena, write)["Status"]["State"] == "FAILED"
+
+
+def test_history_batch_stop_and_workgroups(athena: Any, orders: Endpoint) -> None:
+    ids = [athena.start_query_execution(QueryString=f"SELECT {i}")["QueryExecutionId"] for i in range(3)]
+    for i in ids:
+        finish(athena, i)
+    listed = athena.list_query_executions(WorkGroup="primary")["QueryExecutionIds"]
+    assert listed[:3] == ids[::-1]
+    batch = athena.batch_get_query_execution(QueryExecutionIds=[*ids, "00000000-0000-0000-0000-000000000000"])
+    assert sorted(q["QueryExecutionId"] for q in batch["QueryExecutions"]) == sorted(ids)
+    assert len(batch["UnprocessedQueryExecutionIds"]) == 1
+    athena.stop_query_execution(QueryExecutionId=ids[0])  # finished: stays SUCCEEDED (idempotent, as AWS)
+    assert finish(athena, ids[0])["Status"]["State"] == "SUCCEEDED"
+    wg = athena.get_work_group(WorkGroup="primary")["WorkGroup"]
+    assert wg["State"] == "ENABLED"
+    assert wg["Configuration"]["ResultConfiguration"]["OutputLocation"] == f"s3://{B}/enriched/"
+    assert "primary" in [w["Name"] for w in athena.list_work_groups()["WorkGroups"]]
+    with pytest.raises(ClientError) as e:
+        athena.start_query_execution(QueryString="SELECT 1", WorkGroup="nope")
+    assert e.value.response["Error"]["Code"] == "InvalidRequestException"
+
+
+def test_client_request_token_is_idempotent(athena: Any, orders: Endpoint) -> None:
+    token = "t" * 40
+    a = athena.start_query_execution(QueryString="SELECT 1", ClientRequestToken=token)["QueryExecutionId"]
+    b = athena.start_query_execution(QueryString="SELECT 1", ClientRequestToken=token)["QueryExecutionId"]
+    assert a == b
