@@ -219,17 +219,15 @@ class Backend:
         return name not in self.mapped
 
     def bucket_of_path(self, path: Path) -> tuple[str, str] | None:
-        """(bucket, key) for an absolute path inside a bucket folder."""
-        for name in self.bucket_names():
-            b = self.bucket(name)
-            if b is None:
-                continue
+        """(bucket, key) for an absolute path inside a bucket folder (the innermost one: created buckets live
+        inside the main lake's ``_lakebox/``)."""
+        buckets = [b for b in (self.bucket(n) for n in self.bucket_names()) if b is not None]
+        for b in sorted(buckets, key=lambda b: len(b.root.parts), reverse=True):
             try:
                 rel = path.relative_to(b.root)
             except ValueError:
                 continue
-            if b.main or not str(rel).startswith(INTERNAL.rstrip("/")):
-                return name, rel.as_posix()
+            return b.name, rel.as_posix()
         return None
 
     # --- processing (the default function: lakebox's own handler) ------------------------------------------

@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.auth import HmacV1Auth, S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -40,6 +40,9 @@ class Signature:
     signed_headers: tuple[str, ...]
     signature: str
     presigned: bool = False
+    #: Set for S3's older presigned URLs (SigV2: ``AWSAccessKeyId``, ``Expires``, ``Signature``), which boto3
+    #: still makes by default for ``generate_presigned_url("get_object", ...)``.
+    v2_expires: str | None = None
 
 
 def read_signature(headers: Mapping[str, str], query: Mapping[str, str]) -> Signature | None:
@@ -57,6 +60,8 @@ def read_signature(headers: Mapping[str, str], query: Mapping[str, str]) -> Sign
         cred = query["X-Amz-Credential"]
         signed, sig = query.get("X-Amz-SignedHeaders", "host"), query.get("X-Amz-Signature", "")
         presigned = True
+    elif "AWSAccessKeyId" in query and "Signature" in query and "Expires" in query:
+        return Signature(query["AWSAccessKeyId"], "", "", "s3", (), query["Signature"], True, query["Expires"])
     else:
         return None
     parts = cred.split("/")
@@ -80,6 +85,9 @@ def verify(sig: Signature, *, method: str, url: str, headers: Mapping[str, str],
             raise AwsError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our "
                            "records.", 403, AWSAccessKeyId=sig.access_key)
         raise AwsError("UnrecognizedClientException", "The security token included in the request is invalid.", 400)
+    if sig.v2_expires is not None:
+        _verify_v2(sig, method, url, headers, secret_key, now)
+        return
     stamp = (dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query)).get("X-Amz-Date")
              if sig.presigned else headers.get("x-amz-date"))
     if not stamp:
@@ -96,6 +104,30 @@ def verify(sig: Signature, *, method: str, url: str, headers: Mapping[str, str],
         raise _mismatch(s3, "")
 
 
+def _verify_v2(sig: Signature, method: str, url: str, headers: Mapping[str, str], secret_key: str,
+               now: dt.datetime | None) -> None:
+    """S3's SigV2 query signature (HMAC-SHA1 over method, Expires and the canonical resource)."""
+    assert sig.v2_expires is not None
+    try:
+        expires = int(sig.v2_expires)
+    except ValueError:
+        raise _mismatch(True, "Expires is not a number") from None
+    if (now or dt.datetime.now(dt.UTC)).timestamp() > expires:
+        raise AwsError("AccessDenied", "Request has expired", 403, Expires=sig.v2_expires)
+    signer = HmacV1Auth(Credentials(sig.access_key, secret_key))
+    signer._get_date = lambda: sig.v2_expires  # type: ignore[method-assign,assignment,return-value]  # Expires stands for Date
+    wanted = signer.get_signature(method, urllib.parse.urlsplit(url), _HttpHeaders(headers))
+    if not hmac.compare_digest(wanted, sig.signature):
+        raise _mismatch(True, "")
+
+
+class _HttpHeaders(dict[str, str]):
+    """The header accessors botocore's SigV2 signer uses."""
+
+    def get_all(self, name: str) -> list[str]:
+        return [v for k, v in self.items() if k.lower() == name.lower()]
+
+
 def _mismatch(s3: bool, detail: str) -> AwsError:
     msg = ("The request signature we calculated does not match the signature you provided. Check your key "
            "and signing method.")
@@ -110,10 +142,10 @@ def _expected(sig: Signature, method: str, url: str, headers: Mapping[str, str],
     signer_cls = S3SigV4Auth if sig.service == "s3" else SigV4Auth
     signer = signer_cls(creds, sig.service, sig.region)
     if sig.presigned:
+        # The signature is over the query exactly as sent, less the signature itself.
         parts = urllib.parse.urlsplit(url)
-        query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-                 if k != "X-Amz-Signature"]
-        url = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query, quote_via=urllib.parse.quote)))
+        query = "&".join(q for q in parts.query.split("&") if not q.startswith("X-Amz-Signature="))
+        url = urllib.parse.urlunsplit(parts._replace(query=query))
     signed = {h: headers.get(h, "") for h in sig.signed_headers}
     request = AWSRequest(method=method, url=url, headers=signed)
     request.context["timestamp"] = stamp

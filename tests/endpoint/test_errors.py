@@ -1,0 +1,190 @@
+"""Bad requests get AWS's own errors, in each protocol's format, never a 500 with a traceback: unknown and
+unsupported actions, missing and out-of-range parameters, bad bucket names, keys outside the lake, bad
+signatures (when credentials are set), malformed XML and JSON, foreign Host headers."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from lakebox.config import load_settings
+from lakebox.endpoint.server import EndpointError, make_server
+
+from .conftest import Endpoint
+
+B = "lakebox"
+
+
+def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(exc.value.response["Error"]["Code"])
+
+
+def raw(endpoint: Endpoint, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+        ) -> tuple[int, dict[str, str], bytes]:
+    port = int(endpoint.url.rsplit(":", 1)[1])
+    con = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    con.request(method, path, body=body, headers=headers or {})
+    resp = con.getresponse()
+    data = resp.read()
+    con.close()
+    assert resp.status < 500 or resp.status == 501, data
+    assert b"Traceback" not in data
+    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+
+
+def s3_error(body: bytes) -> dict[str, str]:
+    root = ET.fromstring(body)
+    assert root.tag == "Error"
+    return {c.tag: c.text or "" for c in root}
+
+
+def json_error(endpoint: Endpoint, target: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    status, headers, data = raw(endpoint, "POST", "/", body, {
+        "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"})
+    err = json.loads(data)
+    assert headers["x-amzn-errortype"] == err["__type"]
+    return status, err
+
+
+def test_unknown_and_unsupported_actions(endpoint: Endpoint) -> None:
+    status, err = json_error(endpoint, "AWSGlue.NoSuchAction", b"{}")
+    assert (status, err["__type"]) == (400, "UnknownOperationException")
+    glue = endpoint.client("glue")
+    with pytest.raises(ClientError) as e:
+        glue.create_job(Name="j", Role="r", Command={"Name": "glueetl"})
+    assert _code(e) == "UnknownOperationException" and "CreateJob" in str(e.value)
+    s3 = endpoint.client("s3")
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_policy(Bucket=B)
+    assert _code(e) == "NotImplemented"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+    status, _, body = raw(endpoint, "PATCH", f"/{B}/x")
+    assert status == 405 and s3_error(body)["Code"] == "MethodNotAllowed"
+
+
+def test_missing_and_invalid_parameters(endpoint: Endpoint) -> None:
+    athena = endpoint.client("athena", parameter_validation=False)
+    with pytest.raises(ClientError) as e:
+        athena.start_query_execution()
+    assert _code(e) == "ValidationException"
+    assert "Value null at 'queryString' failed to satisfy constraint: Member must not be null" in str(e.value)
+    with pytest.raises(ClientError) as e:
+        athena.get_query_results(QueryExecutionId="x" * 36, MaxResults=5000)
+    assert _code(e) == "ValidationException" and "less than or equal to 1000" in str(e.value)
+    glue = endpoint.client("glue", parameter_validation=False)
+    with pytest.raises(ClientError) as e:
+        glue.get_table(DatabaseName="orders_db")
+    assert _code(e) == "ValidationException" and "'name'" in str(e.value)
+    status, err = json_error(endpoint, "AmazonAthena.StartQueryExecution", b'{"QueryString": 5}')
+    assert (status, err["__type"]) == (400, "SerializationException")
+    with pytest.raises(ClientError) as e:
+        athena.get_query_execution(QueryExecutionId="00000000-0000-0000-0000-000000000000")
+    assert _code(e) == "InvalidRequestException"
+
+
+def test_malformed_json_and_xml(endpoint: Endpoint) -> None:
+    for body in (b"{not json", b"[1, 2]", b'"text"'):
+        status, err = json_error(endpoint, "AmazonAthena.ListWorkGroups", body)
+        assert (status, err["__type"]) == (400, "SerializationException")
+    status, _, body = raw(endpoint, "POST", f"/{B}?delete", b"<Delete><Object><Key>a</Key></Delete>")
+    assert status == 400 and s3_error(body)["Code"] == "MalformedXML"
+    status, _, body = raw(endpoint, "POST", f"/{B}?delete", b'<!DOCTYPE x [<!ENTITY a "b">]><Delete/>')
+    assert status == 400 and s3_error(body)["Code"] == "MalformedXML"
+    s3 = endpoint.client("s3")
+    up = s3.create_multipart_upload(Bucket=B, Key="k")["UploadId"]
+    status, _, body = raw(endpoint, "POST", f"/{B}/k?uploadId={up}", b"<NotAnUpload/>")
+    assert status == 400 and s3_error(body)["Code"] == "MalformedXML"
+
+
+def test_bad_bucket_names(endpoint: Endpoint) -> None:
+    s3 = endpoint.client("s3")
+    for name in ("Bad_Bucket", "ab", "a..b", "192.168.1.1"):
+        with pytest.raises(ClientError) as e:
+            s3.create_bucket(Bucket=name)
+        assert _code(e) == "InvalidBucketName", name
+    with pytest.raises(ClientError) as e:
+        s3.list_objects_v2(Bucket="no-such-bucket")
+    assert _code(e) == "NoSuchBucket"
+
+
+def test_keys_outside_the_lake(endpoint: Endpoint, tmp_path: Any) -> None:
+    s3 = endpoint.client("s3")
+    for key in ("../escape.txt", "a/../../escape.txt", "a//b.txt", "./x"):
+        with pytest.raises(ClientError) as e:
+            s3.put_object(Bucket=B, Key=key, Body=b"x")
+        assert _code(e) == "InvalidArgument", key
+    status, _, body = raw(endpoint, "PUT", f"/{B}/%2E%2E/%2E%2E/escape.txt", b"x")
+    assert status == 400 and s3_error(body)["Code"] == "InvalidArgument"
+    assert not list(tmp_path.rglob("escape.txt"))
+    for key in ("_lakebox/catalog.sqlite", "_lakebox/runs/x.json"):
+        with pytest.raises(ClientError) as e:
+            s3.get_object(Bucket=B, Key=key)
+        assert _code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=B, Key="_lakebox/catalog.sqlite", Body=b"overwrite")
+    assert _code(e) == "AccessDenied"
+    status, headers, body = raw(endpoint, "HEAD", f"/{B}/missing.txt")
+    assert status == 404 and body == b""
+
+
+def test_foreign_host_header_is_refused(endpoint: Endpoint) -> None:
+    status, _, body = raw(endpoint, "GET", "/", headers={"Host": "evil.example:80"})
+    assert status == 403 and s3_error(body)["Code"] == "AccessDenied"
+
+
+@pytest.fixture
+def secured(start_endpoint: Callable[..., Endpoint]) -> Endpoint:
+    return start_endpoint(endpoint_access_key="AKIDLAKEBOX", endpoint_secret_key="lakebox-secret")
+
+
+def _client(ep: Endpoint, service: str, key: str, secret: str) -> Any:
+    return boto3.client(service, endpoint_url=ep.url, aws_access_key_id=key, aws_secret_access_key=secret,
+                        region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
+
+
+def test_signatures_when_credentials_are_set(secured: Endpoint) -> None:
+    good = {s: _client(secured, s, "AKIDLAKEBOX", "lakebox-secret") for s in ("s3", "glue", "athena")}
+    good["s3"].put_object(Bucket=B, Key="signed/a b.txt", Body=b"ok")
+    assert good["s3"].get_object(Bucket=B, Key="signed/a b.txt")["Body"].read() == b"ok"
+    assert good["s3"].list_objects_v2(Bucket=B, Prefix="signed/")["KeyCount"] == 1
+    assert good["glue"].get_databases()["DatabaseList"]
+    assert good["athena"].list_work_groups()["WorkGroups"]
+    url = good["s3"].generate_presigned_url("get_object", Params={"Bucket": B, "Key": "signed/a b.txt"})
+    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - a local http URL
+        assert resp.read() == b"ok"
+
+    bad = {s: _client(secured, s, "AKIDLAKEBOX", "wrong-secret") for s in ("s3", "glue", "athena")}
+    with pytest.raises(ClientError) as e:
+        bad["s3"].get_object(Bucket=B, Key="signed/a b.txt")
+    assert _code(e) == "SignatureDoesNotMatch"
+    with pytest.raises(ClientError) as e:
+        bad["glue"].get_databases()
+    assert _code(e) == "InvalidSignatureException"
+    with pytest.raises(ClientError) as e:
+        bad["athena"].list_work_groups()
+    assert _code(e) == "InvalidSignatureException"
+    with pytest.raises(ClientError) as e:
+        _client(secured, "s3", "AKIDOTHER", "lakebox-secret").list_buckets()
+    assert _code(e) == "InvalidAccessKeyId"
+    with pytest.raises(ClientError) as e:
+        _client(secured, "glue", "AKIDOTHER", "lakebox-secret").get_databases()
+    assert _code(e) == "UnrecognizedClientException"
+    status, _, body = raw(secured, "GET", f"/{B}/signed/a%20b.txt")
+    assert status == 403 and s3_error(body)["Code"] == "AccessDenied"
+    status, err = json_error(secured, "AWSGlue.GetDatabases", b"{}")
+    assert status == 403 and err["__type"] == "MissingAuthenticationTokenException"
+
+
+def test_beyond_loopback_needs_credentials(tmp_path: Any) -> None:
+    settings = load_settings({"lake": str(tmp_path / "lake")}, env={})
+    with pytest.raises(EndpointError, match="without credentials"):
+        make_server(settings, "0.0.0.0", 0)  # noqa: S104 - the point of the test
