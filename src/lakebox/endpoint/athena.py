@@ -23,7 +23,6 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlglot.errors import TokenError
@@ -159,7 +158,7 @@ class AthenaService(JsonService):
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="athena")
         self._with_rows: collections.deque[str] = collections.deque()
         s = backend.settings
-        self.workgroups = {name: {"Name": name, "State": "ENABLED", "Description": "",
+        self.workgroups: dict[str, dict[str, Any]] = {name: {"Name": name, "State": "ENABLED", "Description": "",
                                   "CreationTime": dt.datetime.now(dt.UTC), "Configuration": {
                                       "ResultConfiguration": {"OutputLocation": f"s3://{backend.main_bucket}/enriched/"},
                                       "EnforceWorkGroupConfiguration": False,
@@ -403,4 +402,4 @@ def _offset(token: str | None) -> int:
     raise AwsError("InvalidRequestException", "The NextToken is not valid")
 
 
-__all__ = ["AthenaService", "Execution", "Path", "bind_parameters", "read_result_csv"]
+__all__ = ["AthenaService", "Execution", "bind_parameters", "read_result_csv"]

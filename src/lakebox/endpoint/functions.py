@@ -184,7 +184,7 @@ class EventDelivery:
             error: FunctionError | None = None
             try:
                 proc = subprocess.run(  # noqa: S603 - runs the user's own handler file, by design
-                    [sys.executable, str(RUNTIME), str(self.function.path), self.function.handler, str(result_path)],
+                    [sys.executable, "-P", str(RUNTIME), str(self.function.path), self.function.handler, str(result_path)],
                     input=json.dumps(event).encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                     env=self._environment(request_id), cwd=str(self.function.path.parent), timeout=self.timeout,
                     check=False)

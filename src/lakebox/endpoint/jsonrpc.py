@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
-from lakebox.endpoint.http import Request, Response
 from lakebox.endpoint.protocol import AwsError, json_input, json_output, service_model
+from lakebox.endpoint.transport import Request, Response
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from lakebox.endpoint.backend import ENDPOINT_STATE, INTERNAL, Backend, Bucket, KeyRefused, StoredObject
-from lakebox.endpoint.http import Request, Response
 from lakebox.endpoint.protocol import AwsError, operation, rest_xml_input, rest_xml_output, service_model
+from lakebox.endpoint.transport import Request, Response
 
 OBJECTS = ENDPOINT_STATE + "objects/"
 UPLOADS = ENDPOINT_STATE + "uploads/"

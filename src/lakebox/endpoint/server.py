@@ -24,10 +24,10 @@ from lakebox.endpoint.athena import AthenaService
 from lakebox.endpoint.backend import Backend
 from lakebox.endpoint.functions import EventDelivery, FunctionSpec
 from lakebox.endpoint.glue import GlueService
-from lakebox.endpoint.http import REASONS, Request, Response
 from lakebox.endpoint.protocol import AwsError, json_error_body, request_id, xml_error_body
 from lakebox.endpoint.s3 import S3Service
 from lakebox.endpoint.sigv4 import read_signature, verify
+from lakebox.endpoint.transport import REASONS, Request, Response
 
 log = logging.getLogger("lakebox.endpoint")
 

@@ -39,12 +39,14 @@ class Request:
     def __init__(self, environ: dict[str, Any]) -> None:
         self.environ = environ
         self.method = environ["REQUEST_METHOD"].upper()
-        raw_uri = environ.get("REQUEST_URI") or (
+        raw_uri: str = environ.get("REQUEST_URI") or (
             urllib.parse.quote(environ.get("PATH_INFO", "/")) +
             ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else ""))
         if raw_uri.startswith(("http://", "https://")):
             raw_uri = "/" + raw_uri.split("/", 3)[-1] if raw_uri.count("/") >= 3 else "/"
-        self.raw_path, _, self.raw_query = raw_uri.partition("?")
+        path, _, query = raw_uri.partition("?")
+        self.raw_path: str = path
+        self.raw_query: str = query
         self.query: dict[str, str] = {}
         for k, v in urllib.parse.parse_qsl(self.raw_query, keep_blank_values=True):
             self.query.setdefault(k, v)
