@@ -4,6 +4,7 @@ Athena reports them, result files at the OutputLocation, history and workgroups.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,24 @@ def test_client_request_token_is_idempotent(athena: Any, orders: Endpoint) -> No
     a = athena.start_query_execution(QueryString="SELECT 1", ClientRequestToken=token)["QueryExecutionId"]
     b = athena.start_query_execution(QueryString="SELECT 1", ClientRequestToken=token)["QueryExecutionId"]
     assert a == b
+
+
+def test_stop_cancels_a_queued_query(start_endpoint: Any) -> None:
+    ep = start_endpoint(workers=1)
+    athena = ep.client("athena")
+    gate = threading.Event()
+    ep.app.athena._pool.submit(gate.wait, 30)  # the one query worker is busy
+    try:
+        qid = athena.start_query_execution(QueryString="SELECT 1")["QueryExecutionId"]
+        assert athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"] == "QUEUED"
+        with pytest.raises(ClientError) as e:
+            athena.get_query_results(QueryExecutionId=qid)
+        assert "Query has not yet finished. Current state: QUEUED" in str(e.value)
+        athena.stop_query_execution(QueryExecutionId=qid)
+    finally:
+        gate.set()
+    ex = finish(athena, qid)
+    assert ex["Status"]["State"] == "CANCELLED" and "CompletionDateTime" in ex["Status"]
+    ep.app.athena._pool.submit(lambda: None).result(10)  # the queue has drained
+    assert finish(athena, qid)["Status"]["State"] == "CANCELLED"
+    assert not list((ep.lake / "enriched").glob(f"{qid}*"))

@@ -274,14 +274,19 @@ class AthenaService(JsonService):
                 code = outcome.error_code or "GENERIC_INTERNAL_ERROR"
                 ex.error = {"ErrorCategory": outcome.error_category, "ErrorType": ERROR_TYPES.get(code, 1100),
                             "Retryable": False, "ErrorMessage": outcome.error_message}
-            ex.state = outcome.state
-        self._write_metadata(ex, bucket, key)
+        # The files are in place before the state says so: a client that sees SUCCEEDED can read them.
+        self._write_metadata(ex, outcome.state, bucket, key)
+        with self._lock:
+            if ex.state != "CANCELLED":
+                ex.state = outcome.state
 
-    def _write_metadata(self, ex: Execution, bucket: str, key: str) -> None:
+    def _write_metadata(self, ex: Execution, state: str, bucket: str, key: str) -> None:
         b = self.backend.bucket(bucket)
         if b is None:
             return
-        meta = ex.to_api() | {"ResultSetMetadata": {"ColumnInfo": [_column_info(c) for c in ex.columns]},
+        api = ex.to_api()
+        api["Status"]["State"] = state
+        meta = api | {"ResultSetMetadata": {"ColumnInfo": [_column_info(c) for c in ex.columns]},
                               "RowCount": ex.row_count}
         b.write_bytes(key + ".metadata", json.dumps(meta, indent=1, default=str).encode())
 

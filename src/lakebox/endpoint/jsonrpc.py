@@ -28,9 +28,11 @@ class JsonService:
     def target_prefix(self) -> str:
         return str(service_model(self.service).metadata["targetPrefix"])
 
-    def supported(self) -> list[str]:
-        model = service_model(self.service)
-        return [n for n in model.operation_names if hasattr(self, "op_" + snake(n))]
+    @classmethod
+    def supported(cls) -> list[str]:
+        """The model's operations this service implements (an ``op_<name>`` method each)."""
+        model = service_model(cls.service)
+        return [n for n in model.operation_names if hasattr(cls, "op_" + snake(n))]
 
     def handle(self, req: Request) -> tuple[str, Response]:
         target = req.headers.get("x-amz-target", "")

@@ -1,0 +1,39 @@
+"""The table of supported actions in docs/endpoint.md, generated from the services themselves.
+
+    python -m lakebox.endpoint.actions    # prints the Markdown table
+
+Every other action of the three services' botocore models is answered with AWS's own refusal: S3's
+``NotImplemented`` (501), Glue's and Athena's ``UnknownOperationException``.
+"""
+
+from __future__ import annotations
+
+from lakebox.endpoint.athena import AthenaService
+from lakebox.endpoint.glue import GlueService
+from lakebox.endpoint.protocol import service_model
+from lakebox.endpoint.s3 import S3Service
+
+
+def supported() -> dict[str, list[str]]:
+    """Service name -> the actions the endpoint implements, in the model's order."""
+    return {
+        "S3": [n for n in service_model("s3").operation_names if n in S3Service.SUPPORTED],
+        "Glue": GlueService.supported(),
+        "Athena": AthenaService.supported(),
+    }
+
+
+def actions_table() -> str:
+    """Markdown: one row per service with its supported actions and how many of the model's it covers."""
+    models = {"S3": "s3", "Glue": "glue", "Athena": "athena"}
+    lines = ["| service | protocol | supported actions | of the model's |", "|---|---|---|---:|"]
+    for name, actions in supported().items():
+        model = service_model(models[name])
+        protocol = model.metadata["protocol"]
+        shown = ", ".join(f"`{a}`" for a in actions)
+        lines.append(f"| {name} | {protocol} | {shown} | {len(actions)} of {len(model.operation_names)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(actions_table(), end="")
