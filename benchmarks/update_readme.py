@@ -13,6 +13,7 @@ SECTIONS = {
     "pipeline": "Processing, crawling and the five named queries (`benchmarks/bench_pipeline.py`)",
     "latency": "From a file landing in raw/ to its rows being queryable (`benchmarks/bench_latency.py`)",
     "web": "The dashboard and its API (`benchmarks/bench_web.py`)",
+    "endpoint": "The local AWS endpoint against in-process and moto (`benchmarks/bench_endpoint.py`)",
 }
 
 

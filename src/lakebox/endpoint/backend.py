@@ -88,6 +88,16 @@ class Bucket:
         info = self._store.put_object(self.check_key(key), data)
         return StoredObject(info.key, info.size, info.etag, info.modified)
 
+    def write_record(self, key: str, data: bytes) -> None:
+        """Write a small derived record (an object's ETag, a query's metadata) atomically but without fsync:
+        losing one to a power cut costs a recomputed MD5, not data."""
+        tmp = self._store.temp_path_for(self.check_key(key))
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, self.path(key))
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def temp_path(self, key: str) -> Path:
         return self._store.temp_path_for(self.check_key(key))
 

@@ -230,7 +230,7 @@ class S3Service:
         rec = {"etag": etag, "version": obj.version, "content_type": content_type or "binary/octet-stream",
                "metadata": metadata or {}}
         try:
-            b.write_bytes(OBJECTS + key + ".json", json.dumps(rec).encode())
+            b.write_record(OBJECTS + key + ".json", json.dumps(rec).encode())
         except (OSError, KeyRefused):
             pass  # a key whose record path cannot exist (a folder in the way): the MD5 is recomputed on read
 
