@@ -25,9 +25,11 @@ from lakebox.catalog import collect_file_infos, table_parameters
 from lakebox.catalog.crawler import PartitionDef, TableDef, build_table, is_data_file, sanitize_table_name
 from lakebox.catalog.glue_convert import GlueConvertMixin
 from lakebox.config import Settings
+from lakebox.core.errors import InvalidInputError
+from lakebox.core.runs import RunRecord
 from lakebox.events import build_event, build_record, matches_trigger
 from lakebox.lake import Lake
-from lakebox.process.runs import RUNS_PREFIX, RunRecord
+from lakebox.process.runs import RUNS_PREFIX
 from lakebox.query.dialect import CATALOG_NAME
 from lakebox.store import InvalidKeyError, LocalStore, NoSuchKeyError, validate_key
 from lakebox.trigger.deadletter import record_failure
@@ -39,8 +41,10 @@ ENDPOINT_STATE = "_lakebox/endpoint/"
 ATHENA_CATALOG = CATALOG_NAME
 
 
-class KeyRefused(ValueError):
+class KeyRefused(InvalidInputError):
     """A key that cannot be stored in a folder lake (it would escape it, or is not a valid key)."""
+
+    code = "InvalidArgument"
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ class Bucket:
                 start = start.rsplit("/", 1)[0] + "/"
         except InvalidKeyError:
             return
-        for info in self._store.list_objects(start):
+        for info in self._store.list_objects_v2(start):
             if info.key.startswith(prefix):
                 yield StoredObject(info.key, info.size, info.etag, info.modified)
 
@@ -139,7 +143,7 @@ class Bucket:
         self._store.delete_object(self.check_key(key))
 
     def is_empty(self) -> bool:
-        return not any(not o.key.startswith(INTERNAL) for o in self._store.list_objects(""))
+        return not any(not o.key.startswith(INTERNAL) for o in self._store.list_objects_v2(""))
 
     def created(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.root.stat().st_mtime, dt.UTC)
@@ -296,7 +300,7 @@ class Backend:
         return list(self.catalog.get_tables(database))
 
     def table(self, database: str, name: str) -> TableDef | None:
-        return self.catalog.get_table(database, name)  # type: ignore[no-any-return]
+        return self.catalog.get_table(database, name)
 
     def table_versions(self, database: str, name: str) -> list[TableDef]:
         return list(self.catalog.get_table_versions(database, name))
@@ -305,7 +309,7 @@ class Backend:
         self.catalog.delete_table(database, name)
 
     def put_table(self, table: TableDef) -> TableDef:
-        return self.catalog.put_table(table)  # type: ignore[no-any-return]
+        return self.catalog.put_table(table)
 
     def s3_url(self, location: str) -> str:
         """A catalog location (lake-relative, or an absolute path in another bucket) as an s3:// URL."""
@@ -394,7 +398,7 @@ class Backend:
             assert b is not None
             files = [str(b.root / o.key) for o in b.listing(prefix) if is_data_file(o.key[len(prefix):] or o.key)]
         else:
-            files = [o.key for o in self.lake.store.list_objects(t.location)
+            files = [o.key for o in self.lake.store.list_objects_v2(t.location)
                      if is_data_file(o.key[len(t.location):] or o.key)]
         suffix = ".parquet" if t.format == "parquet" else ""
         files = sorted(f for f in files if not suffix or f.endswith(suffix))

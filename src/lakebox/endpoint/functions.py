@@ -32,14 +32,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lakebox.core.errors import LakeboxError
 from lakebox.endpoint.backend import Backend
 
 log = logging.getLogger("lakebox.endpoint.functions")
 RUNTIME = Path(__file__).with_name("lambda_runtime.py")
 
 
-class FunctionError(Exception):
+class FunctionError(LakeboxError):
     """One invocation failed; the message is what Lambda would report."""
+
+    code = "Unhandled"
 
     def __init__(self, message: str, error_type: str = "Error") -> None:
         super().__init__(message)

@@ -29,18 +29,21 @@ from xml.etree import ElementTree as ET
 from botocore.loaders import create_loader
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
+from lakebox.core.errors import LakeboxError
+
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
-class AwsError(Exception):
+class AwsError(LakeboxError):
     """An error answered the way the AWS service answers it: a code, a message, an HTTP status and, for S3,
     extra elements (``Key``, ``BucketName``, ...)."""
 
+    exit_code = 2
+
     def __init__(self, code: str, message: str, status: int = 400, **extra: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
         self.status = status
+        self.http_status = status  # type: ignore[misc]  # ClassVar default, per-error status by design
         self.extra = extra
 
     def __str__(self) -> str:
@@ -86,7 +89,7 @@ def json_input(shape: Shape | None, value: Any) -> dict[str, Any]:
         n = len(problems)
         raise AwsError("ValidationException",
                        f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(problems))
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 def _json_in(shape: Shape, value: Any, path: str, problems: list[str]) -> Any:

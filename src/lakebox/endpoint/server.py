@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from lakebox.config import Settings
+from lakebox.core.errors import InvalidInputError
 from lakebox.endpoint.athena import AthenaService
 from lakebox.endpoint.backend import Backend
 from lakebox.endpoint.functions import EventDelivery, FunctionSpec
@@ -35,7 +36,7 @@ log = logging.getLogger("lakebox.endpoint")
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
-class EndpointError(Exception):
+class EndpointError(InvalidInputError):
     """The endpoint refuses to start; the message says why and how to fix it."""
 
 
@@ -192,7 +193,7 @@ def _case_keeping_channel() -> Any:
     from waitress.channel import HTTPChannel
     from waitress.task import WSGITask
 
-    class Task(WSGITask):  # type: ignore[misc]
+    class Task(WSGITask):
         def build_response_header(self) -> bytes:
             names = [h for h, _ in self.response_headers if h.lower().startswith("x-amz-meta-")]
             raw: bytes = super().build_response_header()
@@ -201,7 +202,7 @@ def _case_keeping_channel() -> Any:
                 raw = raw.replace(f"\r\n{shown}:".encode("latin-1"), f"\r\n{name}:".encode("latin-1"))
             return raw
 
-    class Channel(HTTPChannel):  # type: ignore[misc]
+    class Channel(HTTPChannel):
         task_class = Task
 
     return Channel

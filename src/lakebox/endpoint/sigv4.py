@@ -115,7 +115,7 @@ def _verify_v2(sig: Signature, method: str, url: str, headers: Mapping[str, str]
     if (now or dt.datetime.now(dt.UTC)).timestamp() > expires:
         raise AwsError("AccessDenied", "Request has expired", 403, Expires=sig.v2_expires)
     signer = HmacV1Auth(Credentials(sig.access_key, secret_key))
-    signer._get_date = lambda: sig.v2_expires  # type: ignore[method-assign,assignment,return-value]  # Expires stands for Date
+    signer._get_date = lambda: sig.v2_expires  # Expires stands for Date
     wanted = signer.get_signature(method, urllib.parse.urlsplit(url), _HttpHeaders(headers))
     if not hmac.compare_digest(wanted, sig.signature):
         raise _mismatch(True, "")
@@ -154,7 +154,7 @@ def _expected(sig: Signature, method: str, url: str, headers: Mapping[str, str],
     elif body_sha256 is not None and "x-amz-content-sha256" not in signed:
         request.headers["X-Amz-Content-SHA256"] = body_sha256
     # botocore's signer lists the headers it would sign; the server must sign exactly the client's list.
-    signer.headers_to_sign = lambda _r: _ordered(signed)  # type: ignore[method-assign,assignment]
+    signer.headers_to_sign = lambda _r: _ordered(signed)
     canonical = signer.canonical_request(request)
     string_to_sign = signer.string_to_sign(request, canonical)
     return signer.signature(string_to_sign, request)
