@@ -4,6 +4,7 @@ subprocess), PyAthena's DB-API cursor and awswrangler."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ B = "lakebox"
 @pytest.fixture
 def aws_env(endpoint: Endpoint, monkeypatch: pytest.MonkeyPatch) -> Endpoint:
     """The process environment a user would set: the endpoint URL and dummy credentials, nothing else."""
-    for k in [k for k in list(__import__("os").environ) if k.startswith("AWS_")]:
+    for k in [k for k in os.environ if k.startswith("AWS_")]:
         monkeypatch.delenv(k)
     for k, v in endpoint.env().items():
         if k.startswith("AWS_"):
@@ -57,6 +58,12 @@ def test_aws_cli(endpoint: Endpoint, orders_csv: Path, tmp_path: Path) -> None:
     assert rows[0] == ["order_status", "n"]
     assert [r[0] for r in rows[1:]] == ["cancelled", "confirmed", "pending", "shipped"]
     assert sum(int(r[1]) for r in rows[1:]) == int(tables["TableList"][0]["Parameters"]["recordCount"])
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(9 * 1024 * 1024))  # above the CLI's 8 MB multipart threshold
+    aws(endpoint, "s3", "cp", str(big), f"s3://{B}/big/big.bin")
+    assert endpoint.client("s3").head_object(Bucket=B, Key="big/big.bin")["ETag"].endswith('-2"')
+    aws(endpoint, "s3", "cp", f"s3://{B}/big/big.bin", str(tmp_path / "big.back"))
+    assert (tmp_path / "big.back").read_bytes() == big.read_bytes()
     back = tmp_path / "result.csv"
     aws(endpoint, "s3", "cp", f"s3://{B}/cli-results/{qid}.csv", str(back))
     assert back.read_text().splitlines()[0] == '"order_status","n"'

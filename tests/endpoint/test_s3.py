@@ -197,3 +197,31 @@ def test_upload_to_raw_runs_lakebox_processing(s3: Any, athena: Any, glue: Any, 
     s3.copy_object(Bucket=B, Key="raw/copy/orders.csv", CopySource=f"{B}/raw/orders.csv")
     wait_until(lambda: records() == 2 * kept, what="the copied file's rows in the table")
     assert (endpoint.lake / "processed" / "copy" / "orders.parquet").exists()
+
+
+@pytest.mark.parametrize("body, sha", [
+    (b"5;chunk-signature=" + b"a" * 64 + b"\r\nhello\r\n6;chunk-signature=" + b"b" * 64 + b"\r\n world\r\n"
+     b"0;chunk-signature=" + b"c" * 64 + b"\r\n\r\n", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+    (b"b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+])
+def test_aws_chunked_uploads_are_decoded(endpoint: Endpoint, s3: Any, body: bytes, sha: str) -> None:
+    """SDKs stream uploads as ``aws-chunked`` (chunk signatures or trailing checksums); the object is the payload."""
+    port = int(endpoint.url.rsplit(":", 1)[1])
+    con = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    con.request("PUT", f"/{B}/chunked.txt", body=body, headers={
+        "Content-Encoding": "aws-chunked", "x-amz-content-sha256": sha, "x-amz-decoded-content-length": "11"})
+    resp = con.getresponse()
+    assert resp.status == 200, resp.read()
+    assert resp.getheader("ETag") == '"' + hashlib.md5(b"hello world").hexdigest() + '"'
+    assert s3.get_object(Bucket=B, Key="chunked.txt")["Body"].read() == b"hello world"
+
+
+def test_conditional_get(s3: Any) -> None:
+    etag = s3.put_object(Bucket=B, Key="c.txt", Body=b"v1")["ETag"]
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=B, Key="c.txt", IfNoneMatch=etag)
+    assert e.value.response["Error"]["Code"] == "304"
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=B, Key="c.txt", IfMatch='"other"')
+    assert _code(e) == "PreconditionFailed"
+    assert s3.get_object(Bucket=B, Key="c.txt", IfMatch=etag)["Body"].read() == b"v1"
