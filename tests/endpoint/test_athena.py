@@ -155,3 +155,18 @@ def test_stop_cancels_a_queued_query(start_endpoint: Any) -> None:
     ep.app.athena._pool.submit(lambda: None).result(10)  # the queue has drained
     assert finish(athena, qid)["Status"]["State"] == "CANCELLED"
     assert not list((ep.lake / "enriched").glob(f"{qid}*"))
+
+
+def test_catalog_metadata_through_athena(athena: Any, orders: Endpoint) -> None:
+    assert athena.list_data_catalogs()["DataCatalogsSummary"][0]["CatalogName"] == "AwsDataCatalog"
+    assert [d["Name"] for d in athena.list_databases(CatalogName="AwsDataCatalog")["DatabaseList"]] == ["orders_db"]
+    assert athena.get_database(CatalogName="AwsDataCatalog", DatabaseName="orders_db")["Database"]["Name"] == \
+        "orders_db"
+    tables = athena.list_table_metadata(CatalogName="AwsDataCatalog", DatabaseName="orders_db")["TableMetadataList"]
+    assert [t["Name"] for t in tables] == ["orders_processed"]
+    meta = athena.get_table_metadata(CatalogName="AwsDataCatalog", DatabaseName="orders_db",
+                                     TableName="orders_processed")["TableMetadata"]
+    assert ("order_amount", "decimal(12,2)") in [(c["Name"], c["Type"]) for c in meta["Columns"]]
+    with pytest.raises(ClientError) as e:
+        athena.get_table_metadata(CatalogName="AwsDataCatalog", DatabaseName="orders_db", TableName="nope")
+    assert e.value.response["Error"]["Code"] == "MetadataException"

@@ -138,3 +138,18 @@ def test_crawler_on_missing_bucket_fails_its_crawl(glue: Any, endpoint: Endpoint
                          what="the crawl")
     assert crawler["LastCrawl"]["Status"] == "FAILED"
     assert "no-such-bucket" in crawler["LastCrawl"]["ErrorMessage"]
+
+
+def test_update_stop_and_batch_delete(glue: Any) -> None:
+    glue.create_crawler(Name="c", Role="r", DatabaseName="orders_db", Targets={"S3Targets": [{"Path": f"s3://{B}/x/"}]})
+    glue.update_crawler(Name="c", TablePrefix="t_")
+    crawler = glue.get_crawler(Name="c")["Crawler"]
+    assert crawler["TablePrefix"] == "t_" and crawler["Version"] == 2
+    with pytest.raises(ClientError) as e:
+        glue.stop_crawler(Name="c")
+    assert _code(e) == "CrawlerNotRunningException"
+    for name in ("a", "b"):
+        glue.create_table(DatabaseName="orders_db", TableInput=_csv_table(name, f"s3://{B}/{name}/"))
+    out = glue.batch_delete_table(DatabaseName="orders_db", TablesToDelete=["a", "b", "zz"])
+    assert [x["TableName"] for x in out["Errors"]] == ["zz"]
+    assert glue.get_tables(DatabaseName="orders_db")["TableList"] == []

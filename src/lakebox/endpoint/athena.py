@@ -381,6 +381,50 @@ class AthenaService(JsonService):
                                                    "TotalExecutionTimeInMillis")},
             "Rows": {"InputBytes": s.get("DataScannedInBytes", 0), "OutputRows": ex.row_count}}}
 
+    # --- the data catalog, as Athena shows it ------------------------------------------------------------
+
+    def _catalog_name(self, name: str) -> None:
+        if name.lower() != ATHENA_CATALOG:
+            raise AwsError("MetadataException", f"Catalog {name} not found")
+
+    def op_list_data_catalogs(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"DataCatalogsSummary": [{"CatalogName": "AwsDataCatalog", "Type": "GLUE"}]}
+
+    def op_list_databases(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._catalog_name(p["CatalogName"])
+        return {"DatabaseList": [{"Name": d} for d in self.backend.databases()]}
+
+    def op_get_database(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._catalog_name(p["CatalogName"])
+        if p["DatabaseName"].lower() not in self.backend.databases():
+            raise AwsError("MetadataException", f"Database {p['DatabaseName']} not found")
+        return {"Database": {"Name": p["DatabaseName"].lower()}}
+
+    def _table_metadata(self, t: Any) -> dict[str, Any]:
+        glue = self.backend.glue_table(t)
+        return {"Name": t.name, "CreateTime": glue["CreateTime"], "LastAccessTime": glue["LastAccessTime"],
+                "TableType": "EXTERNAL_TABLE", "Columns": glue["StorageDescriptor"]["Columns"],
+                "PartitionKeys": glue["PartitionKeys"], "Parameters": glue["Parameters"]}
+
+    def op_list_table_metadata(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._catalog_name(p["CatalogName"])
+        if p["DatabaseName"].lower() not in self.backend.databases():
+            raise AwsError("MetadataException", f"Database {p['DatabaseName']} not found")
+        tables = self.backend.tables(p["DatabaseName"])
+        start = _offset(p.get("NextToken"))
+        n = p.get("MaxResults") or 50
+        out: dict[str, Any] = {"TableMetadataList": [self._table_metadata(t) for t in tables[start:start + n]]}
+        if start + n < len(tables):
+            out["NextToken"] = _token(start + n)
+        return out
+
+    def op_get_table_metadata(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._catalog_name(p["CatalogName"])
+        t = self.backend.table(p["DatabaseName"], p["TableName"])
+        if t is None:
+            raise AwsError("MetadataException", f"Table {p['TableName']} not found")
+        return {"TableMetadata": self._table_metadata(t)}
+
     # --- workgroups ----------------------------------------------------------------------------------------
 
     def op_get_work_group(self, p: dict[str, Any]) -> dict[str, Any]:

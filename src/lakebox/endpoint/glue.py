@@ -138,6 +138,23 @@ class GlueService(JsonService):
         self.backend.delete_table(p["DatabaseName"], p["Name"])
         return {}
 
+    def op_batch_delete_table(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._database(p["DatabaseName"])
+        errors = []
+        for name in p["TablesToDelete"]:
+            if self.backend.table(p["DatabaseName"], name) is None:
+                errors.append({"TableName": name, "ErrorDetail": {"ErrorCode": "EntityNotFoundException",
+                                                                  "ErrorMessage": f"Table {name} not found."}})
+            else:
+                self.backend.delete_table(p["DatabaseName"], name)
+        return {"Errors": errors}
+
+    def op_create_partition(self, p: dict[str, Any]) -> dict[str, Any]:
+        out = self.op_batch_create_partition({**p, "PartitionInputList": [p["PartitionInput"]]})
+        if out["Errors"]:
+            raise AwsError("AlreadyExistsException", "Partition already exists.")
+        return {}
+
     def op_get_partitions(self, p: dict[str, Any]) -> dict[str, Any]:
         t = self._table(p["DatabaseName"], p["TableName"])
         if p.get("Expression"):
@@ -234,6 +251,29 @@ class GlueService(JsonService):
         th = threading.Thread(target=self._crawl, args=(p["Name"],), name=f"crawler-{p['Name']}", daemon=True)
         self._threads.append(th)
         th.start()
+        return {}
+
+    def op_stop_crawler(self, p: dict[str, Any]) -> dict[str, Any]:
+        c = self._crawler(p["Name"])
+        if c["State"] != "RUNNING":
+            raise AwsError("CrawlerNotRunningException", f"Crawler with name {p['Name']} is not running")
+        # The crawl of one target is not interruptible; the crawler stops after it (STOPPING, then READY).
+        with self._lock:
+            c["State"] = "STOPPING"
+        return {}
+
+    def op_update_crawler(self, p: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            c = self._crawler(p["Name"])
+            if c["State"] != "READY":
+                raise AwsError("CrawlerRunningException", f"Crawler with name {p['Name']} is running")
+            for key in ("Role", "DatabaseName", "Description", "Targets", "TablePrefix", "SchemaChangePolicy",
+                        "RecrawlPolicy", "Configuration", "Classifiers"):
+                if key in p:
+                    c[key] = p[key]
+            c["LastUpdated"] = dt.datetime.now(dt.UTC).isoformat()
+            c["Version"] = int(c.get("Version", 1)) + 1
+            self._save()
         return {}
 
     def _crawl(self, name: str) -> None:

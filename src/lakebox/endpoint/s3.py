@@ -392,6 +392,10 @@ class S3Service:
         try:
             self._check_payload(req, body.sha256, body.md5)
             if key.endswith("/"):
+                if body.size:
+                    raise AwsError("InvalidArgument", f"Key {key!r} ends with '/': a folder lake keeps such keys "
+                                   "only as empty folder markers, and this body is not empty",
+                                   ArgumentName="key", ArgumentValue=key)
                 b.path(key).mkdir(parents=True, exist_ok=True)  # a "folder" marker: the folder is the object
                 return {"ETag": f'"{body.md5}"'}
             obj = self._write(b, key, body.file)
