@@ -370,9 +370,9 @@ class S3Service:
 
     # --- objects -------------------------------------------------------------------------------------------
 
-    def _check_payload(self, req: Request, spooled_sha: str, spooled_md5: str) -> None:
+    def _check_payload(self, req: Request, spooled_sha: str | None, spooled_md5: str) -> None:
         declared = req.headers.get("x-amz-content-sha256", "")
-        if declared and not declared.startswith(("UNSIGNED", "STREAMING")) and declared != spooled_sha:
+        if spooled_sha is not None and declared != spooled_sha:
             raise AwsError("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match "
                            "what was computed.", ClientComputedContentSHA256=declared,
                            S3ComputedContentSHA256=spooled_sha)
@@ -385,23 +385,38 @@ class S3Service:
             if not ok:
                 raise AwsError("BadDigest", "The Content-MD5 you specified did not match what we received.")
 
+    def _receive(self, req: Request, b: Bucket, key: str) -> tuple[StoredObject, str]:
+        """Spool the body next to ``key``'s destination, check its digests, publish it (a rename)."""
+        try:
+            body = req.spool(b.temp_path(key))
+        except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            raise self._folder_clash(key, exc) from None
+        try:
+            self._check_payload(req, body.sha256, body.md5)
+            obj = b.write_file(key, body.path)
+        except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
+            raise self._folder_clash(key, exc) from None
+        finally:
+            body.path.unlink(missing_ok=True)
+        return obj, f'"{body.md5}"'
+
+    @staticmethod
+    def _folder_clash(key: str, exc: OSError) -> AwsError:
+        return AwsError("InvalidArgument", f"Key {key!r} cannot be stored: a folder lake cannot hold both an "
+                        f"object and a prefix of that name ({exc.strerror})", ArgumentName="key", ArgumentValue=key)
+
     def op_put_object(self, req: Request, p: dict[str, Any]) -> dict[str, Any]:
         b = self._bucket(p["Bucket"])
         key = self._key(b, p["Key"])
-        body = req.spool()
-        try:
-            self._check_payload(req, body.sha256, body.md5)
-            if key.endswith("/"):
-                if body.size:
-                    raise AwsError("InvalidArgument", f"Key {key!r} ends with '/': a folder lake keeps such keys "
-                                   "only as empty folder markers, and this body is not empty",
-                                   ArgumentName="key", ArgumentValue=key)
-                b.path(key).mkdir(parents=True, exist_ok=True)  # a "folder" marker: the folder is the object
-                return {"ETag": f'"{body.md5}"'}
-            obj = self._write(b, key, body.file)
-        finally:
-            body.file.close()
-        etag = f'"{body.md5}"'
+        if key.endswith("/"):
+            data = req.read_small()
+            if data:
+                raise AwsError("InvalidArgument", f"Key {key!r} ends with '/': a folder lake keeps such keys only "
+                               "as empty folder markers, and this body is not empty", ArgumentName="key",
+                               ArgumentValue=key)
+            b.path(key).mkdir(parents=True, exist_ok=True)  # a "folder" marker: the folder is the object
+            return {"ETag": '"d41d8cd98f00b204e9800998ecf8427e"'}
+        obj, etag = self._receive(req, b, key)
         self._save_record(b, key, obj, etag, p.get("ContentType"), p.get("Metadata"))
         self._created(b.name, key, "ObjectCreated:Put", obj.size, etag)
         return {"ETag": etag}
@@ -410,9 +425,7 @@ class S3Service:
         try:
             return b.write_stream(key, stream)
         except (IsADirectoryError, NotADirectoryError, FileExistsError) as exc:
-            raise AwsError("InvalidArgument", f"Key {key!r} cannot be stored: a folder lake cannot hold both "
-                           f"an object and a prefix of that name ({exc.strerror})", ArgumentName="key",
-                           ArgumentValue=key) from None
+            raise self._folder_clash(key, exc) from None
 
     def _range(self, spec: str, size: int) -> tuple[int, int] | None:
         m = re.fullmatch(r"bytes=(\d*)-(\d*)", spec.strip())
@@ -461,8 +474,12 @@ class S3Service:
         rng = self._range(p["Range"], obj.size) if p.get("Range") else None
         start, end = rng if rng else (0, obj.size - 1)
         fh = b.open(obj.key)
-        fh.seek(start)
-        out["Body"] = _stream(fh, end - start + 1)
+        wrapper = req.environ.get("wsgi.file_wrapper")
+        if rng is None and wrapper is not None:
+            out["Body"] = wrapper(fh, 256 * 1024)  # the server streams the file itself
+        else:
+            fh.seek(start)
+            out["Body"] = _stream(fh, end - start + 1)
         out["ContentLength"] = end - start + 1
         headers, body = rest_xml_output(operation("s3", "GetObject"), out)
         if rng:
@@ -570,16 +587,10 @@ class S3Service:
         if not 1 <= n <= 10000:
             raise AwsError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive",
                            ArgumentName="partNumber", ArgumentValue=str(n))
-        body = req.spool()
-        try:
-            self._check_payload(req, body.sha256, body.md5)
-            base = self._upload_dir(b, p["UploadId"])
-            b.write_stream(f"{base}{n:05d}.part", body.file)
-        finally:
-            body.file.close()
-        etag = f'"{body.md5}"'
-        b.write_bytes(f"{base}{n:05d}.json", json.dumps({"etag": etag, "size": body.size,
-                                                           "modified": dt.datetime.now(dt.UTC).isoformat()}).encode())
+        base = self._upload_dir(b, p["UploadId"])
+        part, etag = self._receive(req, b, f"{base}{n:05d}.part")
+        b.write_record(f"{base}{n:05d}.json", json.dumps({"etag": etag, "size": part.size,
+                                                            "modified": dt.datetime.now(dt.UTC).isoformat()}).encode())
         return {"ETag": etag}
 
     def _parts(self, b: Bucket, upload_id: str) -> dict[int, dict[str, Any]]:

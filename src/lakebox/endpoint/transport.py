@@ -8,11 +8,11 @@ sends for streamed uploads with trailing checksums, are decoded on the way.
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from pathlib import Path
+from typing import Any
 
 from lakebox.endpoint.protocol import AwsError
 
@@ -25,12 +25,12 @@ _CHUNK = 1024 * 1024
 
 @dataclass
 class Spooled:
-    """An uploaded body on disk, with the digests S3 needs."""
+    """An uploaded body written to a file, with the digests S3 needs."""
 
-    file: IO[bytes]
+    path: Path
     size: int
     md5: str
-    sha256: str
+    sha256: str | None
 
 
 class Request:
@@ -117,26 +117,28 @@ class Request:
         self._small = bytes(out)
         return self._small
 
-    def spool(self) -> Spooled:
-        """Stream the body to a temp file, computing MD5 and SHA-256 as it goes."""
-        fh = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned to the caller
+    def spool(self, path: Path) -> Spooled:
+        """Stream the body into ``path`` (a temp file next to the object's destination, so publishing it is
+        a rename), computing the MD5 and, when the client declared one, the SHA-256 as it goes."""
         md5 = hashlib.md5(usedforsecurity=False)
-        sha = hashlib.sha256()
+        declared = self.headers.get("x-amz-content-sha256", "")
+        sha = hashlib.sha256() if declared and not declared.startswith(("UNSIGNED", "STREAMING")) else None
         size = 0
         try:
-            for block in self.body_chunks():
-                size += len(block)
-                if size > MAX_OBJECT:
-                    raise AwsError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
-                                   MaxSizeAllowed=str(MAX_OBJECT))
-                md5.update(block)
-                sha.update(block)
-                fh.write(block)
+            with open(path, "wb") as fh:
+                for block in self.body_chunks():
+                    size += len(block)
+                    if size > MAX_OBJECT:
+                        raise AwsError("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size",
+                                       MaxSizeAllowed=str(MAX_OBJECT))
+                    md5.update(block)
+                    if sha is not None:
+                        sha.update(block)
+                    fh.write(block)
         except BaseException:
-            fh.close()
+            path.unlink(missing_ok=True)
             raise
-        fh.seek(0)
-        return Spooled(fh, size, md5.hexdigest(), sha.hexdigest())
+        return Spooled(path, size, md5.hexdigest(), sha.hexdigest() if sha is not None else None)
 
 
 def _dechunk(raw: Iterable[bytes]) -> Iterator[bytes]:
