@@ -188,3 +188,20 @@ def test_beyond_loopback_needs_credentials(tmp_path: Any) -> None:
     settings = load_settings({"lake": str(tmp_path / "lake")}, env={})
     with pytest.raises(EndpointError, match="without credentials"):
         make_server(settings, "0.0.0.0", 0)  # noqa: S104 - the point of the test
+
+
+def test_unexpected_failure_is_an_aws_error_without_traceback(endpoint: Endpoint,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom() -> list[str]:
+        raise RuntimeError("disk on fire at /secret/path")
+
+    monkeypatch.setattr(endpoint.app.backend, "databases", boom)
+    port = int(endpoint.url.rsplit(":", 1)[1])
+    con = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    con.request("POST", "/", body=b"{}", headers={"X-Amz-Target": "AWSGlue.GetDatabases"})
+    resp = con.getresponse()
+    body = resp.read()
+    assert resp.status == 500
+    assert json.loads(body)["__type"] == "InternalFailure"
+    assert b"Traceback" not in body and b"/secret/path" not in body
+    assert endpoint.client("s3").list_buckets()["Buckets"]  # the endpoint keeps serving

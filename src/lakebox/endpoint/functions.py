@@ -151,6 +151,10 @@ class EventDelivery:
             for r in runs:
                 if r.get("status") == "error":
                     raise FunctionError(r.get("error") or "processing failed")
+                if self.echo:
+                    self.echo(f"{r.get('status')} s3://{bucket}/{r.get('raw_key')}: read {r.get('rows_read', 0)}, "
+                              f"kept {r.get('rows_kept', 0)}, dropped {r.get('rows_dropped', 0)}, quarantined "
+                              f"{r.get('rows_quarantined', 0)}" + (f" ({r['error']})" if r.get("error") else ""))
             return
         self._invoke_user(bucket, key, etag, event, attempt)
 
