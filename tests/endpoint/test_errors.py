@@ -205,3 +205,22 @@ def test_unexpected_failure_is_an_aws_error_without_traceback(endpoint: Endpoint
     assert json.loads(body)["__type"] == "InternalFailure"
     assert b"Traceback" not in body and b"/secret/path" not in body
     assert endpoint.client("s3").list_buckets()["Buckets"]  # the endpoint keeps serving
+
+
+def test_cross_site_browser_requests_are_refused(endpoint: Endpoint) -> None:
+    s3 = endpoint.client("s3")
+    s3.put_object(Bucket=B, Key="keep/me.txt", Body=b"x")
+    delete = b"<Delete><Object><Key>keep/me.txt</Key></Object></Delete>"
+    for headers in ({"Origin": "http://evil.example", "Content-Type": "text/plain"},
+                    {"Sec-Fetch-Site": "cross-site", "Content-Type": "text/plain"}):
+        status, _, body = raw(endpoint, "POST", f"/{B}?delete", delete, headers)
+        assert status == 403 and s3_error(body)["Code"] == "AccessDenied"
+    assert s3.get_object(Bucket=B, Key="keep/me.txt")["Body"].read() == b"x"
+
+
+def test_get_bucket_location(endpoint: Endpoint) -> None:
+    s3 = endpoint.client("s3")
+    assert s3.get_bucket_location(Bucket=B)["LocationConstraint"] is None  # us-east-1, as S3 answers it
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_location(Bucket="nope-bucket")
+    assert _code(e) == "NoSuchBucket"

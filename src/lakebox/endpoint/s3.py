@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from lakebox.endpoint.backend import ENDPOINT_STATE, INTERNAL, Backend, Bucket, KeyRefused, StoredObject
-from lakebox.endpoint.protocol import AwsError, operation, rest_xml_input, rest_xml_output, service_model
+from lakebox.endpoint.protocol import S3_NS, AwsError, operation, rest_xml_input, rest_xml_output, service_model
 from lakebox.endpoint.transport import Request, Response
 
 OBJECTS = ENDPOINT_STATE + "objects/"
@@ -115,7 +115,8 @@ def _untoken(token: str) -> str:
 class S3Service:
     """The S3 operations lakebox serves, over the backend's buckets."""
 
-    SUPPORTED = ("ListBuckets", "CreateBucket", "HeadBucket", "DeleteBucket", "ListObjectsV2", "ListObjects",
+    SUPPORTED = ("ListBuckets", "CreateBucket", "HeadBucket", "DeleteBucket", "GetBucketLocation", "ListObjectsV2",
+                 "ListObjects",
                  "PutObject", "GetObject", "HeadObject", "DeleteObject", "DeleteObjects", "CopyObject",
                  "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload",
                  "ListParts")
@@ -275,6 +276,16 @@ class S3Service:
                            403, BucketName=b.name)
         self.backend.delete_bucket(b.name)
         return {}
+
+    def op_get_bucket_location(self, req: Request, p: dict[str, Any]) -> Response:
+        """The region, as a bare ``<LocationConstraint>`` element (empty for us-east-1), which botocore reads
+        specially."""
+        self._bucket(p["Bucket"])
+        region = self.backend.settings.region
+        text = "" if region == "us-east-1" else region
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="{S3_NS}">{text}'
+                "</LocationConstraint>").encode()
+        return Response(200, {"Content-Type": "application/xml"}, body)
 
     # --- listing -------------------------------------------------------------------------------------------
 

@@ -143,6 +143,12 @@ class EndpointApp:
         return "s3"
 
     def _check_host(self, req: Request) -> None:
+        # Browsers add Origin (and Sec-Fetch-Site) to cross-site requests; AWS SDKs and CLIs never do. A web
+        # page must not be able to POST a DeleteObjects to the lake (cross-site request forgery).
+        site = req.headers.get("sec-fetch-site")
+        if "origin" in req.headers or site not in (None, "none", "same-origin"):
+            raise AwsError("AccessDenied", "Requests from web pages are refused: the endpoint serves AWS SDKs and "
+                           "CLIs", 403)
         if not self.loopback:
             return
         host = req.host
