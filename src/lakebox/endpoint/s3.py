@@ -27,7 +27,14 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from lakebox.endpoint.backend import ENDPOINT_STATE, INTERNAL, Backend, Bucket, KeyRefused, StoredObject
-from lakebox.endpoint.protocol import S3_NS, AwsError, operation, rest_xml_input, rest_xml_output, service_model
+from lakebox.endpoint.protocol import (
+    S3_NS,
+    AwsError,
+    operation,
+    rest_xml_input,
+    rest_xml_output,
+    service_model,
+)
 from lakebox.endpoint.transport import Request, Response
 
 OBJECTS = ENDPOINT_STATE + "objects/"
