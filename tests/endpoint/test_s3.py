@@ -225,3 +225,22 @@ def test_conditional_get(s3: Any) -> None:
         s3.get_object(Bucket=B, Key="c.txt", IfMatch='"other"')
     assert _code(e) == "PreconditionFailed"
     assert s3.get_object(Bucket=B, Key="c.txt", IfMatch=etag)["Body"].read() == b"v1"
+
+
+def test_processing_in_another_bucket_lands_in_the_account_catalog(s3: Any, glue: Any, athena: Any,
+                                                                    orders_csv: Path) -> None:
+    s3.create_bucket(Bucket="my-orders-bucket")
+    s3.upload_file(str(orders_csv), "my-orders-bucket", "raw/orders.csv")
+
+    def table() -> dict[str, Any] | None:
+        try:
+            return glue.get_table(DatabaseName="orders_db", Name="orders_processed")["Table"]  # type: ignore[no-any-return]
+        except ClientError:
+            return None
+
+    t = wait_until(table, what="the other bucket's table in the catalog")
+    assert t["StorageDescriptor"]["Location"] == "s3://my-orders-bucket/processed/"
+    from .test_athena import run_query
+
+    rows = run_query(athena, "SELECT count(*) FROM orders_db.orders_processed")
+    assert int(rows[1][0]) == int(t["Parameters"]["recordCount"]) > 0

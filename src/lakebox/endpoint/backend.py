@@ -262,8 +262,16 @@ class Backend:
                                         region=self.settings.region))
 
     def run_builtin(self, bucket: str, event: dict[str, Any]) -> list[dict[str, Any]]:
-        """Lakebox's own processing of an S3 event (what the watcher runs), in the bucket's lake."""
-        return [r.to_dict() for r in self._lake_for(bucket).handle_event(event)]
+        """Lakebox's own processing of an S3 event (what the watcher runs), in the bucket's lake.
+
+        The Glue catalog is per account: for a bucket other than the lake's, the processed folder is then
+        crawled into the lake's catalog too, so Glue and Athena see its table."""
+        runs = self._lake_for(bucket).handle_event(event)
+        if bucket != self.main_bucket:
+            done = {r.dataset for r in runs if r.status == "ok"}
+            for prefix in sorted({d.processed_prefix for d in self.settings.datasets if d.name in done}):
+                self.crawl_target(f"s3://{bucket}/{prefix}", self.settings.database, self.settings.table_prefix)
+        return [r.to_dict() for r in runs]
 
     def dead_letter(self, bucket: str, event: dict[str, Any], error: str, attempts: int) -> None:
         b = self.bucket(bucket)
