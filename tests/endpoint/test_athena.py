@@ -105,8 +105,8 @@ def test_failed_query_reports_athena_error(athena: Any, orders: Endpoint) -> Non
     assert e.value.response["Error"]["Code"] == "InvalidRequestException"
     missing = athena.start_query_execution(QueryString="SELECT * FROM no_such_table")["QueryExecutionId"]
     assert "TABLE_NOT_FOUND" in finish(athena, missing)["Status"]["StateChangeReason"]
-    write = athena.start_query_execution(QueryString="DROP TABLE orders_processed")["QueryExecutionId"]
-    assert finish(athena, write)["Status"]["State"] == "FAILED"
+    write = athena.start_query_execution(QueryString="DELETE FROM orders_processed")["QueryExecutionId"]
+    assert finish(athena, write)["Status"]["State"] == "FAILED"  # SQL stays read-only
 
 
 def test_history_batch_stop_and_workgroups(athena: Any, orders: Endpoint) -> None:
@@ -170,3 +170,30 @@ def test_catalog_metadata_through_athena(athena: Any, orders: Endpoint) -> None:
     with pytest.raises(ClientError) as e:
         athena.get_table_metadata(CatalogName="AwsDataCatalog", DatabaseName="orders_db", TableName="nope")
     assert e.value.response["Error"]["Code"] == "MetadataException"
+
+
+def test_ddl_creates_and_drops_catalog_tables(athena: Any, s3: Any, glue: Any, endpoint: Endpoint) -> None:
+    s3.put_object(Bucket=B, Key="ddl/orders/a.csv", Body=b"OrderID,Amount\nO1,1.5\nO2,2.5\n")
+    run_query(athena, "CREATE DATABASE IF NOT EXISTS sales")
+    assert "sales" in [d["Name"] for d in glue.get_databases()["DatabaseList"]]
+    qid = athena.start_query_execution(QueryString="""
+        CREATE EXTERNAL TABLE IF NOT EXISTS sales.orders (OrderID string, Amount double)
+        ROW FORMAT DELIMITED FIELDS TERMINATED BY ','
+        STORED AS TEXTFILE LOCATION 's3://lakebox/ddl/orders/'
+        TBLPROPERTIES ('skip.header.line.count'='1')""")["QueryExecutionId"]
+    ex = finish(athena, qid)
+    assert ex["Status"]["State"] == "SUCCEEDED" and ex["StatementType"] == "DDL"
+    assert ex["ResultConfiguration"]["OutputLocation"].endswith(f"{qid}.txt")
+    assert athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"] == []
+    t = glue.get_table(DatabaseName="sales", Name="orders")["Table"]
+    assert [(c["Name"], c["Type"]) for c in t["StorageDescriptor"]["Columns"]] == [("orderid", "string"),
+                                                                                   ("amount", "double")]
+    assert run_query(athena, "SELECT sum(amount) FROM sales.orders") == [["_col0"], ["4.0"]]
+    s3.put_object(Bucket=B, Key="ddl/orders/b.csv", Body=b"OrderID,Amount\nO3,6\n")
+    run_query(athena, "MSCK REPAIR TABLE sales.orders")
+    assert run_query(athena, "SELECT count(*) FROM sales.orders") == [["_col0"], ["3"]]
+    alter = athena.start_query_execution(QueryString="ALTER TABLE sales.orders ADD COLUMNS (x int)")
+    failed = finish(athena, alter["QueryExecutionId"])
+    assert failed["Status"]["State"] == "FAILED" and "NOT_SUPPORTED" in failed["Status"]["StateChangeReason"]
+    run_query(athena, "DROP TABLE sales.orders")
+    assert glue.get_tables(DatabaseName="sales")["TableList"] == []

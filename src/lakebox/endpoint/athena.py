@@ -19,6 +19,7 @@ import binascii
 import collections
 import datetime as dt
 import json
+import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -29,8 +30,11 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import Tokenizer, TokenType
 
 from lakebox.endpoint.backend import ATHENA_CATALOG, Backend, QueryOutcome
+from lakebox.endpoint.ddl import is_ddl, run_ddl
 from lakebox.endpoint.jsonrpc import JsonService
 from lakebox.endpoint.protocol import AwsError
+
+log = logging.getLogger("lakebox.endpoint.athena")
 
 #: Athena's numeric ErrorType for lakebox's error names (https://docs.aws.amazon.com/athena/latest/ug/
 #: error-reference.html); anything else is 1100, "invalid argument".
@@ -234,9 +238,15 @@ class AthenaService(JsonService):
                                        f"CATALOG_NOT_FOUND: Catalog '{ex.catalog}' not found")
             else:
                 sql = bind_parameters(ex.query, ex.parameters) if ex.parameters else ex.query
-                outcome = self.backend.run_query(sql, ex.database)
+                outcome = run_ddl(self.backend, sql, ex.database) if is_ddl(sql) else \
+                    self.backend.run_query(sql, ex.database)
         except AwsError as exc:
             outcome = QueryOutcome("FAILED", [], [], {}, "INVALID_ARGUMENT", exc.message)
+        except Exception:  # noqa: BLE001 - a query must end in a final state, whatever went wrong
+            log.exception("query %s failed unexpectedly", ex.id)
+            outcome = QueryOutcome("FAILED", [], [], {}, "GENERIC_INTERNAL_ERROR",
+                                   "GENERIC_INTERNAL_ERROR: lakebox failed to run the query; see the endpoint's log",
+                                   1)
         self._finish(ex, outcome, bucket, key, started)
 
     def _finish(self, ex: Execution, outcome: QueryOutcome, bucket: str, key: str, started: dt.datetime) -> None:
@@ -263,6 +273,13 @@ class AthenaService(JsonService):
             except (OSError, KeyError) as exc:
                 outcome = QueryOutcome("FAILED", [], [], outcome.stats, "PERMISSION_DENIED",
                                        f"Cannot write the result to {ex.output}: {exc}", 1)
+        if outcome.statement_type == "DDL" and outcome.state == "SUCCEEDED":
+            # Athena writes a DDL statement's (empty) result as <id>.txt.
+            key = key.removesuffix(".csv") + ".txt"
+            ex.output = ex.output.removesuffix(".csv") + ".txt"
+            b = self.backend.bucket(bucket)
+            if b is not None:
+                b.write_record(key, b"")
         with self._lock:
             ex.stats = stats
             ex.completed = done
