@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -161,6 +162,19 @@ def test_signatures_when_credentials_are_set(secured: Endpoint) -> None:
     url = good["s3"].generate_presigned_url("get_object", Params={"Bucket": B, "Key": "signed/a b.txt"})
     with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - a local http URL
         assert resp.read() == b"ok"
+
+    v4 = boto3.client("s3", endpoint_url=secured.url, aws_access_key_id="AKIDLAKEBOX",
+                      aws_secret_access_key="lakebox-secret", region_name="us-east-1",
+                      config=Config(signature_version="s3v4"))
+    put_url = v4.generate_presigned_url("put_object", Params={"Bucket": B, "Key": "signed/put.txt"})
+    req = urllib.request.Request(put_url, data=b"presigned", method="PUT")
+    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - a local http URL
+        assert resp.status == 200
+    assert good["s3"].get_object(Bucket=B, Key="signed/put.txt")["Body"].read() == b"presigned"
+    tampered = put_url.replace("signed%2Fput.txt", "signed%2Fother.txt").replace("signed/put.txt", "signed/other.txt")
+    with pytest.raises(urllib.error.HTTPError) as http_err:
+        urllib.request.urlopen(urllib.request.Request(tampered, data=b"x", method="PUT"), timeout=10)  # noqa: S310
+    assert http_err.value.code == 403
 
     bad = {s: _client(secured, s, "AKIDLAKEBOX", "wrong-secret") for s in ("s3", "glue", "athena")}
     with pytest.raises(ClientError) as e:
