@@ -1,13 +1,9 @@
-"""S3 over the lake, in S3's REST-XML protocol.
+"""S3 over the lake, in S3's REST-XML protocol: buckets, objects, listings and multipart uploads.
 
-Operations are routed by matching the request against every S3 operation's HTTP binding in botocore's model
-(method, URI shape, literal query keys, required query and header members); an S3 operation lakebox does
-not implement answers ``NotImplemented`` (501), as S3 does for features it lacks.
-
-ETags are S3's: the MD5 of the content, or for a multipart upload the MD5 of the parts' binary MD5s with
-``-<parts>``. They, the Content-Type and ``x-amz-meta-*`` are kept in a small record per object under
-``_lakebox/endpoint/objects/``; an object written by lakebox itself (processed output) gets its MD5 computed
-on first use. Keys under ``_lakebox/`` are lakebox's own and are refused with AccessDenied.
+Requests are routed by ``s3_routes`` from botocore's model; an S3 operation lakebox does not implement
+answers ``NotImplemented`` (501), as S3 does for features it lacks. ETags are S3's (``s3_records``): the MD5
+of the content, or for a multipart upload the MD5 of the parts' binary MD5s with ``-<parts>``. Keys under
+``_lakebox/`` are lakebox's own and are refused with AccessDenied.
 """
 
 from __future__ import annotations
@@ -19,11 +15,9 @@ import hashlib
 import json
 import re
 import shutil
-import threading
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import IO, Any
 
 from lakebox.endpoint.backend import ENDPOINT_STATE, INTERNAL, Backend, Bucket, KeyRefused, StoredObject
@@ -33,11 +27,11 @@ from lakebox.endpoint.protocol import (
     operation,
     rest_xml_input,
     rest_xml_output,
-    service_model,
 )
+from lakebox.endpoint.s3_records import ObjectRecords
+from lakebox.endpoint.s3_routes import S3Router
 from lakebox.endpoint.transport import Request, Response
 
-OBJECTS = ENDPOINT_STATE + "objects/"
 UPLOADS = ENDPOINT_STATE + "uploads/"
 OWNER = {"DisplayName": "lakebox", "ID": "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"}
 MIN_PART = 5 * 1024 * 1024
@@ -52,55 +46,6 @@ def check_bucket_name(name: str) -> None:
     """S3's bucket naming rules (3-63 characters, lower-case letters, digits, dots and hyphens)."""
     if not _BUCKET.match(name) or ".." in name or _IP.match(name) or name.startswith("xn--"):
         raise AwsError("InvalidBucketName", "The specified bucket is not valid.", BucketName=name)
-
-
-@dataclass(frozen=True)
-class _Route:
-    name: str
-    method: str
-    kind: str  # root, bucket, object
-    literals: tuple[tuple[str, str | None], ...]
-    required_query: tuple[str, ...]
-    required_headers: tuple[str, ...]
-
-    def score(self, req: Request, kind: str) -> int | None:
-        if req.method != self.method or kind != self.kind:
-            return None
-        for k, v in self.literals:
-            if k not in req.query or (v is not None and req.query[k] != v):
-                return None
-        if any(q not in req.query for q in self.required_query):
-            return None
-        if any(h not in req.headers for h in self.required_headers):
-            return None
-        return len(self.literals) + len(self.required_query) + len(self.required_headers)
-
-
-def _routes() -> list[_Route]:
-    model = service_model("s3")
-    out = []
-    for name in model.operation_names:
-        op = model.operation_model(name)
-        uri = op.http.get("requestUri", "/")
-        path, _, lits = uri.partition("?")
-        kind = "object" if "{Key+}" in path else "bucket" if "{Bucket}" in path else "root"
-        literals = []
-        for part in filter(None, lits.split("&")):
-            k, eq, v = part.partition("=")
-            if k != "x-id":
-                literals.append((k, v if eq else None))
-        rq: list[str] = []
-        rh: list[str] = []
-        shape = op.input_shape
-        if shape is not None:
-            for m in shape.required_members:
-                ser = shape.members[m].serialization
-                if ser.get("location") == "querystring":
-                    rq.append(ser.get("name", m))
-                elif ser.get("location") == "header":
-                    rh.append(ser.get("name", m).lower())
-        out.append(_Route(name, op.http.get("method", "GET"), kind, tuple(literals), tuple(rq), tuple(rh)))
-    return out
 
 
 def _quote(value: str | None) -> str | None:
@@ -132,39 +77,10 @@ class S3Service:
                  virtual_host_suffixes: tuple[str, ...] = (".localhost",)) -> None:
         self.backend = backend
         self.on_created = on_created
-        self.suffixes = virtual_host_suffixes
-        self.routes = _routes()
-        self._md5_cache: dict[tuple[str, str, str], str] = {}
-        self._lock = threading.Lock()
+        self.route = S3Router(virtual_host_suffixes)
+        self.records = ObjectRecords()
 
     # --- routing -------------------------------------------------------------------------------------------
-
-    def _split(self, req: Request) -> tuple[str | None, str | None]:
-        host = req.host.rsplit(":", 1)[0] if not req.host.startswith("[") else req.host
-        for suffix in self.suffixes:
-            if host.endswith(suffix) and len(host) > len(suffix):
-                bucket = host[: -len(suffix)].removesuffix(".s3")
-                key = urllib.parse.unquote(req.raw_path[1:]) if len(req.raw_path) > 1 else None
-                return bucket, key
-        path = req.raw_path[1:]
-        if not path:
-            return None, None
-        bucket, sep, key = path.partition("/")
-        bucket = urllib.parse.unquote(bucket)
-        return bucket, (urllib.parse.unquote(key) if sep and key else None)
-
-    def route(self, req: Request) -> tuple[str, str | None, str | None]:
-        bucket, key = self._split(req)
-        kind = "object" if key is not None else "bucket" if bucket else "root"
-        best: tuple[int, str] | None = None
-        for r in self.routes:
-            s = r.score(req, kind)
-            if s is not None and (best is None or s > best[0]):
-                best = (s, r.name)
-        if best is None:
-            raise AwsError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
-                           Method=req.method, ResourceType="OBJECT" if key else "BUCKET")
-        return best[1], bucket, key
 
     def handle(self, req: Request) -> tuple[str, Response]:
         name, bucket, key = self.route(req)
@@ -210,37 +126,6 @@ class S3Service:
                            ArgumentValue=key) from None
 
     # --- object records ------------------------------------------------------------------------------------
-
-    def _record(self, b: Bucket, key: str, obj: StoredObject) -> dict[str, Any]:
-        """The object's S3 record (ETag, content type, user metadata), computing the MD5 of objects that
-        lakebox wrote itself."""
-        try:
-            rec = json.loads(b.read(OBJECTS + key + ".json"))
-            if rec.get("version") == obj.version:
-                return rec
-        except (KeyError, ValueError, IsADirectoryError, NotADirectoryError):
-            pass  # no record (written outside the endpoint) or unreadable: fall through to a fresh MD5
-        cache_key = (b.name, key, obj.version)
-        with self._lock:
-            etag = self._md5_cache.get(cache_key)
-        if etag is None:
-            md5 = hashlib.md5(usedforsecurity=False)
-            with b.open(key) as fh:
-                for block in iter(lambda: fh.read(1024 * 1024), b""):
-                    md5.update(block)
-            etag = f'"{md5.hexdigest()}"'
-            with self._lock:
-                self._md5_cache[cache_key] = etag
-        return {"etag": etag, "version": obj.version, "content_type": "binary/octet-stream", "metadata": {}}
-
-    def _save_record(self, b: Bucket, key: str, obj: StoredObject, etag: str, content_type: str | None,
-                     metadata: dict[str, str] | None) -> None:
-        rec = {"etag": etag, "version": obj.version, "content_type": content_type or "binary/octet-stream",
-               "metadata": metadata or {}}
-        try:
-            b.write_record(OBJECTS + key + ".json", json.dumps(rec).encode())
-        except (OSError, KeyRefused):
-            pass  # a key whose record path cannot exist (a folder in the way): the MD5 is recomputed on read
 
     def _created(self, bucket: str, key: str, event: str, size: int, etag: str) -> None:
         if self.on_created is not None and self.backend.is_trigger_key(key):
@@ -331,7 +216,7 @@ class S3Service:
     def _contents(self, b: Bucket, objs: list[StoredObject], encode: bool, owner: bool) -> list[dict[str, Any]]:
         out = []
         for o in objs:
-            rec = self._record(b, o.key, o)
+            rec = self.records.get(b, o.key, o)
             item: dict[str, Any] = {"Key": _quote(o.key) if encode else o.key, "LastModified": o.modified,
                                     "ETag": rec["etag"], "Size": o.size, "StorageClass": "STANDARD"}
             if owner:
@@ -435,7 +320,7 @@ class S3Service:
             b.path(key).mkdir(parents=True, exist_ok=True)  # a "folder" marker: the folder is the object
             return {"ETag": '"d41d8cd98f00b204e9800998ecf8427e"'}
         obj, etag = self._receive(req, b, key)
-        self._save_record(b, key, obj, etag, p.get("ContentType"), p.get("Metadata"))
+        self.records.save(b, key, obj, etag, p.get("ContentType"), p.get("Metadata"))
         self._created(b.name, key, "ObjectCreated:Put", obj.size, etag)
         return {"ETag": etag}
 
@@ -479,14 +364,14 @@ class S3Service:
     def op_head_object(self, req: Request, p: dict[str, Any]) -> dict[str, Any]:
         b = self._bucket(p["Bucket"])
         obj = self._stat(b, p["Key"])
-        rec = self._record(b, obj.key, obj)
+        rec = self.records.get(b, obj.key, obj)
         self._conditions(req, rec["etag"], obj.modified)
         return self._object_headers(obj, rec)
 
     def op_get_object(self, req: Request, p: dict[str, Any]) -> Response | dict[str, Any]:
         b = self._bucket(p["Bucket"])
         obj = self._stat(b, p["Key"])
-        rec = self._record(b, obj.key, obj)
+        rec = self.records.get(b, obj.key, obj)
         self._conditions(req, rec["etag"], obj.modified)
         out = self._object_headers(obj, rec)
         rng = self._range(p["Range"], obj.size) if p.get("Range") else None
@@ -516,10 +401,7 @@ class S3Service:
             b.delete(key)
         except (IsADirectoryError, PermissionError):
             return  # a prefix, not an object: S3 answers 204 for keys that do not exist
-        try:
-            b.delete(OBJECTS + key + ".json")
-        except (KeyRefused, IsADirectoryError):
-            pass  # no record to remove
+        self.records.delete(b, key)
 
     def op_delete_objects(self, req: Request, p: dict[str, Any]) -> dict[str, Any]:
         b = self._bucket(p["Bucket"])
@@ -544,7 +426,7 @@ class S3Service:
         src_bucket, src_key = self._copy_source(p["CopySource"])
         sb = self._bucket(src_bucket)
         src = self._stat(sb, src_key)
-        rec = self._record(sb, src.key, src)
+        rec = self.records.get(sb, src.key, src)
         if p.get("MetadataDirective") == "REPLACE":
             content_type, metadata = p.get("ContentType"), p.get("Metadata")
         elif sb is b and src.key == key:
@@ -555,7 +437,7 @@ class S3Service:
             content_type, metadata = rec.get("content_type"), rec.get("metadata")
         with sb.open(src.key) as fh:
             obj = self._write(b, key, fh)
-        self._save_record(b, key, obj, rec["etag"], content_type, metadata)
+        self.records.save(b, key, obj, rec["etag"], content_type, metadata)
         self._created(b.name, key, "ObjectCreated:Copy", obj.size, rec["etag"])
         return {"CopyObjectResult": {"ETag": rec["etag"], "LastModified": obj.modified}}
 
@@ -674,7 +556,7 @@ class S3Service:
             tmp.unlink(missing_ok=True)
         shutil.rmtree(b.path(base), ignore_errors=True)
         etag = f'"{digest.hexdigest()}-{len(numbers)}"'
-        self._save_record(b, key, obj, etag, info.get("content_type"), info.get("metadata"))
+        self.records.save(b, key, obj, etag, info.get("content_type"), info.get("metadata"))
         self._created(b.name, key, "ObjectCreated:CompleteMultipartUpload", obj.size, etag)
         host = req.host or "localhost"
         return {"Location": f"http://{host}/{b.name}/{urllib.parse.quote(key)}", "Bucket": b.name, "Key": key,

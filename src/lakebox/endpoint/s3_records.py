@@ -1,0 +1,68 @@
+"""S3's per-object facts that a folder does not keep: the ETag (MD5, or the multipart form), the
+Content-Type and the ``x-amz-meta-*`` metadata.
+
+One small JSON record per object under ``_lakebox/endpoint/objects/<key>.json``, tied to the version of the
+file it describes (the store's own ETag). An object written by lakebox itself (processed output), or changed
+behind the endpoint's back, has no matching record: its MD5 is computed on first use and cached in memory.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import threading
+from typing import Any
+
+from lakebox.endpoint.backend import ENDPOINT_STATE, Bucket, KeyRefused, StoredObject
+
+OBJECTS = ENDPOINT_STATE + "objects/"
+#: MD5s computed for objects without a record, remembered per (bucket, key, version).
+MD5_CACHE = 10_000
+
+
+class ObjectRecords:
+    """Reads and writes the per-object records of every bucket."""
+
+    def __init__(self) -> None:
+        self._md5_cache: collections.OrderedDict[tuple[str, str, str], str] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, b: Bucket, key: str, obj: StoredObject) -> dict[str, Any]:
+        """The object's S3 record (ETag, content type, user metadata), computing the MD5 of objects that
+        lakebox wrote itself."""
+        try:
+            rec = json.loads(b.read(OBJECTS + key + ".json"))
+            if rec.get("version") == obj.version:
+                return rec
+        except (KeyError, ValueError, IsADirectoryError, NotADirectoryError):
+            pass  # no record (written outside the endpoint) or unreadable: fall through to a fresh MD5
+        cache_key = (b.name, key, obj.version)
+        with self._lock:
+            etag = self._md5_cache.get(cache_key)
+        if etag is None:
+            md5 = hashlib.md5(usedforsecurity=False)
+            with b.open(key) as fh:
+                for block in iter(lambda: fh.read(1024 * 1024), b""):
+                    md5.update(block)
+            etag = f'"{md5.hexdigest()}"'
+            with self._lock:
+                self._md5_cache[cache_key] = etag
+                while len(self._md5_cache) > MD5_CACHE:
+                    self._md5_cache.popitem(last=False)
+        return {"etag": etag, "version": obj.version, "content_type": "binary/octet-stream", "metadata": {}}
+
+    def save(self, b: Bucket, key: str, obj: StoredObject, etag: str, content_type: str | None,
+             metadata: dict[str, str] | None) -> None:
+        rec = {"etag": etag, "version": obj.version, "content_type": content_type or "binary/octet-stream",
+               "metadata": metadata or {}}
+        try:
+            b.write_record(OBJECTS + key + ".json", json.dumps(rec).encode())
+        except (OSError, KeyRefused):
+            pass  # a key whose record path cannot exist (a folder in the way): the MD5 is recomputed on read
+
+    def delete(self, b: Bucket, key: str) -> None:
+        try:
+            b.delete(OBJECTS + key + ".json")
+        except (KeyRefused, IsADirectoryError):
+            pass  # no record to remove
