@@ -41,3 +41,31 @@ def test_lakebox_endpoint_command(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+@pytest.mark.slow
+def test_up_starts_the_endpoint_next_to_the_dashboard(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dashboard_port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAKEBOX_"))}
+    env["LAKEBOX_ENDPOINT_PORT"] = "0"
+    proc = subprocess.Popen([sys.executable, "-m", "lakebox", "--lake", str(tmp_path / "lake"), "--as-of",
+                             "2025-05-01", "up", "--port", str(dashboard_port), "--sample-rows", "100",
+                             "--no-watch"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        urls: list[str] = []
+        while len(urls) < 2:
+            line = proc.stdout.readline()
+            assert line, "lakebox up exited before printing both URLs"
+            urls += re.findall(r"http://127\.0\.0\.1:\d+", line)
+        endpoint = next(u for u in urls if not u.endswith(f":{dashboard_port}"))
+        glue = boto3.client("glue", endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="x",
+                            region_name="us-east-1")
+        assert [t["Name"] for t in glue.get_tables(DatabaseName="orders_db")["TableList"]] == ["orders_processed"]
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -271,3 +271,15 @@ def serve_endpoint(settings: Settings, *, announce: Callable[[str], None] | None
         return
     finally:
         stop_server(server)
+
+
+def start_background(settings: Settings, *, main_bucket_events: bool = True,
+                     echo: Callable[[str], None] | None = None) -> str:
+    """Serve on a daemon thread (``lakebox up``); returns the endpoint's URL.
+
+    ``main_bucket_events=False`` leaves the lake's own raw/ to a running watcher, unless a function is set.
+    """
+    server = make_server(settings, echo=echo)
+    server.endpoint_app.main_bucket_events = main_bucket_events
+    threading.Thread(target=server.run, name="lakebox-endpoint", daemon=True).start()
+    return str(server.endpoint_app.base_url)
