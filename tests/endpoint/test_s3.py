@@ -244,3 +244,13 @@ def test_processing_in_another_bucket_lands_in_the_account_catalog(s3: Any, glue
 
     rows = run_query(athena, "SELECT count(*) FROM orders_db.orders_processed")
     assert int(rows[1][0]) == int(t["Parameters"]["recordCount"]) > 0
+
+
+def test_managed_copy_of_a_large_object_uses_part_copies(s3: Any) -> None:
+    data = os.urandom(9 * 1024 * 1024)
+    s3.put_object(Bucket=B, Key="big/src.bin", Body=data)
+    cfg = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024)
+    s3.copy({"Bucket": B, "Key": "big/src.bin"}, B, "big/dst.bin", Config=cfg)  # UploadPartCopy x2
+    head = s3.head_object(Bucket=B, Key="big/dst.bin")
+    assert head["ETag"].endswith('-2"') and head["ContentLength"] == len(data)
+    assert s3.get_object(Bucket=B, Key="big/dst.bin")["Body"].read() == data

@@ -67,11 +67,10 @@ def _untoken(token: str) -> str:
 class S3Service:
     """The S3 operations lakebox serves, over the backend's buckets."""
 
-    SUPPORTED = ("ListBuckets", "CreateBucket", "HeadBucket", "DeleteBucket", "GetBucketLocation", "ListObjectsV2",
-                 "ListObjects",
-                 "PutObject", "GetObject", "HeadObject", "DeleteObject", "DeleteObjects", "CopyObject",
-                 "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload",
-                 "ListParts")
+    SUPPORTED = ("ListBuckets", "CreateBucket", "HeadBucket", "DeleteBucket", "GetBucketLocation",
+                 "ListObjectsV2", "ListObjects", "PutObject", "GetObject", "HeadObject", "DeleteObject",
+                 "DeleteObjects", "CopyObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy",
+                 "CompleteMultipartUpload", "AbortMultipartUpload", "ListParts")
 
     def __init__(self, backend: Backend, on_created: EventSink | None = None,
                  virtual_host_suffixes: tuple[str, ...] = (".localhost",)) -> None:
@@ -479,19 +478,55 @@ class S3Service:
         b.write_bytes(self._upload_dir(b, upload_id) + "upload.json", json.dumps(info).encode())
         return {"Bucket": b.name, "Key": key, "UploadId": upload_id}
 
-    def op_upload_part(self, req: Request, p: dict[str, Any]) -> dict[str, Any]:
-        b = self._bucket(p["Bucket"])
+    def _part_key(self, b: Bucket, p: dict[str, Any]) -> tuple[str, int]:
         key = self._key(b, p["Key"])
         self._upload(b, key, p["UploadId"])
         n = int(p["PartNumber"])
         if not 1 <= n <= 10000:
             raise AwsError("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive",
                            ArgumentName="partNumber", ArgumentValue=str(n))
-        base = self._upload_dir(b, p["UploadId"])
-        part, etag = self._receive(req, b, f"{base}{n:05d}.part")
-        b.write_record(f"{base}{n:05d}.json", json.dumps({"etag": etag, "size": part.size,
-                                                            "modified": dt.datetime.now(dt.UTC).isoformat()}).encode())
+        return f"{self._upload_dir(b, p['UploadId'])}{n:05d}", n
+
+    def _save_part(self, b: Bucket, base: str, part: StoredObject, etag: str) -> None:
+        b.write_record(f"{base}.json", json.dumps({"etag": etag, "size": part.size,
+                                                   "modified": dt.datetime.now(dt.UTC).isoformat()}).encode())
+
+    def op_upload_part(self, req: Request, p: dict[str, Any]) -> dict[str, Any]:
+        b = self._bucket(p["Bucket"])
+        base, _ = self._part_key(b, p)
+        part, etag = self._receive(req, b, f"{base}.part")
+        self._save_part(b, base, part, etag)
         return {"ETag": etag}
+
+    def op_upload_part_copy(self, req: Request, p: dict[str, Any]) -> dict[str, Any]:
+        """A part copied from (a byte range of) another object: how managed copies of large objects work."""
+        b = self._bucket(p["Bucket"])
+        base, _ = self._part_key(b, p)
+        src_bucket, src_key = self._copy_source(p["CopySource"])
+        sb = self._bucket(src_bucket)
+        src = self._stat(sb, src_key)
+        rng = p.get("CopySourceRange")
+        start, end = (0, src.size - 1)
+        if rng:
+            parsed = self._range(rng, src.size)
+            if parsed is None:
+                raise AwsError("InvalidArgument", "The x-amz-copy-source-range value must be of the form "
+                               "bytes=first-last", ArgumentName="x-amz-copy-source-range", ArgumentValue=rng)
+            start, end = parsed
+        tmp = b.temp_path(f"{base}.part")
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            with sb.open(src.key) as fh, open(tmp, "wb") as out:
+                fh.seek(start)
+                for block in _stream(fh, end - start + 1):
+                    digest.update(block)
+                    out.write(block)
+            part = b.write_file(f"{base}.part", tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+        etag = f'"{digest.hexdigest()}"'
+        self._save_part(b, base, part, etag)
+        return {"CopyPartResult": {"ETag": etag, "LastModified": part.modified}}
 
     def _parts(self, b: Bucket, upload_id: str) -> dict[int, dict[str, Any]]:
         base = self._upload_dir(b, upload_id)
