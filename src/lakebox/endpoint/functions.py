@@ -1,7 +1,8 @@
 """S3 event notifications delivered to a function, as S3 invokes Lambda: asynchronously, with retries.
 
 An object created under ``raw/`` (PUT, copy, completed multipart upload) becomes the S3 event the watcher
-builds, and is delivered on a background thread (S3 invokes Lambda asynchronously) to:
+builds, and is delivered on background threads (S3 invokes Lambda asynchronously; `workers` events run at
+once, as concurrent invocations do) to:
 
 - lakebox's own handler (the default), exactly as the watcher runs it; or
 - the user's handler, ``path/to/lambda_function.py:lambda_handler`` (``--function``), in a subprocess with
@@ -82,7 +83,8 @@ class EventDelivery:
 
     def __init__(self, backend: Backend, *, function: FunctionSpec | None, endpoint_url: Callable[[], str],
                  timeout: float, retry_delays: tuple[float, ...], env: dict[str, str] | None = None,
-                 credentials: tuple[str, str] | None = None, echo: Callable[[str], None] | None = None) -> None:
+                 credentials: tuple[str, str] | None = None, echo: Callable[[str], None] | None = None,
+                 concurrency: int = 1) -> None:
         self.backend = backend
         self.function = function
         self.endpoint_url = endpoint_url
@@ -92,20 +94,24 @@ class EventDelivery:
         self.credentials = credentials
         self.echo = echo
         self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self.concurrency = max(1, concurrency)
+        self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
-        self.delivered = 0
-        self.failed = 0
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="lakebox-events", daemon=True)
-        self._thread.start()
+        """Start the invokers: ``concurrency`` events run at once, as Lambda runs concurrent invocations."""
+        for i in range(self.concurrency):
+            th = threading.Thread(target=self._loop, name=f"lakebox-events-{i}", daemon=True)
+            th.start()
+            self._threads.append(th)
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stopping.set()
-        self._queue.put(None)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for th in self._threads:
+            th.join(max(0.0, deadline - time.monotonic()))
 
     def object_created(self, bucket: str, key: str, event_name: str, size: int, etag: str) -> None:
         """Queue the S3 notification for a new object (called by the S3 service)."""
@@ -129,14 +135,12 @@ class EventDelivery:
         for attempt in range(1, attempts + 1):
             try:
                 self._invoke(bucket, event, attempt)
-                self.delivered += 1
                 return True
             except FunctionError as exc:
                 last = exc
                 if attempt < attempts and not self._stopping.wait(self.retry_delays[attempt - 1]):
                     continue
                 break
-        self.failed += 1
         self.backend.dead_letter(bucket, event, f"{last.error_type}: {last}" if last else "failed", attempts)
         return False
 

@@ -67,7 +67,7 @@ class EndpointApp:
         self.events = EventDelivery(self.backend, function=function, endpoint_url=lambda: self.base_url,
                                     timeout=settings.endpoint_function_timeout,
                                     retry_delays=settings.retry_delay_seconds, env=env,
-                                    credentials=self.credentials, echo=echo)
+                                    credentials=self.credentials, echo=echo, concurrency=settings.workers)
         #: False when lakebox's watcher already processes the main lake's raw/ (``lakebox up``).
         self.main_bucket_events = True
         self.s3 = S3Service(self.backend, on_created=self._created)
