@@ -118,8 +118,6 @@ class EndpointApp:
                 headers["Content-Length"] = str(len(body))
             if req.method == "HEAD":
                 body = b""
-        elif "ContentLength" not in headers and "Content-Length" not in headers:
-            headers["Transfer-Encoding"] = "chunked"
         start_response(f"{resp.status} {REASONS.get(resp.status, 'OK')}", list(headers.items()))
         return [body] if isinstance(body, bytes) else body
 
