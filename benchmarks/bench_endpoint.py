@@ -159,9 +159,11 @@ def main() -> None:
             return f"{mbps:,.1f} MB/s ({mbps * 1e6 / size:,.0f}/s)"
 
         lines.append(f"| {label} | {count} | {rate(op)} | {rate(og)} | {rate(mp)} | {rate(mg)} |")
+    load = os.getloadavg()[0]
     lines += ["", f"{platform.machine()}, {os.cpu_count()} CPU(s), {platform.python_implementation()} "
-              f"{platform.python_version()}, {dt.date.today().isoformat()}; "
-              "`python benchmarks/bench_endpoint.py`."]
+              f"{platform.python_version()}, {dt.date.today().isoformat()}, load average {load:.1f} while it ran "
+              "(the machine is shared); `python benchmarks/bench_endpoint.py`. The endpoint's round trip is the "
+              "same engine plus three HTTP calls and a worker-thread handoff; moto's executes no SQL."]
     table = "\n".join(lines) + "\n"
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)

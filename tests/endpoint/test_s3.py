@@ -254,3 +254,12 @@ def test_managed_copy_of_a_large_object_uses_part_copies(s3: Any) -> None:
     head = s3.head_object(Bucket=B, Key="big/dst.bin")
     assert head["ETag"].endswith('-2"') and head["ContentLength"] == len(data)
     assert s3.get_object(Bucket=B, Key="big/dst.bin")["Body"].read() == data
+
+
+def test_listing_from_the_top_keeps_s3_key_order(s3: Any, endpoint: Endpoint) -> None:
+    for key in ("a.txt", "a/b.txt", "a-b.txt", "a0.txt", "z.txt"):
+        s3.put_object(Bucket=B, Key=key, Body=b"x")
+    (endpoint.lake / ".lakebox-tmp-123-half.csv.tmp").write_bytes(b"partial")  # a write in progress
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=B)["Contents"]]
+    assert keys == sorted(keys) == ["a-b.txt", "a.txt", "a/b.txt", "a0.txt", "z.txt"]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=B, Prefix="a")["Contents"]] == keys[:4]

@@ -32,6 +32,7 @@ from lakebox.lake import Lake
 from lakebox.process.runs import RUNS_PREFIX
 from lakebox.query.dialect import CATALOG_NAME
 from lakebox.store import InvalidKeyError, LocalStore, NoSuchKeyError, validate_key
+from lakebox.store.local import TMP_PREFIX
 from lakebox.trigger.deadletter import record_failure
 
 #: Objects under this prefix are lakebox's own (catalog, run ledger, endpoint state): S3 clients cannot
@@ -127,23 +128,41 @@ class Bucket:
         return StoredObject(info.key, info.size, info.etag, info.modified)
 
     def listing(self, prefix: str = "") -> Iterator[StoredObject]:
-        # A prefix that is not a valid key on its own ("a/" is; "" is) still filters a full listing.
-        start = prefix if prefix and "/" in prefix else ""
-        try:
-            if start:
-                validate_key(start.rsplit("/", 1)[0] + "/")
-                start = start.rsplit("/", 1)[0] + "/"
-        except InvalidKeyError:
-            return
-        for info in self._store.list_objects_v2(start):
+        """Objects whose key starts with ``prefix``, in key order. Only the folder the prefix points into is
+        walked; a listing from the top skips lakebox's own ``_lakebox/`` unless the prefix asks for it."""
+        if "/" in prefix:
+            start = prefix.rsplit("/", 1)[0] + "/"
+            try:
+                validate_key(start)
+            except InvalidKeyError:
+                return
+            infos: Iterator[Any] = self._store.list_objects_v2(start)
+        else:
+            infos = self._top_level(include_internal=INTERNAL.startswith(prefix) and bool(prefix))
+        for info in infos:
             if info.key.startswith(prefix):
                 yield StoredObject(info.key, info.size, info.etag, info.modified)
+
+    def _top_level(self, include_internal: bool) -> Iterator[Any]:
+        # Sorting "name" for files and "name/" for folders gives S3's key order: every key under "name/"
+        # sorts after "name/" and before any sibling that sorts after it.
+        entries = sorted((e.name + "/" if e.is_dir() else e.name, e.is_dir()) for e in os.scandir(self.root))
+        for name, is_dir in entries:
+            if (name == INTERNAL and not include_internal) or name.startswith(TMP_PREFIX):
+                continue
+            if is_dir:
+                yield from self._store.list_objects_v2(name)
+            else:
+                try:
+                    yield self._store.head_object(name)
+                except (NoSuchKeyError, InvalidKeyError):
+                    continue  # a temp file or one removed since the scan: not an object
 
     def delete(self, key: str) -> None:
         self._store.delete_object(self.check_key(key))
 
     def is_empty(self) -> bool:
-        return not any(not o.key.startswith(INTERNAL) for o in self._store.list_objects_v2(""))
+        return next(self.listing(""), None) is None
 
     def created(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.root.stat().st_mtime, dt.UTC)
