@@ -197,3 +197,16 @@ def test_ddl_creates_and_drops_catalog_tables(athena: Any, s3: Any, glue: Any, e
     assert failed["Status"]["State"] == "FAILED" and "NOT_SUPPORTED" in failed["Status"]["StateChangeReason"]
     run_query(athena, "DROP TABLE sales.orders")
     assert glue.get_tables(DatabaseName="sales")["TableList"] == []
+
+
+def test_a_query_outlives_the_endpoint_process(start_endpoint: Any, tmp_path: Path) -> None:
+    first = start_endpoint(lake=str(tmp_path / "shared-lake"))
+    qid = first.client("athena").start_query_execution(QueryString="SELECT 'a' AS x UNION ALL SELECT NULL")[
+        "QueryExecutionId"]
+    finish(first.client("athena"), qid)
+    second = start_endpoint(lake=str(tmp_path / "shared-lake"))  # as after a restart
+    athena = second.client("athena")
+    ex = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+    assert ex["Status"]["State"] == "SUCCEEDED" and ex["Query"].startswith("SELECT 'a'")
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+    assert rows == [{"Data": [{"VarCharValue": "x"}]}, {"Data": [{"VarCharValue": "a"}]}, {"Data": [{}]}]

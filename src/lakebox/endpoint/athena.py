@@ -8,8 +8,8 @@ column types under Athena's names and ``MaxResults`` at most 1000.
 Differences from AWS: the ``primary`` workgroup has a default OutputLocation (``s3://<lake bucket>/
 enriched/``) so clients that set none still work; the ``.metadata`` file is JSON (Athena's is binary);
 StopQueryExecution marks a running query CANCELLED and discards its result, but DuckDB finishes the statement
-(or hits the query timeout); execution history lives as long as the endpoint process (older results can
-still be read from their files).
+(or hits the query timeout); ListQueryExecutions lists this process's executions, while GetQueryExecution and
+GetQueryResults also find older ones by id in ``_lakebox/endpoint/athena/``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import collections
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -45,6 +46,11 @@ ERROR_TYPES = {"SYNTAX_ERROR": 1006, "TABLE_NOT_FOUND": 1110, "SCHEMA_NOT_FOUND"
 _PRECISION = {"varchar": 2147483647, "bigint": 19, "integer": 10, "smallint": 5, "tinyint": 3, "double": 17,
               "real": 24, "boolean": 0, "date": 0, "timestamp(3)": 3, "varbinary": 2147483647}
 _DONE = ("SUCCEEDED", "FAILED", "CANCELLED")
+#: The endpoint's record of every finished execution, by id (a copy of its ``.metadata``).
+HISTORY = "_lakebox/endpoint/athena/"
+#: Executions kept in memory (ListQueryExecutions shows these); older ones are read back by id.
+MAX_IN_MEMORY = 10_000
+_ID = re.compile(r"[0-9a-f-]{36}")
 #: Seconds StartQueryExecution waits for a query to finish before answering with its id.
 START_WAIT = 0.2
 #: Executions whose rows stay in memory for GetQueryResults; older ones are read back from their CSV.
@@ -210,6 +216,11 @@ class AthenaService(JsonService):
         with self._lock:
             self.executions[exec_id] = ex
             self.order.append(exec_id)
+            while len(self.order) > MAX_IN_MEMORY:  # older ones stay readable from the history index
+                first = self.executions.get(self.order[0])
+                if first is not None and first.state not in _DONE:
+                    break
+                self.executions.pop(self.order.pop(0), None)
             if token:
                 self.tokens[token] = exec_id
         future = self._pool.submit(self._run, ex, bucket, f"{key_prefix}{exec_id}.csv")
@@ -303,22 +314,51 @@ class AthenaService(JsonService):
                 ex.state = outcome.state
 
     def _write_metadata(self, ex: Execution, state: str, bucket: str, key: str) -> None:
-        b = self.backend.bucket(bucket)
-        if b is None:
-            return
+        """The ``.metadata`` next to the result, and the same record in the endpoint's history index (so
+        GetQueryExecution and GetQueryResults find the query after a restart)."""
         api = ex.to_api()
         api["Status"]["State"] = state
         meta = api | {"ResultSetMetadata": {"ColumnInfo": [_column_info(c) for c in ex.columns]},
-                              "RowCount": ex.row_count}
-        b.write_record(key + ".metadata", json.dumps(meta, indent=1, default=str).encode())
+                      "RowCount": ex.row_count}
+        body = json.dumps(meta, indent=1, default=str).encode()
+        b = self.backend.bucket(bucket)
+        if b is not None:
+            b.write_record(key + ".metadata", body)
+        main = self.backend.bucket(self.backend.main_bucket)
+        if main is not None:
+            main.write_record(f"{HISTORY}{ex.id}.json", body)
 
     # --- reading -------------------------------------------------------------------------------------------
 
     def _get(self, exec_id: str) -> Execution:
-        ex = self.executions.get(exec_id)
+        ex = self.executions.get(exec_id) or self._load(exec_id)
         if ex is None:
             raise AwsError("InvalidRequestException", f"QueryExecution {exec_id} was not found")
         return ex
+
+    def _load(self, exec_id: str) -> Execution | None:
+        """A finished execution from before this process (or evicted from memory), from its index record."""
+        main = self.backend.bucket(self.backend.main_bucket)
+        if main is None or not _ID.fullmatch(exec_id):
+            return None
+        try:
+            meta = json.loads(main.read(f"{HISTORY}{exec_id}.json"))
+        except (KeyError, ValueError):
+            return None
+        status, ctx = meta.get("Status", {}), meta.get("QueryExecutionContext", {})
+
+        def when(v: str | None) -> dt.datetime | None:
+            return dt.datetime.fromisoformat(v) if v else None
+
+        return Execution(
+            exec_id, meta.get("Query", ""), ctx.get("Database", ""), ctx.get("Catalog", ATHENA_CATALOG),
+            meta.get("WorkGroup", "primary"), meta.get("ResultConfiguration", {}).get("OutputLocation", ""),
+            meta.get("ExecutionParameters", []), when(status.get("SubmissionDateTime")) or dt.datetime.now(dt.UTC),
+            state=status.get("State", "FAILED"), completed=when(status.get("CompletionDateTime")),
+            reason=status.get("StateChangeReason"), error=status.get("AthenaError"),
+            statement_type=meta.get("StatementType", "DML"),
+            columns=[{"name": c["Name"], "type": c["Type"]} for c in meta.get("ResultSetMetadata", {}).get(
+                "ColumnInfo", [])], row_count=int(meta.get("RowCount", 0)), stats=meta.get("Statistics", {}))
 
     def op_get_query_execution(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"QueryExecution": self._get(p["QueryExecutionId"]).to_api()}
