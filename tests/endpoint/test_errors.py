@@ -238,3 +238,21 @@ def test_get_bucket_location(endpoint: Endpoint) -> None:
     with pytest.raises(ClientError) as e:
         s3.get_bucket_location(Bucket="nope-bucket")
     assert _code(e) == "NoSuchBucket"
+
+
+@pytest.mark.parametrize("location", ["/etc/", "file:///etc/", "s3://lakebox/../../etc/", "s3://lakebox/a/../../x/",
+                                      "s3://lakebox/_lakebox/", "s3://no-such-bucket/x/"])
+def test_table_locations_cannot_leave_the_lake(endpoint: Endpoint, location: str) -> None:
+    glue = endpoint.client("glue")
+    table = {"Name": "t", "StorageDescriptor": {"Columns": [{"Name": "a", "Type": "string"}], "Location": location}}
+    with pytest.raises(ClientError) as e:
+        glue.create_table(DatabaseName="orders_db", TableInput=table)
+    assert _code(e) == "InvalidInputException"
+    athena = endpoint.client("athena")
+    qid = athena.start_query_execution(QueryString=f"CREATE EXTERNAL TABLE t2 (a string) LOCATION '{location}'")[
+        "QueryExecutionId"]
+    from .test_athena import finish
+
+    ex = finish(athena, qid)
+    assert ex["Status"]["State"] == "FAILED" and "INVALID_TABLE_PROPERTY" in ex["Status"]["StateChangeReason"]
+    assert glue.get_tables(DatabaseName="orders_db")["TableList"] == []

@@ -350,13 +350,19 @@ class Backend:
         return f"s3://{self.main_bucket}/{location}"
 
     def catalog_location(self, url: str) -> str:
-        """The inverse of :meth:`s3_url`; raises KeyError for a bucket the endpoint does not serve."""
+        """The inverse of :meth:`s3_url`. Raises KeyError for a bucket the endpoint does not serve, and
+        KeyRefused for a location that is not ``s3://``, would leave its bucket or points into ``_lakebox/``:
+        the engine reads whatever a table's location holds, so a location is never a local path."""
         if not url.startswith("s3://"):
-            return url
+            raise KeyRefused(f"location {url!r} is not an s3:// URL")
         bucket, _, key = url[5:].partition("/")
         b = self.bucket(bucket)
         if b is None:
             raise KeyError(bucket)
+        if key:
+            b.check_key(key)
+            if key.startswith(INTERNAL):
+                raise KeyRefused(f"location {url!r} is inside lakebox's own {INTERNAL}")
         if b.main:
             return key
         return str(b.root / key) + ("/" if key.endswith("/") or not key else "")

@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from lakebox.endpoint.backend import Backend, QueryOutcome
+from lakebox.endpoint.backend import Backend, KeyRefused, QueryOutcome
 
 _PARQUET = {"InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
             "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
@@ -109,10 +109,12 @@ def _create_table(backend: Backend, tree: exp.Create, database: str) -> QueryOut
                 serde_params[sp.name] = sp.text("value")
         elif isinstance(p, exp.Property) and type(p) is exp.Property:
             params[p.name] = p.text("value")
-    if not location.startswith("s3://"):
-        return _failed("INVALID_TABLE_PROPERTY", "External location must be an s3:// URL")
-    if backend.bucket(location[5:].split("/", 1)[0]) is None:
+    try:
+        backend.catalog_location(location)
+    except KeyError:
         return _failed("INVALID_TABLE_PROPERTY", f"The bucket of {location} does not exist on this endpoint")
+    except KeyRefused as exc:
+        return _failed("INVALID_TABLE_PROPERTY", str(exc))
     parquet = fmt == "PARQUET" or "parquet" in serde.lower()
     storage: dict[str, Any] = dict(_PARQUET if parquet else _TEXT)
     if not parquet:

@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from lakebox.endpoint.backend import Backend
+from lakebox.endpoint.backend import Backend, KeyRefused
 from lakebox.endpoint.jsonrpc import JsonService
 from lakebox.endpoint.protocol import AwsError
 
@@ -109,13 +109,20 @@ class GlueService(JsonService):
         return {"TableVersions": [{"Table": self.backend.glue_table(t), "VersionId": str(t.version)}
                                   for t in reversed(versions)]}
 
+    def _check_location(self, loc: str | None) -> None:
+        """A table or partition location must be an s3:// prefix in a bucket this endpoint serves."""
+        if not loc:
+            return
+        try:
+            self.backend.catalog_location(loc)
+        except KeyError:
+            raise AwsError("InvalidInputException", f"Location {loc}: bucket {loc[5:].split('/', 1)[0]} does not "
+                           "exist on this endpoint") from None
+        except KeyRefused as exc:
+            raise AwsError("InvalidInputException", f"Location {loc}: {exc}") from None
+
     def _location(self, ti: dict[str, Any]) -> None:
-        loc = (ti.get("StorageDescriptor") or {}).get("Location")
-        if loc and loc.startswith("s3://"):
-            bucket = loc[5:].split("/", 1)[0]
-            if self.backend.bucket(bucket) is None:
-                raise AwsError("InvalidInputException", f"Location {loc}: bucket {bucket} does not exist "
-                               "on this endpoint")
+        self._check_location((ti.get("StorageDescriptor") or {}).get("Location"))
 
     def op_create_table(self, p: dict[str, Any]) -> dict[str, Any]:
         db, ti = p["DatabaseName"], p["TableInput"]
@@ -174,6 +181,8 @@ class GlueService(JsonService):
         if bad:
             raise AwsError("InvalidInputException", f"The number of partition values must be {width} "
                            f"(the table's partition keys), got {len(bad[0].get('Values', []))}")
+        for pi in inputs:
+            self._check_location((pi.get("StorageDescriptor") or {}).get("Location"))
         errors = self.backend.add_partitions(t, inputs)
         return {"Errors": [{"PartitionValues": values, "ErrorDetail": {
             "ErrorCode": code, "ErrorMessage": "Partition already exists."}} for values, code in errors]}

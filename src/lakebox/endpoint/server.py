@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from lakebox.config import Settings
-from lakebox.core.errors import InvalidInputError
+from lakebox.core.errors import InvalidInputError, LakeboxError
 from lakebox.endpoint.athena import AthenaService
 from lakebox.endpoint.backend import Backend
 from lakebox.endpoint.functions import EventDelivery, FunctionSpec
@@ -103,6 +103,8 @@ class EndpointApp:
             _name, resp = self._dispatch(req, service)
         except AwsError as err:
             resp = self._error(err, service, rid, req.method == "HEAD")
+        except LakeboxError as exc:  # lakebox's own errors carry an AWS-style code and status
+            resp = self._error(AwsError(exc.code, exc.message, exc.http_status), service, rid, req.method == "HEAD")
         except Exception:  # noqa: BLE001 - the endpoint answers every request, never with a traceback
             log.exception("unexpected error serving %s %s", req.method, req.raw_path)
             code = "InternalError" if service == "s3" else "InternalFailure"
