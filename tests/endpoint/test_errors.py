@@ -256,3 +256,12 @@ def test_table_locations_cannot_leave_the_lake(endpoint: Endpoint, location: str
     ex = finish(athena, qid)
     assert ex["Status"]["State"] == "FAILED" and "INVALID_TABLE_PROPERTY" in ex["Status"]["StateChangeReason"]
     assert glue.get_tables(DatabaseName="orders_db")["TableList"] == []
+
+
+@pytest.mark.parametrize("output", ["/tmp/results/", "s3://lakebox/../../tmp/", "s3://lakebox/_lakebox/x/",
+                                    "s3://no-such-bucket/results/"])
+def test_output_locations_cannot_leave_the_lake(endpoint: Endpoint, output: str) -> None:
+    with pytest.raises(ClientError) as e:
+        endpoint.client("athena").start_query_execution(QueryString="SELECT 1",
+                                                        ResultConfiguration={"OutputLocation": output})
+    assert _code(e) == "InvalidRequestException"

@@ -30,7 +30,7 @@ from typing import Any
 from sqlglot.errors import TokenError
 from sqlglot.tokens import Tokenizer, TokenType
 
-from lakebox.endpoint.backend import ATHENA_CATALOG, Backend, QueryOutcome
+from lakebox.endpoint.backend import ATHENA_CATALOG, Backend, KeyRefused, QueryOutcome
 from lakebox.endpoint.ddl import is_ddl, run_ddl
 from lakebox.endpoint.jsonrpc import JsonService
 from lakebox.endpoint.protocol import AwsError
@@ -230,12 +230,15 @@ class AthenaService(JsonService):
         return {"QueryExecutionId": exec_id}
 
     def _output_bucket(self, output: str) -> str:
-        if not output.startswith("s3://"):
-            raise AwsError("InvalidRequestException", f"OutputLocation must be an s3:// URL, not {output!r}")
-        bucket = output[5:].split("/", 1)[0]
-        if self.backend.bucket(bucket) is None:
-            raise AwsError("InvalidRequestException", f"Unable to verify/create output bucket {bucket}")
-        return bucket
+        """The bucket of an OutputLocation, which must be an s3:// prefix inside a served bucket."""
+        try:
+            self.backend.catalog_location(output if output.endswith("/") else output + "/")
+        except KeyError:
+            raise AwsError("InvalidRequestException",
+                           f"Unable to verify/create output bucket {output[5:].split('/', 1)[0]}") from None
+        except KeyRefused as exc:
+            raise AwsError("InvalidRequestException", f"OutputLocation {output}: {exc}") from None
+        return output[5:].split("/", 1)[0]
 
     def _run(self, ex: Execution, bucket: str, key: str) -> None:
         with self._lock:
@@ -281,7 +284,7 @@ class AthenaService(JsonService):
         if outcome.state == "SUCCEEDED" and outcome.csv_path is not None:
             try:
                 self.backend.move_result(outcome.csv_path, bucket, key)
-            except (OSError, KeyError) as exc:
+            except (OSError, KeyError, KeyRefused) as exc:
                 outcome = QueryOutcome("FAILED", [], [], outcome.stats, "PERMISSION_DENIED",
                                        f"Cannot write the result to {ex.output}: {exc}", 1)
         if outcome.statement_type == "DDL" and outcome.state == "SUCCEEDED":
