@@ -34,6 +34,7 @@ from lakebox.endpoint.backend import ATHENA_CATALOG, Backend, KeyRefused, QueryO
 from lakebox.endpoint.ddl import is_ddl, run_ddl
 from lakebox.endpoint.jsonrpc import JsonService
 from lakebox.endpoint.protocol import AwsError
+from lakebox.query.results import read_athena_csv
 
 log = logging.getLogger("lakebox.endpoint.athena")
 
@@ -128,34 +129,6 @@ def _column_info(col: dict[str, str]) -> dict[str, Any]:
     return {"CatalogName": "hive", "SchemaName": "", "TableName": "", "Name": col["name"], "Label": col["name"],
             "Type": t, "Precision": precision, "Scale": scale, "Nullable": "UNKNOWN",
             "CaseSensitive": t == "varchar"}
-
-
-def read_result_csv(text: str) -> list[list[str | None]]:
-    """Athena's result CSV back into rows: every value quoted, NULL an empty unquoted field."""
-    rows: list[list[str | None]] = []
-    row: list[str | None] = []
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] == '"':
-            j, buf = i + 1, []
-            while j < n:
-                if text[j] == '"':
-                    if j + 1 < n and text[j + 1] == '"':
-                        buf.append('"')
-                        j += 2
-                        continue
-                    break
-                buf.append(text[j])
-                j += 1
-            row.append("".join(buf))
-            i = j + 1
-        else:
-            row.append(None)
-        if i >= n or text[i] == "\n":
-            rows.append(row)
-            row = []
-        i += 1
-    return rows
 
 
 class AthenaService(JsonService):
@@ -406,7 +379,7 @@ class AthenaService(JsonService):
         if b is None:
             raise AwsError("InvalidRequestException", f"The result of {ex.id} is no longer at {ex.output}")
         try:
-            rows = read_result_csv(b.read(key).decode("utf-8"))
+            rows = read_athena_csv(b.read(key).decode("utf-8"))
         except KeyError:
             raise AwsError("InvalidRequestException", f"The result of {ex.id} is no longer at {ex.output}") from None
         return rows[1:]
@@ -516,4 +489,4 @@ def _offset(token: str | None) -> int:
     raise AwsError("InvalidRequestException", "The NextToken is not valid")
 
 
-__all__ = ["AthenaService", "Execution", "bind_parameters", "read_result_csv"]
+__all__ = ["AthenaService", "Execution", "bind_parameters"]

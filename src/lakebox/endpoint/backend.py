@@ -533,7 +533,7 @@ class Backend:
         """Run Trino SQL through lakebox's engine; the result CSV stays where the engine wrote it."""
         self.refresh_api_tables()
         engine = self.lake.engine
-        result = engine.start_query_execution(sql, database, timeout=timeout)
+        result = engine.run_query(sql, database, timeout=timeout)
         csv_path = None
         if result.state == "SUCCEEDED":
             csv_path = self.lake.store.local_path(f"enriched/{result.execution_id}.csv")
@@ -543,8 +543,9 @@ class Backend:
             return QueryOutcome("FAILED", [], [], dict(result.stats), result.error.error_type,
                                 str(result.error), result.error.category)
         kind = "UTILITY" if sql.lstrip().split(None, 1)[0].upper() in ("SHOW", "DESCRIBE", "EXPLAIN") else "DML"
-        return QueryOutcome("SUCCEEDED", list(result.columns), result.text_rows(), dict(result.stats),
-                            statement_type=kind, csv_path=csv_path)
+        columns = [{"name": c["name"], "type": c["type"]} for c in result.columns]
+        return QueryOutcome("SUCCEEDED", columns, result.text_rows(), dict(result.stats), statement_type=kind,
+                            csv_path=csv_path)
 
     def move_result(self, src: Path, bucket: str, key: str) -> None:
         """Put a result file at its OutputLocation (a rename inside one file system)."""
