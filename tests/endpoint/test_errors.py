@@ -265,3 +265,13 @@ def test_output_locations_cannot_leave_the_lake(endpoint: Endpoint, output: str)
         endpoint.client("athena").start_query_execution(QueryString="SELECT 1",
                                                         ResultConfiguration={"OutputLocation": output})
     assert _code(e) == "InvalidRequestException"
+
+
+def test_s3_request_missing_a_parameter(endpoint: Endpoint) -> None:
+    up = endpoint.client("s3").create_multipart_upload(Bucket=B, Key="k")["UploadId"]
+    status, _, body = raw(endpoint, "PUT", f"/{B}/k?partNumber=1", b"data")  # no uploadId
+    assert status == 400 and s3_error(body)["Code"] == "InvalidRequest" and "uploadId" in s3_error(body)["Message"]
+    status, _, body = raw(endpoint, "PUT", f"/{B}/k?uploadId={up}", b"data")  # no partNumber
+    assert status == 400 and "partNumber" in s3_error(body)["Message"]
+    status, _, _ = raw(endpoint, "HEAD", f"/{B}/k")
+    assert status == 404  # nothing was written as a plain PutObject

@@ -96,4 +96,18 @@ class S3Router:
         if best is None:
             raise AwsError("MethodNotAllowed", "The specified method is not allowed against this resource.", 405,
                            Method=req.method, ResourceType="OBJECT" if key else "BUCKET")
+        self._check_incomplete(req, kind, best[0])
         return best[1], bucket, key
+
+    def _check_incomplete(self, req: Request, kind: str, best_score: int) -> None:
+        """A request that names some of an operation's required query parameters but not all (``?partNumber=1``
+        without ``uploadId``) is that operation with a parameter missing, not the plainer operation it would
+        otherwise fall back to (PutObject)."""
+        for r in self.routes:
+            if r.method != req.method or r.kind != kind or not r.required_query:
+                continue
+            given = [q for q in r.required_query if q in req.query]
+            if given and len(given) < len(r.required_query) and len(given) >= best_score:
+                missing = [q for q in r.required_query if q not in req.query]
+                raise AwsError("InvalidRequest", f"{r.name} needs the query parameter(s) {', '.join(missing)}; "
+                               f"the request has {', '.join(given)} only")
