@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +211,16 @@ def test_a_query_outlives_the_endpoint_process(start_endpoint: Any, tmp_path: Pa
     assert ex["Status"]["State"] == "SUCCEEDED" and ex["Query"].startswith("SELECT 'a'")
     rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
     assert rows == [{"Data": [{"VarCharValue": "x"}]}, {"Data": [{"VarCharValue": "a"}]}, {"Data": [{}]}]
+
+
+def test_stop_interrupts_a_running_query(athena: Any, orders: Endpoint) -> None:
+    slow = ("SELECT count(*) FROM UNNEST(sequence(1, 20000)) AS a(x) CROSS JOIN UNNEST(sequence(1, 20000)) AS b(y) "
+            "CROSS JOIN UNNEST(sequence(1, 1000)) AS c(z)")  # 4e11 rows: minutes of work
+    qid = athena.start_query_execution(QueryString=slow)["QueryExecutionId"]
+    assert athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"] == "RUNNING"
+    t0 = time.monotonic()
+    athena.stop_query_execution(QueryExecutionId=qid)
+    ex = finish(athena, qid)
+    assert ex["Status"]["State"] == "CANCELLED"
+    wait_until(lambda: not orders.app.backend.lake.engine._running, timeout=10, what="the engine to stop the query")
+    assert time.monotonic() - t0 < 10

@@ -1,15 +1,15 @@
 """Athena in its JSON 1.1 protocol, running Trino SQL through lakebox's translation onto DuckDB.
 
-A query is QUEUED when started, RUNNING on a worker thread, then SUCCEEDED, FAILED or CANCELLED. Its result
-CSV and ``.metadata`` are written at ``<OutputLocation><QueryExecutionId>.csv``, where Athena writes them,
-inside the bucket the location names. ``GetQueryResults`` pages the rows with the header row first, the
-column types under Athena's names and ``MaxResults`` at most 1000.
+A query is QUEUED when started, RUNNING on lakebox's engine (its QueryEngine protocol: start, poll, stop),
+then SUCCEEDED, FAILED or CANCELLED. Its result CSV and ``.metadata`` are written at
+``<OutputLocation><QueryExecutionId>.csv``, where Athena writes them, inside the bucket the location names.
+``GetQueryResults`` pages the rows with the header row first, the column types under Athena's names and
+``MaxResults`` at most 1000. StopQueryExecution interrupts a running query.
 
 Differences from AWS: the ``primary`` workgroup has a default OutputLocation (``s3://<lake bucket>/
 enriched/``) so clients that set none still work; the ``.metadata`` file is JSON (Athena's is binary);
-StopQueryExecution marks a running query CANCELLED and discards its result, but DuckDB finishes the statement
-(or hits the query timeout); ListQueryExecutions lists this process's executions, while GetQueryExecution and
-GetQueryResults also find older ones by id in ``_lakebox/endpoint/athena/``.
+ListQueryExecutions lists this process's executions, while GetQueryExecution and GetQueryResults also find
+older ones by id in ``_lakebox/endpoint/athena/``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from lakebox.endpoint.backend import ATHENA_CATALOG, Backend, KeyRefused, QueryO
 from lakebox.endpoint.ddl import is_ddl, run_ddl
 from lakebox.endpoint.jsonrpc import JsonService
 from lakebox.endpoint.protocol import AwsError
+from lakebox.query.errors import AthenaError
 from lakebox.query.results import read_athena_csv
 
 log = logging.getLogger("lakebox.endpoint.athena")
@@ -78,6 +80,7 @@ class Execution:
     row_count: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
     token: str | None = None
+    engine_id: str | None = None  # the id of the run on lakebox's engine
 
     def to_api(self) -> dict[str, Any]:
         status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submitted}
@@ -225,16 +228,31 @@ class AthenaService(JsonService):
                                        f"CATALOG_NOT_FOUND: Catalog '{ex.catalog}' not found")
             else:
                 sql = bind_parameters(ex.query, ex.parameters) if ex.parameters else ex.query
-                outcome = run_ddl(self.backend, sql, ex.database) if is_ddl(sql) else \
-                    self.backend.run_query(sql, ex.database)
+                outcome = run_ddl(self.backend, sql, ex.database) if is_ddl(sql) else self._engine_run(ex, sql)
         except AwsError as exc:
             outcome = QueryOutcome("FAILED", [], [], {}, "INVALID_ARGUMENT", exc.message)
+        except AthenaError as exc:
+            outcome = QueryOutcome("FAILED", [], [], {}, exc.error_type, str(exc), exc.category)
         except Exception:  # noqa: BLE001 - a query must end in a final state, whatever went wrong
             log.exception("query %s failed unexpectedly", ex.id)
             outcome = QueryOutcome("FAILED", [], [], {}, "GENERIC_INTERNAL_ERROR",
                                    "GENERIC_INTERNAL_ERROR: lakebox failed to run the query; see the endpoint's log",
                                    1)
         self._finish(ex, outcome, bucket, key, started)
+
+    def _engine_run(self, ex: Execution, sql: str) -> QueryOutcome:
+        """Start the query on lakebox's engine and wait for its final state (a stop interrupts it)."""
+        engine_id = self.backend.start_query(sql, ex.database)
+        with self._lock:
+            ex.engine_id = engine_id
+            cancelled = ex.state == "CANCELLED"
+        if cancelled:
+            self.backend.stop_query(engine_id)
+        delay = 0.001
+        while (outcome := self.backend.query_outcome(engine_id, sql)) is None:
+            time.sleep(delay)  # the engine's own pool runs the query; its state is a dictionary lookup
+            delay = min(delay * 2, 0.02)
+        return outcome
 
     def _finish(self, ex: Execution, outcome: QueryOutcome, bucket: str, key: str, started: dt.datetime) -> None:
         done = dt.datetime.now(dt.UTC)
@@ -272,12 +290,12 @@ class AthenaService(JsonService):
             ex.completed = done
             ex.statement_type = outcome.statement_type
             if outcome.state == "SUCCEEDED":
-                ex.columns, ex.rows, ex.row_count = outcome.columns, outcome.rows, len(outcome.rows)
-                self._with_rows.append(ex.id)
-                while len(self._with_rows) > _ROWS_KEPT:
-                    old = self.executions.get(self._with_rows.popleft())
-                    if old is not None:
-                        old.rows = None
+                ex.columns = outcome.columns
+                if outcome.row_count is not None:  # the rows are read from the result file when asked for
+                    ex.rows, ex.row_count = None, outcome.row_count
+                else:
+                    ex.rows, ex.row_count = outcome.rows, len(outcome.rows)
+                    self._keep_rows(ex)
             else:
                 ex.reason = outcome.error_message
                 code = outcome.error_code or "GENERIC_INTERNAL_ERROR"
@@ -363,13 +381,24 @@ class AthenaService(JsonService):
     def op_stop_query_execution(self, p: dict[str, Any]) -> dict[str, Any]:
         ex = self._get(p["QueryExecutionId"])
         with self._lock:
+            engine_id = ex.engine_id if ex.state == "RUNNING" else None
             if ex.state not in _DONE:
                 ex.state = "CANCELLED"
                 ex.completed = dt.datetime.now(dt.UTC)
                 ex.reason = "Query was cancelled by the user"
                 ex.error = {"ErrorCategory": 2, "ErrorType": 1011, "Retryable": False,
                             "ErrorMessage": "Query was cancelled by the user"}
+        if engine_id is not None:
+            self.backend.stop_query(engine_id)
         return {}
+
+    def _keep_rows(self, ex: Execution) -> None:
+        """Remember an execution's rows (for paging), forgetting the oldest beyond ``_ROWS_KEPT``."""
+        self._with_rows.append(ex.id)
+        while len(self._with_rows) > _ROWS_KEPT:
+            old = self.executions.get(self._with_rows.popleft())
+            if old is not None:
+                old.rows = None
 
     def _rows(self, ex: Execution) -> list[list[str | None]]:
         if ex.rows is not None:
@@ -382,7 +411,10 @@ class AthenaService(JsonService):
             rows = read_athena_csv(b.read(key).decode("utf-8"))
         except KeyError:
             raise AwsError("InvalidRequestException", f"The result of {ex.id} is no longer at {ex.output}") from None
-        return rows[1:]
+        with self._lock:
+            ex.rows = rows[1:] if ex.statement_type == "DML" else rows
+            self._keep_rows(ex)
+        return ex.rows
 
     def op_get_query_results(self, p: dict[str, Any]) -> dict[str, Any]:
         ex = self._get(p["QueryExecutionId"])

@@ -181,6 +181,7 @@ class QueryOutcome:
     error_category: int = 2
     statement_type: str = "DML"
     csv_path: Path | None = None
+    row_count: int | None = None  # when the rows stay in the result file
 
 
 class _GlueShapes(GlueConvertMixin):
@@ -529,23 +530,37 @@ class Backend:
 
     # --- queries (Athena) ----------------------------------------------------------------------------------
 
-    def run_query(self, sql: str, database: str, timeout: float | None = None) -> QueryOutcome:
-        """Run Trino SQL through lakebox's engine; the result CSV stays where the engine wrote it."""
+    def start_query(self, sql: str, database: str) -> str:
+        """StartQueryExecution on lakebox's engine (Trino SQL on DuckDB); returns the engine's execution id.
+        SQL that is not read-only raises ``AthenaError`` here."""
         self.refresh_api_tables()
-        engine = self.lake.engine
-        result = engine.run_query(sql, database, timeout=timeout)
-        csv_path = None
-        if result.state == "SUCCEEDED":
-            csv_path = self.lake.store.local_path(f"enriched/{result.execution_id}.csv")
-        # The endpoint writes its own metadata at the OutputLocation; the engine's copy would be a duplicate.
-        self.lake.store.delete_object(f"enriched/{result.execution_id}.csv.metadata")
-        if result.error is not None:
-            return QueryOutcome("FAILED", [], [], dict(result.stats), result.error.error_type,
-                                str(result.error), result.error.category)
+        return str(self.lake.engine.start_query_execution(sql, database))
+
+    def stop_query(self, engine_id: str) -> None:
+        """StopQueryExecution: the engine interrupts the running statement."""
+        self.lake.engine.stop_query_execution(engine_id)
+
+    def query_outcome(self, engine_id: str, sql: str) -> QueryOutcome | None:
+        """The engine's execution once it is final (None while it runs). Rows stay in the result CSV, whose
+        local path is returned; the engine's own metadata record is dropped, as the endpoint writes its
+        own at the OutputLocation."""
+        ex = self.lake.engine.get_query_execution(engine_id)
+        status = ex.get("Status", {})
+        state = str(status.get("State", "RUNNING"))
+        if state not in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return None
+        stats = dict(ex.get("Statistics", {}))
+        self.lake.store.delete_object(f"enriched/{engine_id}.csv.metadata")
+        if state != "SUCCEEDED":
+            err = status.get("AthenaError", {})
+            return QueryOutcome(state, [], [], stats, str(err.get("ErrorType", "GENERIC_INTERNAL_ERROR")),
+                                str(status.get("StateChangeReason", "")), int(err.get("ErrorCategory", 2)))
         kind = "UTILITY" if sql.lstrip().split(None, 1)[0].upper() in ("SHOW", "DESCRIBE", "EXPLAIN") else "DML"
-        columns = [{"name": c["name"], "type": c["type"]} for c in result.columns]
-        return QueryOutcome("SUCCEEDED", columns, result.text_rows(), dict(result.stats), statement_type=kind,
-                            csv_path=csv_path)
+        columns = [{"name": c["Name"], "type": c["Type"]} for c in ex.get("ResultSetMetadata", {}).get(
+            "ColumnInfo", [])]
+        csv_path = self.lake.store.local_path(f"enriched/{engine_id}.csv")
+        return QueryOutcome("SUCCEEDED", columns, [], stats, statement_type=kind, csv_path=csv_path,
+                            row_count=int(ex.get("RowCount", 0)))
 
     def move_result(self, src: Path, bucket: str, key: str) -> None:
         """Put a result file at its OutputLocation (a rename inside one file system)."""
