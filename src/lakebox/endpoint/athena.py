@@ -251,7 +251,7 @@ class AthenaService(JsonService):
         delay = 0.001
         while (outcome := self.backend.query_outcome(engine_id, sql)) is None:
             time.sleep(delay)  # the engine's own pool runs the query; its state is a dictionary lookup
-            delay = min(delay * 2, 0.02)
+            delay = min(delay * 2, 0.005)
         return outcome
 
     def _finish(self, ex: Execution, outcome: QueryOutcome, bucket: str, key: str, started: dt.datetime) -> None:
