@@ -502,6 +502,11 @@ class AthenaService(JsonService):
                                for w in self.workgroups.values()]}
 
     def close(self) -> None:
+        """Shutdown: queued queries never start, running ones are stopped."""
+        with self._lock:
+            running = [ex.engine_id for ex in self.executions.values() if ex.state == "RUNNING" and ex.engine_id]
+        for engine_id in running:
+            self.backend.stop_query(engine_id)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
