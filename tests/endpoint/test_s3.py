@@ -263,3 +263,18 @@ def test_listing_from_the_top_keeps_s3_key_order(s3: Any, endpoint: Endpoint) ->
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=B)["Contents"]]
     assert keys == sorted(keys) == ["a-b.txt", "a.txt", "a/b.txt", "a0.txt", "z.txt"]
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=B, Prefix="a")["Contents"]] == keys[:4]
+
+
+def test_boto3_resource_api(endpoint: Endpoint) -> None:
+    import boto3
+
+    from .conftest import CREDS
+
+    s3 = boto3.resource("s3", endpoint_url=endpoint.url, **CREDS)
+    bucket = s3.Bucket(B)
+    for i in range(5):
+        bucket.put_object(Key=f"res/{i}.txt", Body=f"v{i}".encode())
+    assert s3.Object(B, "res/3.txt").get()["Body"].read().decode("utf-8") == "v3"
+    assert [o.key for o in bucket.objects.filter(Prefix="res/").page_size(2)] == [f"res/{i}.txt" for i in range(5)]
+    bucket.objects.filter(Prefix="res/").delete()  # DeleteObjects in batches
+    assert list(bucket.objects.filter(Prefix="res/")) == []
