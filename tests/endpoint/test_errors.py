@@ -275,3 +275,9 @@ def test_s3_request_missing_a_parameter(endpoint: Endpoint) -> None:
     assert status == 400 and "partNumber" in s3_error(body)["Message"]
     status, _, _ = raw(endpoint, "HEAD", f"/{B}/k")
     assert status == 404  # nothing was written as a plain PutObject
+
+
+def test_configured_bucket_names_follow_s3s_rules(tmp_path: Any) -> None:
+    settings = load_settings({"lake": str(tmp_path / "lake"), "endpoint_bucket": "My_Lake"}, env={})
+    with pytest.raises(EndpointError, match="My_Lake"):
+        make_server(settings, "127.0.0.1", 0)

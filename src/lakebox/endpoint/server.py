@@ -26,7 +26,7 @@ from lakebox.endpoint.backend import Backend
 from lakebox.endpoint.functions import EventDelivery, FunctionSpec
 from lakebox.endpoint.glue import GlueService
 from lakebox.endpoint.protocol import AwsError, json_error_body, request_id, xml_error_body
-from lakebox.endpoint.s3 import S3Service
+from lakebox.endpoint.s3 import S3Service, check_bucket_name
 from lakebox.endpoint.sigv4 import read_signature, verify
 from lakebox.endpoint.transport import REASONS, Request, Response
 
@@ -239,6 +239,13 @@ def make_server(settings: Settings, host: str | None = None, port: int | None = 
         raise EndpointError(f"refusing to serve AWS APIs on {host} without credentials: set "
                             "endpoint_access_key and endpoint_secret_key (LAKEBOX_ENDPOINT_ACCESS_KEY/"
                             "LAKEBOX_ENDPOINT_SECRET_KEY), or bind to 127.0.0.1")
+    for name in [settings.endpoint_bucket, *(p.split("=", 1)[0].strip() for p in
+                                              (settings.endpoint_buckets or "").split(",") if p.strip())]:
+        try:
+            check_bucket_name(name)
+        except AwsError:
+            raise EndpointError(f"bucket name {name!r} (endpoint_bucket/endpoint_buckets) breaks S3's naming rules: "
+                                "3-63 lower-case letters, digits, dots and hyphens") from None
     try:
         app = EndpointApp(settings, loopback=loopback, echo=echo)
     except ValueError as exc:
