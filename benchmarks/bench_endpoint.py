@@ -67,9 +67,16 @@ def athena_round_trip(url: str, sql: str, output: str) -> float:
     return once()
 
 
-def timings(fn: Callable[[], float], trials: int) -> list[float]:
-    fn()
-    return [fn() for _ in range(trials)]
+def interleaved(fns: list[Callable[[], float]], trials: int) -> list[list[float]]:
+    """Each function ``trials`` times after a warm-up, taking turns, so that the load of a shared machine
+    falls on all of them alike."""
+    for fn in fns:
+        fn()
+    out: list[list[float]] = [[] for _ in fns]
+    for _ in range(trials):
+        for i, fn in enumerate(fns):
+            out[i].append(fn())
+    return out
 
 
 def s3_throughput(url: str, bucket: str, size: int, count: int) -> tuple[float, float]:
@@ -124,13 +131,14 @@ def main() -> None:
                 assert res.state == "SUCCEEDED"
                 return time.perf_counter() - t0
 
-            rows = [
-                ("lakebox endpoint (boto3 over HTTP)", timings(lambda: athena_round_trip(
-                    url, sql, f"s3://{settings.endpoint_bucket}/bench-results/"), args.trials)),
-                ("lakebox in-process (`lake.engine`)", timings(in_process, args.trials)),
-                ("moto server (canned results, no SQL)", timings(lambda: athena_round_trip(
-                    moto_url, sql, "s3://bench/results/"), args.trials)),
-            ]
+            names = ["lakebox endpoint (boto3 over HTTP)", "lakebox in-process (`lake.engine`)",
+                     "moto server (canned results, no SQL)"]
+            series = interleaved([
+                lambda: athena_round_trip(url, sql, f"s3://{settings.endpoint_bucket}/bench-results/"),
+                in_process,
+                lambda: athena_round_trip(moto_url, sql, "s3://bench/results/"),
+            ], args.trials)
+            rows = list(zip(names, series, strict=True))
             s3_rows = []
             for label, size, count in (("1 KB", 1024, 200), ("10 MB", 10 * 1024 * 1024, 10)):
                 ours = s3_throughput(url, settings.endpoint_bucket, size, count)
@@ -143,8 +151,8 @@ def main() -> None:
     lines = [
         "# Local AWS endpoint",
         "",
-        f"Athena round trip: `total_sales_by_customer` over {args.rows:,} sample orders, {args.trials} trials after "
-        "a warm-up; start -> poll GetQueryExecution every 5 ms -> GetQueryResults, one boto3 client; "
+        f"Athena round trip: `total_sales_by_customer` over {args.rows:,} sample orders, {args.trials} trials of each "
+        "(taking turns) after a warm-up; start -> poll GetQueryExecution every 5 ms -> GetQueryResults, one boto3 client; "
         "in-process is `lake.engine.run_query`.",
         "",
         "| Athena query | p50 (ms) | p95 (ms) | min (ms) | max (ms) |",
