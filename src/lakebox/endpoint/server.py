@@ -219,7 +219,10 @@ def stop_server(server: Any, timeout: float = 5.0) -> None:
     threads, then the app (queued events, crawls and queries finish first)."""
     server.close()
     for channel in list(server._map.values()):
-        channel.close()
+        try:
+            channel.close()
+        except OSError as exc:  # the connection went away on its own meanwhile
+            log.debug("closing a connection at shutdown: %s", exc)
     server.task_dispatcher.shutdown(timeout=timeout)
     server.endpoint_app.close()
 
