@@ -241,7 +241,8 @@ def test_get_bucket_location(endpoint: Endpoint) -> None:
 
 
 @pytest.mark.parametrize("location", ["/etc/", "file:///etc/", "s3://lakebox/../../etc/", "s3://lakebox/a/../../x/",
-                                      "s3://lakebox/_lakebox/", "s3://no-such-bucket/x/"])
+                                      "s3://lakebox/_lakebox/", "s3://no-such-bucket/x/", "s3://../x/",
+                                      "s3://../../etc/"])
 def test_table_locations_cannot_leave_the_lake(endpoint: Endpoint, location: str) -> None:
     glue = endpoint.client("glue")
     table = {"Name": "t", "StorageDescriptor": {"Columns": [{"Name": "a", "Type": "string"}], "Location": location}}
@@ -259,7 +260,7 @@ def test_table_locations_cannot_leave_the_lake(endpoint: Endpoint, location: str
 
 
 @pytest.mark.parametrize("output", ["/tmp/results/", "s3://lakebox/../../tmp/", "s3://lakebox/_lakebox/x/",
-                                    "s3://no-such-bucket/results/"])
+                                    "s3://no-such-bucket/results/", "s3://../", "s3://../x/"])
 def test_output_locations_cannot_leave_the_lake(endpoint: Endpoint, output: str) -> None:
     with pytest.raises(ClientError) as e:
         endpoint.client("athena").start_query_execution(QueryString="SELECT 1",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -46,6 +47,17 @@ class KeyRefused(InvalidInputError):
     """A key that cannot be stored in a folder lake (it would escape it, or is not a valid key)."""
 
     code = "InvalidArgument"
+
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+def valid_bucket_name(name: str) -> bool:
+    """S3's bucket naming rules: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a
+    letter or digit, no ``..``, not an IP address."""
+    return bool(_BUCKET_NAME.match(name)) and ".." not in name and not _IP.match(name) \
+        and not name.startswith("xn--")
 
 
 @dataclass(frozen=True)
@@ -224,6 +236,10 @@ class Backend:
         return sorted(names)
 
     def bucket(self, name: str) -> Bucket | None:
+        """The bucket called ``name``, or None. A name that breaks S3's rules (``..``, slashes, upper case) is
+        never a bucket, wherever it comes from (a request, a table location, an OutputLocation)."""
+        if not valid_bucket_name(name):
+            return None
         with self._lock:
             if name in self._buckets:
                 return self._buckets[name]

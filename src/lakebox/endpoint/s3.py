@@ -20,7 +20,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-from lakebox.endpoint.backend import ENDPOINT_STATE, INTERNAL, Backend, Bucket, KeyRefused, StoredObject
+from lakebox.endpoint.backend import (
+    ENDPOINT_STATE,
+    INTERNAL,
+    Backend,
+    Bucket,
+    KeyRefused,
+    StoredObject,
+    valid_bucket_name,
+)
 from lakebox.endpoint.protocol import (
     S3_NS,
     AwsError,
@@ -35,8 +43,6 @@ from lakebox.endpoint.transport import Request, Response
 UPLOADS = ENDPOINT_STATE + "uploads/"
 OWNER = {"DisplayName": "lakebox", "ID": "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"}
 MIN_PART = 5 * 1024 * 1024
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
 #: Events the endpoint emits: (bucket, key, event name, size, etag).
 EventSink = Callable[[str, str, str, int, str], None]
@@ -44,7 +50,7 @@ EventSink = Callable[[str, str, str, int, str], None]
 
 def check_bucket_name(name: str) -> None:
     """S3's bucket naming rules (3-63 characters, lower-case letters, digits, dots and hyphens)."""
-    if not _BUCKET.match(name) or ".." in name or _IP.match(name) or name.startswith("xn--"):
+    if not valid_bucket_name(name):
         raise AwsError("InvalidBucketName", "The specified bucket is not valid.", BucketName=name)
 
 
