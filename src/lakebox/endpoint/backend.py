@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from lakebox.catalog import collect_file_infos, table_parameters
 from lakebox.catalog.crawler import PartitionDef, TableDef, build_table, is_data_file, sanitize_table_name
-from lakebox.catalog.glue_convert import GlueConvertMixin
+from lakebox.catalog.files import collect_file_infos, table_parameters
+from lakebox.catalog.glue_convert import GlueConverter
 from lakebox.config import Settings
 from lakebox.core.errors import InvalidInputError
 from lakebox.core.runs import RunRecord
@@ -32,8 +32,8 @@ from lakebox.events import build_event, build_record, matches_trigger
 from lakebox.lake import Lake
 from lakebox.process.runs import RUNS_PREFIX
 from lakebox.query.dialect import CATALOG_NAME
-from lakebox.store import InvalidKeyError, LocalStore, NoSuchKeyError, validate_key
-from lakebox.store.local import TMP_PREFIX
+from lakebox.store.base import TMP_PREFIX, InvalidKeyError, NoSuchKeyError, validate_key
+from lakebox.store.local import LocalStore
 from lakebox.trigger.deadletter import record_failure
 
 #: Objects under this prefix are lakebox's own (catalog, run ledger, endpoint state): S3 clients cannot
@@ -92,11 +92,11 @@ class Bucket:
 
     def write_stream(self, key: str, body: IO[bytes]) -> StoredObject:
         """Write an object atomically from a stream (a temp file in the destination folder, renamed)."""
-        tmp = self._store.temp_path_for(self.check_key(key))
+        tmp = self._store.temp_path(self.check_key(key))
         try:
             with open(tmp, "wb") as fh:
                 shutil.copyfileobj(body, fh, 1024 * 1024)
-            info = self._store.put_file(key, tmp)
+            info = self._store.upload_file(key, tmp)
         finally:
             tmp.unlink(missing_ok=True)
         return StoredObject(info.key, info.size, info.etag, info.modified)
@@ -108,7 +108,7 @@ class Bucket:
     def write_record(self, key: str, data: bytes) -> None:
         """Write a small derived record (an object's ETag, a query's metadata) atomically but without fsync:
         losing one to a power cut costs a recomputed MD5, not data."""
-        tmp = self._store.temp_path_for(self.check_key(key))
+        tmp = self._store.temp_path(self.check_key(key))
         try:
             tmp.write_bytes(data)
             os.replace(tmp, self.path(key))
@@ -116,10 +116,10 @@ class Bucket:
             tmp.unlink(missing_ok=True)
 
     def temp_path(self, key: str) -> Path:
-        return self._store.temp_path_for(self.check_key(key))
+        return self._store.temp_path(self.check_key(key))
 
     def write_file(self, key: str, path: Path) -> StoredObject:
-        info = self._store.put_file(self.check_key(key), path)
+        info = self._store.upload_file(self.check_key(key), path)
         return StoredObject(info.key, info.size, info.etag, info.modified)
 
     def open(self, key: str) -> IO[bytes]:
@@ -194,13 +194,6 @@ class QueryOutcome:
     statement_type: str = "DML"
     csv_path: Path | None = None
     row_count: int | None = None  # when the rows stay in the result file
-
-
-class _GlueShapes(GlueConvertMixin):
-    """Lakebox's TableDef <-> Glue Table conversions, for one lake URL."""
-
-    def __init__(self, lake_url: str) -> None:
-        self.lake_url = lake_url
 
 
 class Backend:
@@ -386,7 +379,7 @@ class Backend:
 
     def glue_table(self, t: TableDef) -> dict[str, Any]:
         """A TableDef as Glue's Table structure."""
-        shapes = _GlueShapes("")
+        shapes = GlueConverter("")
         out = shapes.table_input(t)
         out["StorageDescriptor"]["Location"] = self.s3_url(t.location)
         for key in ("lakebox.last_crawl", "lakebox.source"):
@@ -401,7 +394,7 @@ class Backend:
         return out
 
     def glue_partitions(self, t: TableDef) -> list[dict[str, Any]]:
-        shapes = _GlueShapes("")
+        shapes = GlueConverter("")
         out = []
         for p in t.partitions:
             pi = shapes.partition_input(t, p)
@@ -413,7 +406,7 @@ class Backend:
 
     def table_from_input(self, database: str, ti: dict[str, Any], old: TableDef | None = None) -> TableDef:
         """A Glue TableInput as a TableDef, with its files listed (Athena reads whatever is at the location)."""
-        shapes = _GlueShapes("")
+        shapes = GlueConverter("")
         sd = ti.get("StorageDescriptor") or {}
         t = shapes.table_from_glue({**ti, "DatabaseName": database})
         t.name = ti["Name"].lower()
@@ -465,17 +458,17 @@ class Backend:
 
     def add_partitions(self, t: TableDef, inputs: list[dict[str, Any]]) -> list[tuple[list[str], str]]:
         """BatchCreatePartition: add partitions; returns (values, error code) for those that already exist."""
-        have = {tuple(p.values) for p in t.partitions}
-        errors = []
+        have = {tuple(p.values) for p in self.catalog.get_partitions(t.database, t.name)}
+        errors, new = [], []
         for pi in inputs:
             values = tuple(str(v) for v in pi.get("Values", []))
             if values in have:
                 errors.append((list(values), "AlreadyExistsException"))
                 continue
             loc = (pi.get("StorageDescriptor") or {}).get("Location") or ""
-            t.partitions.append(PartitionDef(values, self.catalog_location(loc) if loc else t.location))
+            new.append(PartitionDef(values, self.catalog_location(loc) if loc else t.location))
             have.add(values)
-        self.put_table(t)
+        self.catalog.batch_create_partition(t, new)
         return errors
 
     # --- the crawler ---------------------------------------------------------------------------------------
