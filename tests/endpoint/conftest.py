@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from lakebox.config import Settings, load_settings
 from lakebox.endpoint.server import make_server, stop_server
@@ -41,6 +42,11 @@ class Endpoint:
                     "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
                     "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true"})
         return env
+
+
+def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    """The AWS error code botocore raised (``ClientError.response['Error']['Code']``)."""
+    return str(exc.value.response["Error"]["Code"])
 
 
 @pytest.fixture

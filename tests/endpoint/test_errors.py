@@ -20,13 +20,9 @@ from botocore.exceptions import ClientError
 from lakebox.config import load_settings
 from lakebox.endpoint.server import EndpointError, make_server
 
-from .conftest import Endpoint
+from .conftest import Endpoint, error_code
 
 B = "lakebox"
-
-
-def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
 
 
 def raw(endpoint: Endpoint, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
@@ -62,11 +58,11 @@ def test_unknown_and_unsupported_actions(endpoint: Endpoint) -> None:
     glue = endpoint.client("glue")
     with pytest.raises(ClientError) as e:
         glue.create_job(Name="j", Role="r", Command={"Name": "glueetl"})
-    assert _code(e) == "UnknownOperationException" and "CreateJob" in str(e.value)
+    assert error_code(e) == "UnknownOperationException" and "CreateJob" in str(e.value)
     s3 = endpoint.client("s3")
     with pytest.raises(ClientError) as e:
         s3.get_bucket_policy(Bucket=B)
-    assert _code(e) == "NotImplemented"
+    assert error_code(e) == "NotImplemented"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     status, _, body = raw(endpoint, "PATCH", f"/{B}/x")
     assert status == 405 and s3_error(body)["Code"] == "MethodNotAllowed"
@@ -76,20 +72,20 @@ def test_missing_and_invalid_parameters(endpoint: Endpoint) -> None:
     athena = endpoint.client("athena", parameter_validation=False)
     with pytest.raises(ClientError) as e:
         athena.start_query_execution()
-    assert _code(e) == "ValidationException"
+    assert error_code(e) == "ValidationException"
     assert "Value null at 'queryString' failed to satisfy constraint: Member must not be null" in str(e.value)
     with pytest.raises(ClientError) as e:
         athena.get_query_results(QueryExecutionId="x" * 36, MaxResults=5000)
-    assert _code(e) == "ValidationException" and "less than or equal to 1000" in str(e.value)
+    assert error_code(e) == "ValidationException" and "less than or equal to 1000" in str(e.value)
     glue = endpoint.client("glue", parameter_validation=False)
     with pytest.raises(ClientError) as e:
         glue.get_table(DatabaseName="orders_db")
-    assert _code(e) == "ValidationException" and "'name'" in str(e.value)
+    assert error_code(e) == "ValidationException" and "'name'" in str(e.value)
     status, err = json_error(endpoint, "AmazonAthena.StartQueryExecution", b'{"QueryString": 5}')
     assert (status, err["__type"]) == (400, "SerializationException")
     with pytest.raises(ClientError) as e:
         athena.get_query_execution(QueryExecutionId="00000000-0000-0000-0000-000000000000")
-    assert _code(e) == "InvalidRequestException"
+    assert error_code(e) == "InvalidRequestException"
 
 
 def test_malformed_json_and_xml(endpoint: Endpoint) -> None:
@@ -111,10 +107,10 @@ def test_bad_bucket_names(endpoint: Endpoint) -> None:
     for name in ("Bad_Bucket", "ab", "a..b", "192.168.1.1"):
         with pytest.raises(ClientError) as e:
             s3.create_bucket(Bucket=name)
-        assert _code(e) == "InvalidBucketName", name
+        assert error_code(e) == "InvalidBucketName", name
     with pytest.raises(ClientError) as e:
         s3.list_objects_v2(Bucket="no-such-bucket")
-    assert _code(e) == "NoSuchBucket"
+    assert error_code(e) == "NoSuchBucket"
 
 
 def test_keys_outside_the_lake(endpoint: Endpoint, tmp_path: Any) -> None:
@@ -122,17 +118,17 @@ def test_keys_outside_the_lake(endpoint: Endpoint, tmp_path: Any) -> None:
     for key in ("../escape.txt", "a/../../escape.txt", "a//b.txt", "./x"):
         with pytest.raises(ClientError) as e:
             s3.put_object(Bucket=B, Key=key, Body=b"x")
-        assert _code(e) == "InvalidArgument", key
+        assert error_code(e) == "InvalidArgument", key
     status, _, body = raw(endpoint, "PUT", f"/{B}/%2E%2E/%2E%2E/escape.txt", b"x")
     assert status == 400 and s3_error(body)["Code"] == "InvalidArgument"
     assert not list(tmp_path.rglob("escape.txt"))
     for key in ("_lakebox/catalog.sqlite", "_lakebox/runs/x.json"):
         with pytest.raises(ClientError) as e:
             s3.get_object(Bucket=B, Key=key)
-        assert _code(e) == "AccessDenied"
+        assert error_code(e) == "AccessDenied"
     with pytest.raises(ClientError) as e:
         s3.put_object(Bucket=B, Key="_lakebox/catalog.sqlite", Body=b"overwrite")
-    assert _code(e) == "AccessDenied"
+    assert error_code(e) == "AccessDenied"
     status, headers, body = raw(endpoint, "HEAD", f"/{B}/missing.txt")
     assert status == 404 and body == b""
 
@@ -179,19 +175,19 @@ def test_signatures_when_credentials_are_set(secured: Endpoint) -> None:
     bad = {s: _client(secured, s, "AKIDLAKEBOX", "wrong-secret") for s in ("s3", "glue", "athena")}
     with pytest.raises(ClientError) as e:
         bad["s3"].get_object(Bucket=B, Key="signed/a b.txt")
-    assert _code(e) == "SignatureDoesNotMatch"
+    assert error_code(e) == "SignatureDoesNotMatch"
     with pytest.raises(ClientError) as e:
         bad["glue"].get_databases()
-    assert _code(e) == "InvalidSignatureException"
+    assert error_code(e) == "InvalidSignatureException"
     with pytest.raises(ClientError) as e:
         bad["athena"].list_work_groups()
-    assert _code(e) == "InvalidSignatureException"
+    assert error_code(e) == "InvalidSignatureException"
     with pytest.raises(ClientError) as e:
         _client(secured, "s3", "AKIDOTHER", "lakebox-secret").list_buckets()
-    assert _code(e) == "InvalidAccessKeyId"
+    assert error_code(e) == "InvalidAccessKeyId"
     with pytest.raises(ClientError) as e:
         _client(secured, "glue", "AKIDOTHER", "lakebox-secret").get_databases()
-    assert _code(e) == "UnrecognizedClientException"
+    assert error_code(e) == "UnrecognizedClientException"
     status, _, body = raw(secured, "GET", f"/{B}/signed/a%20b.txt")
     assert status == 403 and s3_error(body)["Code"] == "AccessDenied"
     status, err = json_error(secured, "AWSGlue.GetDatabases", b"{}")
@@ -237,7 +233,7 @@ def test_get_bucket_location(endpoint: Endpoint) -> None:
     assert s3.get_bucket_location(Bucket=B)["LocationConstraint"] is None  # us-east-1, as S3 answers it
     with pytest.raises(ClientError) as e:
         s3.get_bucket_location(Bucket="nope-bucket")
-    assert _code(e) == "NoSuchBucket"
+    assert error_code(e) == "NoSuchBucket"
 
 
 @pytest.mark.parametrize("location", ["/etc/", "file:///etc/", "s3://lakebox/../../etc/", "s3://lakebox/a/../../x/",
@@ -248,7 +244,7 @@ def test_table_locations_cannot_leave_the_lake(endpoint: Endpoint, location: str
     table = {"Name": "t", "StorageDescriptor": {"Columns": [{"Name": "a", "Type": "string"}], "Location": location}}
     with pytest.raises(ClientError) as e:
         glue.create_table(DatabaseName="orders_db", TableInput=table)
-    assert _code(e) == "InvalidInputException"
+    assert error_code(e) == "InvalidInputException"
     athena = endpoint.client("athena")
     qid = athena.start_query_execution(QueryString=f"CREATE EXTERNAL TABLE t2 (a string) LOCATION '{location}'")[
         "QueryExecutionId"]
@@ -265,7 +261,7 @@ def test_output_locations_cannot_leave_the_lake(endpoint: Endpoint, output: str)
     with pytest.raises(ClientError) as e:
         endpoint.client("athena").start_query_execution(QueryString="SELECT 1",
                                                         ResultConfiguration={"OutputLocation": output})
-    assert _code(e) == "InvalidRequestException"
+    assert error_code(e) == "InvalidRequestException"
 
 
 def test_s3_request_missing_a_parameter(endpoint: Endpoint) -> None:

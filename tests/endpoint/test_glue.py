@@ -10,14 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 from waiting import wait_until
 
-from .conftest import Endpoint
+from .conftest import Endpoint, error_code
 from .test_athena import run_query
 
 B = "lakebox"
-
-
-def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
 
 
 def test_databases(glue: Any) -> None:
@@ -27,10 +23,10 @@ def test_databases(glue: Any) -> None:
     assert [d["Name"] for d in glue.get_databases()["DatabaseList"]] == ["orders_db", "sales"]
     with pytest.raises(ClientError) as e:
         glue.create_database(DatabaseInput={"Name": "sales"})
-    assert _code(e) == "AlreadyExistsException"
+    assert error_code(e) == "AlreadyExistsException"
     with pytest.raises(ClientError) as e:
         glue.get_database(Name="nope")
-    assert _code(e) == "EntityNotFoundException"
+    assert error_code(e) == "EntityNotFoundException"
 
 
 def _csv_table(name: str, location: str) -> dict[str, Any]:
@@ -59,7 +55,7 @@ def test_tables_create_get_update_delete_and_query(glue: Any, s3: Any, athena: A
     assert run_query(athena, "SELECT count(*) FROM orders_db.people") == [["_col0"], ["3"]]
     with pytest.raises(ClientError) as e:
         glue.create_table(DatabaseName="orders_db", TableInput=_csv_table("people", f"s3://{B}/people/"))
-    assert _code(e) == "AlreadyExistsException"
+    assert error_code(e) == "AlreadyExistsException"
     upd = _csv_table("people", f"s3://{B}/people/")
     upd["StorageDescriptor"]["Columns"].append({"Name": "extra", "Type": "string"})
     glue.update_table(DatabaseName="orders_db", TableInput=upd)
@@ -69,7 +65,7 @@ def test_tables_create_get_update_delete_and_query(glue: Any, s3: Any, athena: A
     glue.delete_table(DatabaseName="orders_db", Name="people")
     with pytest.raises(ClientError) as e:
         glue.get_table(DatabaseName="orders_db", Name="people")
-    assert _code(e) == "EntityNotFoundException"
+    assert error_code(e) == "EntityNotFoundException"
 
 
 def test_get_tables_expression_and_paging(glue: Any, s3: Any) -> None:
@@ -127,7 +123,7 @@ def test_crawler_types_csv_as_glue_does(glue: Any, s3: Any, athena: Any, orders_
     glue.delete_crawler(Name="orders-crawler")
     with pytest.raises(ClientError) as e:
         glue.get_crawler(Name="orders-crawler")
-    assert _code(e) == "EntityNotFoundException"
+    assert error_code(e) == "EntityNotFoundException"
 
 
 def test_crawler_on_missing_bucket_fails_its_crawl(glue: Any, endpoint: Endpoint) -> None:
@@ -147,7 +143,7 @@ def test_update_stop_and_batch_delete(glue: Any) -> None:
     assert crawler["TablePrefix"] == "t_" and crawler["Version"] == 2
     with pytest.raises(ClientError) as e:
         glue.stop_crawler(Name="c")
-    assert _code(e) == "CrawlerNotRunningException"
+    assert error_code(e) == "CrawlerNotRunningException"
     for name in ("a", "b"):
         glue.create_table(DatabaseName="orders_db", TableInput=_csv_table(name, f"s3://{B}/{name}/"))
     out = glue.batch_delete_table(DatabaseName="orders_db", TablesToDelete=["a", "b", "zz"])

@@ -14,13 +14,9 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from waiting import wait_until
 
-from .conftest import Endpoint
+from .conftest import Endpoint, error_code
 
 B = "lakebox"
-
-
-def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
 
 
 def test_buckets(s3: Any, endpoint: Endpoint) -> None:
@@ -30,14 +26,14 @@ def test_buckets(s3: Any, endpoint: Endpoint) -> None:
     assert {b["Name"] for b in s3.list_buckets()["Buckets"]} == {B, "my-orders-bucket"}
     with pytest.raises(ClientError) as e:
         s3.create_bucket(Bucket="my-orders-bucket")
-    assert _code(e) == "BucketAlreadyOwnedByYou"
+    assert error_code(e) == "BucketAlreadyOwnedByYou"
     with pytest.raises(ClientError) as e:
         s3.head_bucket(Bucket="nope-bucket")
     assert e.value.response["Error"]["Code"] == "404"
     s3.put_object(Bucket="my-orders-bucket", Key="x.txt", Body=b"x")
     with pytest.raises(ClientError) as e:
         s3.delete_bucket(Bucket="my-orders-bucket")
-    assert _code(e) == "BucketNotEmpty"
+    assert error_code(e) == "BucketNotEmpty"
     s3.delete_object(Bucket="my-orders-bucket", Key="x.txt")
     s3.delete_bucket(Bucket="my-orders-bucket")
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [B]
@@ -58,7 +54,7 @@ def test_put_get_head_delete_with_md5_etags(s3: Any, endpoint: Endpoint) -> None
     s3.delete_object(Bucket=B, Key="notes/a b+c.csv")
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=B, Key="notes/a b+c.csv")
-    assert _code(e) == "NoSuchKey"
+    assert error_code(e) == "NoSuchKey"
     with pytest.raises(ClientError) as e:
         s3.head_object(Bucket=B, Key="notes/a b+c.csv")
     assert e.value.response["Error"]["Code"] == "404"
@@ -81,7 +77,7 @@ def test_ranges(s3: Any) -> None:
     assert s3.get_object(Bucket=B, Key="r.bin", Range="bytes=98-")["Body"].read() == bytes([98, 99])
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=B, Key="r.bin", Range="bytes=100-200")
-    assert _code(e) == "InvalidRange"
+    assert error_code(e) == "InvalidRange"
 
 
 def test_copy_and_delete_objects(s3: Any) -> None:
@@ -91,7 +87,7 @@ def test_copy_and_delete_objects(s3: Any) -> None:
     assert s3.get_object(Bucket=B, Key="dst/one.txt")["ContentType"] == "text/plain"
     with pytest.raises(ClientError) as e:
         s3.copy_object(Bucket=B, Key="dst/two.txt", CopySource={"Bucket": B, "Key": "src/missing.txt"})
-    assert _code(e) == "NoSuchKey"
+    assert error_code(e) == "NoSuchKey"
     res = s3.delete_objects(Bucket=B, Delete={"Objects": [{"Key": "src/one.txt"}, {"Key": "dst/one.txt"},
                                                           {"Key": "_lakebox/catalog.sqlite"}]})
     assert sorted(d["Key"] for d in res["Deleted"]) == ["dst/one.txt", "src/one.txt"]
@@ -147,11 +143,11 @@ def test_multipart_api_parts_abort_and_errors(s3: Any) -> None:
     with pytest.raises(ClientError) as e:
         s3.complete_multipart_upload(Bucket=B, Key="mp/x.bin", UploadId=up, MultipartUpload={"Parts": [
             {"PartNumber": 2, "ETag": p2["ETag"]}, {"PartNumber": 1, "ETag": p1["ETag"]}]})
-    assert _code(e) == "InvalidPartOrder"
+    assert error_code(e) == "InvalidPartOrder"
     with pytest.raises(ClientError) as e:
         s3.complete_multipart_upload(Bucket=B, Key="mp/x.bin", UploadId=up, MultipartUpload={"Parts": [
             {"PartNumber": 1, "ETag": '"0000"'}]})
-    assert _code(e) == "InvalidPart"
+    assert error_code(e) == "InvalidPart"
     s3.complete_multipart_upload(Bucket=B, Key="mp/x.bin", UploadId=up, MultipartUpload={"Parts": [
         {"PartNumber": 1, "ETag": p1["ETag"]}, {"PartNumber": 2, "ETag": p2["ETag"]}]})
     assert s3.get_object(Bucket=B, Key="mp/x.bin", Range="bytes=-4")["Body"].read() == b"tail"
@@ -161,11 +157,11 @@ def test_multipart_api_parts_abort_and_errors(s3: Any) -> None:
     with pytest.raises(ClientError) as e:
         s3.complete_multipart_upload(Bucket=B, Key="mp/y.bin", UploadId=small, MultipartUpload={"Parts": [
             {"PartNumber": 1, "ETag": q1["ETag"]}, {"PartNumber": 2, "ETag": q2["ETag"]}]})
-    assert _code(e) == "EntityTooSmall"
+    assert error_code(e) == "EntityTooSmall"
     s3.abort_multipart_upload(Bucket=B, Key="mp/y.bin", UploadId=small)
     with pytest.raises(ClientError) as e:
         s3.upload_part(Bucket=B, Key="mp/y.bin", UploadId=small, PartNumber=3, Body=b"late")
-    assert _code(e) == "NoSuchUpload"
+    assert error_code(e) == "NoSuchUpload"
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=B, Prefix="mp/")["Contents"]] == ["mp/x.bin"]
 
 
@@ -223,7 +219,7 @@ def test_conditional_get(s3: Any) -> None:
     assert e.value.response["Error"]["Code"] == "304"
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=B, Key="c.txt", IfMatch='"other"')
-    assert _code(e) == "PreconditionFailed"
+    assert error_code(e) == "PreconditionFailed"
     assert s3.get_object(Bucket=B, Key="c.txt", IfMatch=etag)["Body"].read() == b"v1"
 
 
