@@ -64,6 +64,16 @@ def test_aws_cli(endpoint: Endpoint, orders_csv: Path, tmp_path: Path) -> None:
     assert endpoint.client("s3").head_object(Bucket=B, Key="big/big.bin")["ETag"].endswith('-2"')
     aws(endpoint, "s3", "cp", f"s3://{B}/big/big.bin", str(tmp_path / "big.back"))
     assert (tmp_path / "big.back").read_bytes() == big.read_bytes()
+    synced = tmp_path / "sync"
+    (synced / "sub").mkdir(parents=True)
+    for name in ("a.txt", "sub/b.txt"):
+        (synced / name).write_text(name)
+    aws(endpoint, "s3", "sync", str(synced), f"s3://{B}/synced/")
+    top = aws(endpoint, "s3", "ls", f"s3://{B}/")
+    assert "PRE raw/" in top and "PRE synced/" in top and "_lakebox" not in top
+    assert "sub/b.txt" in aws(endpoint, "s3", "ls", "--recursive", f"s3://{B}/synced/")
+    aws(endpoint, "s3", "rm", "--recursive", f"s3://{B}/synced/")
+    assert endpoint.client("s3").list_objects_v2(Bucket=B, Prefix="synced/")["KeyCount"] == 0
     back = tmp_path / "result.csv"
     aws(endpoint, "s3", "cp", f"s3://{B}/cli-results/{qid}.csv", str(back))
     assert back.read_text().splitlines()[0] == '"order_status","n"'
