@@ -278,3 +278,20 @@ def test_configured_bucket_names_follow_s3s_rules(tmp_path: Any) -> None:
     settings = load_settings({"lake": str(tmp_path / "lake"), "endpoint_bucket": "My_Lake"}, env={})
     with pytest.raises(EndpointError, match="My_Lake"):
         make_server(settings, "127.0.0.1", 0)
+
+
+def test_a_key_and_a_prefix_of_the_same_name(endpoint: Endpoint) -> None:
+    s3 = endpoint.client("s3")
+    s3.put_object(Bucket=B, Key="clash", Body=b"file")
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=B, Key="clash/inside.txt", Body=b"x")
+    assert error_code(e) == "InvalidArgument"
+    s3.put_object(Bucket=B, Key="dir/inside.txt", Body=b"x")
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=B, Key="dir", Body=b"file")
+    assert error_code(e) == "InvalidArgument"
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket=B, Key="marker/", Body=b"not empty")
+    assert error_code(e) == "InvalidArgument"
+    s3.put_object(Bucket=B, Key="marker/", Body=b"")
+    assert s3.get_object(Bucket=B, Key="clash")["Body"].read() == b"file"

@@ -274,3 +274,11 @@ def test_boto3_resource_api(endpoint: Endpoint) -> None:
     assert [o.key for o in bucket.objects.filter(Prefix="res/").page_size(2)] == [f"res/{i}.txt" for i in range(5)]
     bucket.objects.filter(Prefix="res/").delete()  # DeleteObjects in batches
     assert list(bucket.objects.filter(Prefix="res/")) == []
+
+
+def test_empty_objects(s3: Any, endpoint: Endpoint) -> None:
+    """boto3 sends Expect: 100-continue with an empty body; the endpoint must still answer."""
+    assert s3.put_object(Bucket=B, Key="empty.txt", Body=b"")["ETag"] == '"d41d8cd98f00b204e9800998ecf8427e"'
+    assert s3.get_object(Bucket=B, Key="empty.txt")["Body"].read() == b""
+    s3.put_object(Bucket=B, Key="folder/", Body=b"")  # the console's "create folder"
+    assert (endpoint.lake / "folder").is_dir()

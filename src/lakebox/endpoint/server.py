@@ -190,11 +190,14 @@ class EndpointApp:
                         json_error_body(err))
 
 
-def _case_keeping_channel() -> Any:
-    """waitress's HTTP channel with a task that keeps the case of ``x-amz-meta-*`` header names.
+def _channel_class() -> Any:
+    """waitress's HTTP channel, adjusted for AWS clients in two ways.
 
-    waitress capitalizes every response header name (``X-Amz-Meta-Source``); S3 sends user metadata names as
-    stored, and botocore hands them to the caller verbatim, so ``Metadata["source"]`` must stay lower-case.
+    - waitress capitalizes every response header name (``X-Amz-Meta-Source``); S3 sends user metadata names
+      as stored, and botocore hands them to the caller verbatim, so ``Metadata["source"]`` must stay
+      lower-case.
+    - botocore sends ``Expect: 100-continue`` on every PutObject, also with an empty body, and waitress then
+      answers "100 Continue" but never runs the (already complete) request.
     """
     from waitress.channel import HTTPChannel
     from waitress.task import WSGITask
@@ -210,6 +213,15 @@ def _case_keeping_channel() -> Any:
 
     class Channel(HTTPChannel):
         task_class = Task
+
+        def send_continue(self) -> None:
+            # A request without a body (boto3's PutObject of b"" sends Expect: 100-continue with
+            # Content-Length: 0) is complete already: waitress would send "100 Continue" and then never run
+            # it. Such a request is answered directly.
+            if self.request is not None and self.request.completed:
+                self.request.expect_continue = False
+                return
+            super().send_continue()
 
     return Channel
 
@@ -261,7 +273,7 @@ def make_server(settings: Settings, host: str | None = None, port: int | None = 
         app.close()
         raise EndpointError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another "
                             "--port") from None
-    server.channel_class = _case_keeping_channel()
+    server.channel_class = _channel_class()
     shown = host if ":" not in host else f"[{host}]"
     app.base_url = f"http://{shown}:{server.effective_port}"
     app.start()
