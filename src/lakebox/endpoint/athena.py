@@ -519,10 +519,10 @@ def _offset(token: str | None) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(token.encode()).decode()
-        if text.startswith("lakebox:"):
-            return int(text[8:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass  # falls through to the error below: a token this endpoint did not issue
+        text = ""  # not a token this endpoint issued
+    if text.startswith("lakebox:") and text[8:].isdigit():
+        return int(text[8:])
     raise AwsError("InvalidRequestException", "The NextToken is not valid")
 
 

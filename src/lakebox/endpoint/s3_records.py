@@ -11,11 +11,13 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import logging
 import threading
 from typing import Any
 
 from lakebox.endpoint.backend import ENDPOINT_STATE, Bucket, KeyRefused, StoredObject
 
+log = logging.getLogger("lakebox.endpoint.s3")
 OBJECTS = ENDPOINT_STATE + "objects/"
 #: MD5s computed for objects without a record, remembered per (bucket, key, version).
 MD5_CACHE = 10_000
@@ -31,12 +33,9 @@ class ObjectRecords:
     def get(self, b: Bucket, key: str, obj: StoredObject) -> dict[str, Any]:
         """The object's S3 record (ETag, content type, user metadata), computing the MD5 of objects that
         lakebox wrote itself."""
-        try:
-            rec = json.loads(b.read(OBJECTS + key + ".json"))
-            if rec.get("version") == obj.version:
-                return rec
-        except (KeyError, ValueError, IsADirectoryError, NotADirectoryError):
-            pass  # no record (written outside the endpoint) or unreadable: fall through to a fresh MD5
+        rec = self._stored(b, key)
+        if rec is not None and rec.get("version") == obj.version:
+            return rec
         cache_key = (b.name, key, obj.version)
         with self._lock:
             etag = self._md5_cache.get(cache_key)
@@ -52,17 +51,28 @@ class ObjectRecords:
                     self._md5_cache.popitem(last=False)
         return {"etag": etag, "version": obj.version, "content_type": "binary/octet-stream", "metadata": {}}
 
+    @staticmethod
+    def _stored(b: Bucket, key: str) -> dict[str, Any] | None:
+        """The record as written, or None when there is none (the object was written outside the endpoint)
+        or it cannot be read."""
+        try:
+            rec = json.loads(b.read(OBJECTS + key + ".json"))
+        except (KeyError, ValueError, IsADirectoryError, NotADirectoryError):
+            return None
+        return rec if isinstance(rec, dict) else None
+
     def save(self, b: Bucket, key: str, obj: StoredObject, etag: str, content_type: str | None,
              metadata: dict[str, str] | None) -> None:
         rec = {"etag": etag, "version": obj.version, "content_type": content_type or "binary/octet-stream",
                "metadata": metadata or {}}
         try:
             b.write_record(OBJECTS + key + ".json", json.dumps(rec).encode())
-        except (OSError, KeyRefused):
-            pass  # a key whose record path cannot exist (a folder in the way): the MD5 is recomputed on read
+        except (OSError, KeyRefused) as exc:
+            # A key whose record path cannot exist (a folder in the way): the MD5 is recomputed on read.
+            log.debug("no record for %s/%s: %s", b.name, key, exc)
 
     def delete(self, b: Bucket, key: str) -> None:
         try:
             b.delete(OBJECTS + key + ".json")
-        except (KeyRefused, IsADirectoryError):
-            pass  # no record to remove
+        except (KeyRefused, IsADirectoryError) as exc:
+            log.debug("no record to remove for %s/%s: %s", b.name, key, exc)
