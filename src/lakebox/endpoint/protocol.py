@@ -145,11 +145,11 @@ def _json_in(shape: Shape, value: Any, path: str, problems: list[str]) -> Any:
     if t == "timestamp":
         if isinstance(value, int | float) and not isinstance(value, bool):
             return dt.datetime.fromtimestamp(value, dt.UTC)
-        if isinstance(value, str):
-            try:
+        try:
+            if isinstance(value, str):
                 return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                pass
+        except ValueError:
+            raise AwsError("SerializationException", f"Expected a timestamp at '{where}'") from None
         raise AwsError("SerializationException", f"Expected a timestamp at '{where}'")
     if t == "blob":
         try:
