@@ -38,6 +38,8 @@ from lakebox.endpoint.backend import Backend
 
 log = logging.getLogger("lakebox.endpoint.functions")
 RUNTIME = Path(__file__).with_name("lambda_runtime.py")
+#: Lines of an invocation's log kept in its run record (the first and last halves of longer logs).
+MAX_LOG_LINES = 2000
 
 
 class FunctionError(LakeboxError):
@@ -72,6 +74,14 @@ class FunctionSpec:
     @property
     def name(self) -> str:
         return self.path.stem
+
+
+def _kept(lines: list[str]) -> list[str]:
+    """A log as the run record keeps it: whole, or its first and last ``MAX_LOG_LINES / 2`` lines."""
+    if len(lines) <= MAX_LOG_LINES:
+        return lines
+    half = MAX_LOG_LINES // 2
+    return [*lines[:half], f"... {len(lines) - MAX_LOG_LINES} lines left out ...", *lines[-half:]]
 
 
 def _now() -> str:
@@ -224,6 +234,6 @@ class EventDelivery:
             bucket, key, etag, "error" if error else "ok", f"{error.error_type}: {error}" if error else None,
             started, _now(), ms,
             {"function": f"{self.function.path}:{self.function.handler}", "request_id": request_id,
-             "attempt": attempt, "logs": lines, "log_group": f"/aws/lambda/{self.function.name}"})
+             "attempt": attempt, "logs": _kept(lines), "log_group": f"/aws/lambda/{self.function.name}"})
         if error is not None:
             raise error
