@@ -43,6 +43,8 @@ from lakebox.endpoint.transport import Request, Response
 UPLOADS = ENDPOINT_STATE + "uploads/"
 OWNER = {"DisplayName": "lakebox", "ID": "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"}
 MIN_PART = 5 * 1024 * 1024
+#: Objects (or ranges) up to this size are answered from memory; larger ones are streamed from the file.
+SMALL_OBJECT = 256 * 1024
 
 #: Events the endpoint emits: (bucket, key, event name, size, etag).
 EventSink = Callable[[str, str, str, int, str], None]
@@ -383,7 +385,11 @@ class S3Service:
         start, end = rng if rng else (0, obj.size - 1)
         fh = b.open(obj.key)
         wrapper = req.environ.get("wsgi.file_wrapper")
-        if rng is None and wrapper is not None:
+        if end - start + 1 <= SMALL_OBJECT:
+            with fh:
+                fh.seek(start)
+                out["Body"] = fh.read(end - start + 1)  # one write, with the headers
+        elif rng is None and wrapper is not None:
             out["Body"] = wrapper(fh, 256 * 1024)  # the server streams the file itself
         else:
             fh.seek(start)
