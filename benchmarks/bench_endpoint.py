@@ -173,7 +173,8 @@ def main() -> None:
     lines += ["", f"{platform.machine()}, {os.cpu_count()} CPU(s), {platform.python_implementation()} "
               f"{platform.python_version()}, {dt.date.today().isoformat()}, load average {load:.1f} while it ran "
               "(the machine is shared); `python benchmarks/bench_endpoint.py`. The endpoint's round trip is the "
-              "same engine plus three HTTP calls and a worker-thread handoff; moto's executes no SQL."]
+              "same engine plus three HTTP calls, two thread handoffs and reading the first result page back "
+              "from the CSV (the query returns one row per customer); moto's executes no SQL."]
     table = "\n".join(lines) + "\n"
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
