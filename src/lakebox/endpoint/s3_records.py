@@ -19,37 +19,42 @@ from lakebox.endpoint.backend import ENDPOINT_STATE, Bucket, KeyRefused, StoredO
 
 log = logging.getLogger("lakebox.endpoint.s3")
 OBJECTS = ENDPOINT_STATE + "objects/"
-#: MD5s computed for objects without a record, remembered per (bucket, key, version).
-MD5_CACHE = 10_000
+#: Records remembered in memory per (bucket, key, version), so listings need not read them again.
+CACHE_SIZE = 50_000
 
 
 class ObjectRecords:
     """Reads and writes the per-object records of every bucket."""
 
     def __init__(self) -> None:
-        self._md5_cache: collections.OrderedDict[tuple[str, str, str], str] = collections.OrderedDict()
+        # Records by (bucket, key, version): read from disk or computed once per object version.
+        self._cache: collections.OrderedDict[tuple[str, str, str], dict[str, Any]] = collections.OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, b: Bucket, key: str, obj: StoredObject) -> dict[str, Any]:
         """The object's S3 record (ETag, content type, user metadata), computing the MD5 of objects that
         lakebox wrote itself."""
-        rec = self._stored(b, key)
-        if rec is not None and rec.get("version") == obj.version:
-            return rec
         cache_key = (b.name, key, obj.version)
         with self._lock:
-            etag = self._md5_cache.get(cache_key)
-        if etag is None:
+            rec = self._cache.get(cache_key)
+        if rec is not None:
+            return rec
+        rec = self._stored(b, key)
+        if rec is None or rec.get("version") != obj.version:
             md5 = hashlib.md5(usedforsecurity=False)
             with b.open(key) as fh:
                 for block in iter(lambda: fh.read(1024 * 1024), b""):
                     md5.update(block)
-            etag = f'"{md5.hexdigest()}"'
-            with self._lock:
-                self._md5_cache[cache_key] = etag
-                while len(self._md5_cache) > MD5_CACHE:
-                    self._md5_cache.popitem(last=False)
-        return {"etag": etag, "version": obj.version, "content_type": "binary/octet-stream", "metadata": {}}
+            rec = {"etag": f'"{md5.hexdigest()}"', "version": obj.version, "content_type": "binary/octet-stream",
+                   "metadata": {}}
+        self._remember(cache_key, rec)
+        return rec
+
+    def _remember(self, cache_key: tuple[str, str, str], rec: dict[str, Any]) -> None:
+        with self._lock:
+            self._cache[cache_key] = rec
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     @staticmethod
     def _stored(b: Bucket, key: str) -> dict[str, Any] | None:
@@ -65,6 +70,7 @@ class ObjectRecords:
              metadata: dict[str, str] | None) -> None:
         rec = {"etag": etag, "version": obj.version, "content_type": content_type or "binary/octet-stream",
                "metadata": metadata or {}}
+        self._remember((b.name, key, obj.version), rec)
         try:
             b.write_record(OBJECTS + key + ".json", json.dumps(rec).encode())
         except (OSError, KeyRefused) as exc:
