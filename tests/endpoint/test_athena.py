@@ -106,6 +106,9 @@ def test_failed_query_reports_athena_error(athena: Any, orders: Endpoint) -> Non
     assert e.value.response["Error"]["Code"] == "InvalidRequestException"
     missing = athena.start_query_execution(QueryString="SELECT * FROM no_such_table")["QueryExecutionId"]
     assert "TABLE_NOT_FOUND" in finish(athena, missing)["Status"]["StateChangeReason"]
+    other = athena.start_query_execution(QueryString="SELECT 1", QueryExecutionContext={
+        "Database": "orders_db", "Catalog": "hive_elsewhere"})["QueryExecutionId"]
+    assert "CATALOG_NOT_FOUND" in finish(athena, other)["Status"]["StateChangeReason"]
     write = athena.start_query_execution(QueryString="DELETE FROM orders_processed")["QueryExecutionId"]
     assert finish(athena, write)["Status"]["State"] == "FAILED"  # SQL stays read-only
 

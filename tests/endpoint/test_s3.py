@@ -193,6 +193,11 @@ def test_upload_to_raw_runs_lakebox_processing(s3: Any, athena: Any, glue: Any, 
     s3.copy_object(Bucket=B, Key="raw/copy/orders.csv", CopySource=f"{B}/raw/orders.csv")
     wait_until(lambda: records() == 2 * kept, what="the copied file's rows in the table")
     assert (endpoint.lake / "processed" / "copy" / "orders.parquet").exists()
+    up = s3.create_multipart_upload(Bucket=B, Key="raw/mp/orders.csv")["UploadId"]
+    part = s3.upload_part(Bucket=B, Key="raw/mp/orders.csv", UploadId=up, PartNumber=1, Body=orders_csv.read_bytes())
+    s3.complete_multipart_upload(Bucket=B, Key="raw/mp/orders.csv", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    wait_until(lambda: records() == 3 * kept, what="the multipart upload's rows in the table")
 
 
 @pytest.mark.parametrize("body, sha", [
