@@ -227,3 +227,11 @@ def test_stop_interrupts_a_running_query(athena: Any, orders: Endpoint) -> None:
     assert ex["Status"]["State"] == "CANCELLED"
     wait_until(lambda: not orders.app.backend.lake.engine._running, timeout=10, what="the engine to stop the query")
     assert time.monotonic() - t0 < 10
+
+
+def test_utility_statements_have_no_header_row(athena: Any, orders: Endpoint) -> None:
+    qid = athena.start_query_execution(QueryString="SHOW TABLES IN orders_db")["QueryExecutionId"]
+    ex = finish(athena, qid)
+    assert ex["StatementType"] == "UTILITY"
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+    assert rows == [{"Data": [{"VarCharValue": "orders_processed"}]}]  # as Athena answers SHOW TABLES

@@ -412,7 +412,7 @@ class AthenaService(JsonService):
         except KeyError:
             raise AwsError("InvalidRequestException", f"The result of {ex.id} is no longer at {ex.output}") from None
         with self._lock:
-            ex.rows = rows[1:] if ex.statement_type == "DML" else rows
+            ex.rows = rows[1:]  # the file's header row; GetQueryResults adds it back for DML only
             self._keep_rows(ex)
         return ex.rows
 
