@@ -369,6 +369,42 @@ def _serve(lake: Lake, watch: bool) -> None:
     serve_dashboard(lake, watch=watch, announce=lambda url: console.print(f"dashboard: [bold]{url}[/bold]"))
 
 
+# --- the local AWS endpoint ---------------------------------------------------------------------------------
+
+
+@main.command("endpoint")
+@setting_option("endpoint_host", "--host")
+@setting_option("endpoint_port", "--port", type=int)
+@setting_option("endpoint_bucket", "--bucket")
+@setting_option("endpoint_function", "--function")
+@click.pass_context
+def endpoint_cmd(ctx: click.Context, endpoint_host: str | None, endpoint_port: int | None,
+                 endpoint_bucket: str | None, endpoint_function: str | None) -> None:
+    """Serve the lake over AWS's own S3, Glue and Athena APIs, for boto3, the AWS CLI and your Lambda."""
+    from lakebox.endpoint.server import serve_endpoint
+
+    settings = _settings(ctx, endpoint_host=endpoint_host, endpoint_port=endpoint_port,
+                         endpoint_bucket=endpoint_bucket, endpoint_function=endpoint_function)
+    serve_endpoint(settings, announce=_announce_endpoint, echo=lambda line: err.print(escape(line)))
+
+
+def _announce_endpoint(url: str) -> None:
+    console.print(f"AWS endpoint: [bold]{url}[/bold]  (export AWS_ENDPOINT_URL={url})")
+
+
+def _start_endpoint(settings: Settings, watcher_running: bool) -> None:
+    """The endpoint on a background thread of ``up``; the watcher, when running, processes the lake's raw/."""
+    from lakebox.endpoint.server import EndpointError, start_background
+
+    try:
+        url = start_background(settings, main_bucket_events=not watcher_running,
+                               echo=lambda line: err.print(escape(line)))
+    except EndpointError as exc:
+        err.print(f"[yellow]AWS endpoint not started:[/yellow] {escape(str(exc))}")
+        return
+    _announce_endpoint(url)
+
+
 # --- the trigger --------------------------------------------------------------------------------------------
 
 

@@ -83,6 +83,23 @@ class Settings:
     workgroup: str = setting("primary", "Athena workgroup for the athena engine.")
     glue_crawler: str | None = setting(
         None, "Glue crawler to start after each file, instead of updating the table.")
+    endpoint_host: str = setting(
+        "127.0.0.1", "Local AWS endpoint bind address. Anything but loopback needs endpoint credentials.")
+    endpoint_port: int = setting(
+        4566, "Local AWS endpoint port (AWS_ENDPOINT_URL=http://127.0.0.1:4566); 0 picks a free one.",
+        minimum=0, maximum=65535)
+    endpoint_bucket: str = setting("lakebox", "Bucket name under which the endpoint serves the lake.")
+    endpoint_buckets: str = setting("", "More buckets for the endpoint: name=folder pairs, comma-separated.")
+    endpoint_function: str | None = setting(
+        None, "Your own Lambda for raw/ uploads through the endpoint, path/to/lambda_function.py:lambda_handler; "
+        "default: lakebox's handler.")
+    endpoint_function_timeout: float = setting(
+        60.0, "Seconds before the endpoint's function is stopped (Lambda's timeout).", minimum=0.1)
+    endpoint_function_env: str = setting(
+        "", "Environment variables for the function: K=V pairs, comma-separated.")
+    endpoint_access_key: str | None = setting(
+        None, "Access key the endpoint requires (SigV4); required beyond loopback.")
+    endpoint_secret_key: str | None = setting(None, "Secret key paired with endpoint_access_key.")
     datasets: tuple[Dataset, ...] = field(default_factory=lambda: (default_dataset(),))
     sources: Mapping[str, str] = field(default_factory=dict)
 

@@ -206,6 +206,8 @@ class Backend:
         self.lake = Lake(settings)
         self.root = Path(settings.lake).resolve()
         self.main_bucket = settings.endpoint_bucket
+        #: The region the endpoint plays: the configured one, else us-east-1 (there is no profile to ask).
+        self.region = settings.region or "us-east-1"
         self._buckets: dict[str, Bucket] = {}
         self._lakes: dict[str, Lake] = {self.main_bucket: self.lake}
         self._lock = threading.Lock()
@@ -288,7 +290,7 @@ class Backend:
 
     def s3_event(self, bucket: str, key: str, event_name: str, size: int, etag: str) -> dict[str, Any]:
         return build_event(build_record(key, bucket=bucket, event_name=event_name, size=size, etag=etag,
-                                        region=self.settings.region))
+                                        region=self.region))
 
     def run_builtin(self, bucket: str, event: dict[str, Any]) -> list[dict[str, Any]]:
         """Lakebox's own processing of an S3 event (what the watcher runs), in the bucket's lake.

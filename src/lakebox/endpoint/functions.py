@@ -174,7 +174,7 @@ class EventDelivery:
 
     def _environment(self, request_id: str) -> dict[str, str]:
         assert self.function is not None
-        region = self.backend.settings.region
+        region = self.backend.region
         env = dict(os.environ)
         access, secret = self.credentials or ("test", "test")
         env.setdefault("AWS_ACCESS_KEY_ID", access)

@@ -164,7 +164,7 @@ class S3Service:
 
     def op_head_bucket(self, req: Request, p: dict[str, Any]) -> dict[str, Any]:
         self._bucket(p["Bucket"])
-        return {"BucketRegion": self.backend.settings.region}
+        return {"BucketRegion": self.backend.region}
 
     def op_delete_bucket(self, req: Request, p: dict[str, Any]) -> dict[str, Any]:
         b = self._bucket(p["Bucket"])
@@ -180,7 +180,7 @@ class S3Service:
         """The region, as a bare ``<LocationConstraint>`` element (empty for us-east-1), which botocore reads
         specially."""
         self._bucket(p["Bucket"])
-        region = self.backend.settings.region
+        region = self.backend.region
         text = "" if region == "us-east-1" else region
         body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint xmlns="{S3_NS}">{text}'
                 "</LocationConstraint>").encode()
