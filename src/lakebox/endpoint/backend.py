@@ -43,10 +43,8 @@ ENDPOINT_STATE = "_lakebox/endpoint/"
 ATHENA_CATALOG = CATALOG_NAME
 
 
-class KeyRefused(InvalidInputError):
+class KeyRefused(InvalidInputError, code="InvalidArgument"):
     """A key that cannot be stored in a folder lake (it would escape it, or is not a valid key)."""
-
-    code = "InvalidArgument"
 
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

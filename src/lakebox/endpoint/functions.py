@@ -42,10 +42,8 @@ RUNTIME = Path(__file__).with_name("lambda_runtime.py")
 MAX_LOG_LINES = 2000
 
 
-class FunctionError(LakeboxError):
+class FunctionError(LakeboxError, code="Unhandled"):
     """One invocation failed; the message is what Lambda would report."""
-
-    code = "Unhandled"
 
     def __init__(self, message: str, error_type: str = "Error") -> None:
         super().__init__(message)

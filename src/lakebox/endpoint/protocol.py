@@ -34,11 +34,9 @@ from lakebox.core.errors import LakeboxError
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
 
-class AwsError(LakeboxError):
+class AwsError(LakeboxError, exit_code=2):
     """An error answered the way the AWS service answers it: a code, a message, an HTTP status and, for S3,
     extra elements (``Key``, ``BucketName``, ...)."""
-
-    exit_code = 2
 
     def __init__(self, code: str, message: str, status: int = 400, **extra: str) -> None:
         super().__init__(message, code=code)

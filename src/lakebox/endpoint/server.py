@@ -36,7 +36,7 @@ log = logging.getLogger("lakebox.endpoint")
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
-class EndpointError(InvalidInputError):
+class EndpointError(InvalidInputError, code="InvalidConfiguration"):
     """The endpoint refuses to start; the message says why and how to fix it."""
 
 
