@@ -24,7 +24,6 @@ from pathlib import Path
 from lakebox.config import load_settings
 from lakebox.lake import Lake
 from lakebox.process.sample import write_sample
-from lakebox.trigger.watcher import Watcher
 
 AS_OF = dt.date(2025, 5, 1)
 TABLE = "orders_db.orders_processed"
@@ -88,7 +87,7 @@ def main() -> None:
         settings = load_settings({"lake": str(Path(d) / "lake"), "as_of": AS_OF.isoformat()}, env={})
         lake = Lake(settings)
         raw = Path(lake.store.local_path("raw/"))  # type: ignore[arg-type]
-        watcher = Watcher(lake)
+        watcher = lake.watcher()
         watcher.start()
         try:
             measure(lake, raw, 1_000, 2, "warmup")  # imports, first DuckDB connection, catalog creation

@@ -70,11 +70,12 @@ def serve(lake_dir: str, port_out: Any) -> None:
     """The server process: the dashboard under waitress, as ``lakebox serve`` runs it."""
     import logging
 
+    from lakebox.cli import dashboard_services
     from lakebox.lake import Lake
     from lakebox.web.server import make_server
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" notes are expected here
-    server = make_server(Lake(_settings(Path(lake_dir))), "127.0.0.1", 0)
+    server = make_server(dashboard_services(Lake(_settings(Path(lake_dir)))), "127.0.0.1", 0)
     port_out.put(int(server.effective_port))
     server.run()
 

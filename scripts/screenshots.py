@@ -28,6 +28,7 @@ PANELS_DONE = "() => Array.from(document.querySelectorAll('article.panel')).ever
 
 
 def serve(lake_dir: Path) -> tuple[str, object]:
+    from lakebox.cli import dashboard_services
     from lakebox.config import load_settings
     from lakebox.lake import Lake
     from lakebox.web.server import make_server
@@ -41,7 +42,7 @@ def serve(lake_dir: Path) -> tuple[str, object]:
     for sql in ("SELECT order_status, COUNT(*) AS orders FROM orders_processed GROUP BY 1 ORDER BY 2 DESC",
                 "SELECT customer_id, SUM(order_amount) AS total FROM orders_processed GROUP BY 1"):
         lake.engine.run_query(sql, write_result=True)
-    server = make_server(lake, "127.0.0.1", 0, threads=4)
+    server = make_server(dashboard_services(lake), "127.0.0.1", 0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     return f"http://127.0.0.1:{server.effective_port}", server
 

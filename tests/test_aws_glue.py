@@ -180,8 +180,9 @@ def test_deploy_up_status_down_in_moto(aws: AwsEnv, tmp_path: Path) -> None:
 
 def test_dashboard_serves_over_s3_glue_and_athena(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """The unchanged web app, with a lake on moto's S3, the Glue catalog and the Athena engine."""
+    from lakebox.cli import dashboard_services
     from lakebox.lake import Lake
-    from lakebox.process.handler import default_after, process_object
+    from lakebox.process.handler import process_object
     from lakebox.web.app import create_app
 
     store = make_store(aws)
@@ -190,12 +191,13 @@ def test_dashboard_serves_over_s3_glue_and_athena(aws: AwsEnv, monkeypatch: pyte
     settings = glue_settings(aws, workgroup="lakebox")
     open_catalog(settings, store).create_database("orders_db")
     store.put_object("raw/orders.csv", CSV)
-    assert process_object(settings, store, "raw/orders.csv", after=default_after).status == "ok"
+    after = CatalogUpdater.open(settings, store).update_for_run
+    assert process_object(settings, store, "raw/orders.csv", after=after).status == "ok"
 
     lake = Lake(settings)
     assert isinstance(lake.store, S3Store) and isinstance(lake.catalog, GlueCatalog)
     assert isinstance(lake.engine, AthenaEngine)
-    app = create_app(lake)
+    app = create_app(dashboard_services(lake))
     client = app.test_client()
     tables = client.get("/api/tables")
     assert tables.status_code == 200, tables.data[:500]

@@ -141,13 +141,15 @@ def test_s3store_readers_never_see_half_an_object(aws: AwsEnv) -> None:
 # --- the handler on S3 --------------------------------------------------------------------------------------
 
 def test_handler_processes_an_s3_object_and_updates_glue(aws: AwsEnv) -> None:
-    from lakebox.process.handler import default_after, process_object
+    from lakebox.catalog.crawl import CatalogUpdater
+    from lakebox.process.handler import process_object
 
     store = make_store(aws)
     settings = glue_settings(aws)
     open_catalog(settings, store).create_database("orders_db")  # the stack creates it on AWS
     store.put_object("raw/orders.csv", CSV)
-    run = process_object(settings, store, "raw/orders.csv", after=default_after)
+    after = CatalogUpdater.open(settings, store).update_for_run
+    run = process_object(settings, store, "raw/orders.csv", after=after)
     assert run.status == "ok", run.error
     assert (run.rows_read, run.rows_kept, run.rows_dropped, run.rows_quarantined) == (4, 2, 1, 1)
     assert run.balanced
@@ -168,7 +170,7 @@ def test_handler_processes_an_s3_object_and_updates_glue(aws: AwsEnv) -> None:
     assert glue_raw["TableType"] == "EXTERNAL_TABLE"
 
     # Same ETag again: idempotent, nothing written.
-    again = process_object(settings, store, "raw/orders.csv", after=default_after)
+    again = process_object(settings, store, "raw/orders.csv", after=after)
     assert again.status == "skipped"
 
 

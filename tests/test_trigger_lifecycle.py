@@ -96,7 +96,7 @@ def test_writes_elsewhere_never_trigger(
 def test_second_watcher_on_the_same_lake_is_refused(wlake: Lake, watchers: Callable[..., Watcher]) -> None:
     watchers(wlake)
     with pytest.raises(LockedError, match=f"pid {os.getpid()}"):
-        Watcher(wlake).start()
+        wlake.watcher().start()
     res = CliRunner().invoke(main, ["--lake", wlake.store.url, "watch", "--once"], env={})
     assert res.exit_code == 2
     assert f"pid {os.getpid()}" in res.output
@@ -105,7 +105,7 @@ def test_second_watcher_on_the_same_lake_is_refused(wlake: Lake, watchers: Calla
 def test_restart_picks_up_files_that_landed_while_stopped(
     wlake: Lake, raw: Path, samples: Callable[..., Path], oracle: Oracle
 ) -> None:
-    w = Watcher(wlake)
+    w = wlake.watcher()
     w.start()
     w.stop()
     srcs = [samples(60, i) for i in range(5)]

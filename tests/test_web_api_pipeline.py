@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from lakebox.cli import dashboard_services
 from lakebox.core.names import object_name
 from lakebox.lake import Lake
 from lakebox.web.app import create_app
@@ -88,7 +89,7 @@ def test_page_never_waits_for_queries(app: Any, client: FlaskClient, monkeypatch
 
 
 def test_empty_lake_renders(lake: Lake) -> None:
-    c = create_app(lake).test_client()
+    c = create_app(dashboard_services(lake)).test_client()
     assert c.get("/").status_code == 200
     o = c.get("/api/overview").get_json()
     assert o["orders"] == 0 and o["empty"] is True and o["last_arrival"] is None
@@ -130,7 +131,7 @@ def test_upload_needs_a_file(client: FlaskClient, csrf: dict[str, str]) -> None:
 
 def test_upload_size_limit(make_settings: Any) -> None:
     lake = Lake(make_settings(max_upload_mb=1))
-    c = create_app(lake).test_client()
+    c = create_app(dashboard_services(lake)).test_client()
     token = c.get("/api/csrf").get_json()["csrf_token"]
     big = b"OrderID,Customer,Amount,Status,OrderDate\n" + b"X,Y,1.00,shipped,2025-01-01\n" * 50_000
     resp = c.post("/api/upload", data={"file": (io.BytesIO(big), "big.csv")}, headers={"X-CSRF-Token": token})

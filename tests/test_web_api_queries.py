@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from lakebox.cli import dashboard_services
 from lakebox.lake import Lake
 from lakebox.web.app import create_app
 from lakebox.web.dashboard import MAX_SQL_BYTES
@@ -131,7 +132,7 @@ def test_large_results_are_capped_and_marked_truncated(make_settings: Any, tmp_p
     src = tmp_path / "many.csv"
     write_sample(src, 20_000, lake.settings.reference_date(), customers=5_000)
     lake.ingest([src])
-    c = create_app(lake).test_client()
+    c = create_app(dashboard_services(lake)).test_client()
     body = c.get("/api/queries/total_sales_by_customer").get_json()
     assert len(body["rows"]) == 50 and body["truncated"] is True
     csv_rows = c.get("/api/queries/total_sales_by_customer.csv").get_data(as_text=True).splitlines()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from lakebox.cli import dashboard_services
 from lakebox.lake import Lake
 from lakebox.web.app import create_app
 
@@ -63,7 +64,7 @@ def test_foreign_host_header_is_refused(client: FlaskClient) -> None:
 
 def test_values_are_escaped_in_the_page(orders_lake: Lake, tmp_path: Path) -> None:
     orders_lake.ingest([write_csv(tmp_path / "xss.csv", [("X1", XSS_NAME, "99999.00", "shipped", "2025-02-11")])])
-    c = create_app(orders_lake).test_client()
+    c = create_app(dashboard_services(orders_lake)).test_client()
     c.get("/api/dashboard")  # compute every view, so the page embeds the data
     html = c.get("/").get_data(as_text=True)
     assert XSS_NAME not in html and "<img" not in html
@@ -77,7 +78,7 @@ def test_values_are_escaped_in_the_page(orders_lake: Lake, tmp_path: Path) -> No
 
 @pytest.fixture
 def token_client(orders_lake: Lake) -> FlaskClient:
-    return create_app(orders_lake, TOKEN="s3cret-token").test_client()
+    return create_app(dashboard_services(orders_lake), TOKEN="s3cret-token").test_client()
 
 
 def test_token_required_everywhere_but_health(token_client: FlaskClient) -> None:
@@ -123,8 +124,8 @@ def test_non_loopback_bind_needs_a_token(make_settings: Any) -> None:
 
     lake = Lake(make_settings(host="0.0.0.0"))
     with pytest.raises(ServeError, match="token"):
-        make_server(lake, port=0)
-    server = make_server(lake, port=0, TOKEN="t0ken")
+        make_server(dashboard_services(lake), port=0)
+    server = make_server(dashboard_services(lake), port=0, TOKEN="t0ken")
     try:
         assert int(server.effective_port) > 0
     finally:

@@ -167,7 +167,7 @@ def watchers() -> Iterator[Callable[..., Watcher]]:
     made: list[Watcher] = []
 
     def start(lake: Lake, **kw: Any) -> Watcher:
-        w = Watcher(lake, **kw)
+        w = lake.watcher(**kw)
         w.start()
         made.append(w)
         return w

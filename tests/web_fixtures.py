@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from waiting import wait_until  # noqa: F401 - re-exported for the tests that import it from here
 
+from lakebox.cli import dashboard_services
 from lakebox.lake import Lake
 
 CHROMIUM = "/usr/bin/chromium"
@@ -48,7 +49,7 @@ def write_csv(path: Path, rows: list[tuple[str, str, str, str, str]]) -> Path:
 def app(orders_lake: Lake) -> Iterator[Flask]:
     from lakebox.web.app import create_app
 
-    flask_app = create_app(orders_lake)
+    flask_app = create_app(dashboard_services(orders_lake))
     flask_app.testing = True
     yield flask_app
     flask_app.extensions["lakebox"].close()
@@ -85,7 +86,7 @@ class LiveServer:
 def start_live_server(lake: Lake, **config: Any) -> LiveServer:
     from lakebox.web.server import make_server
 
-    server = make_server(lake, "127.0.0.1", 0, threads=8, **config)
+    server = make_server(dashboard_services(lake), "127.0.0.1", 0, threads=8, **config)
     thread = threading.Thread(target=_run_quietly, args=(server,), name="lakebox-waitress", daemon=True)
     thread.start()
     return LiveServer(f"http://127.0.0.1:{server.effective_port}", lake, server, thread)

@@ -29,6 +29,7 @@ from lakebox.deploy.cli import deploy
 from lakebox.lake import Lake
 from lakebox.query.base import query_history
 from lakebox.trigger.deadletter import list_failed
+from lakebox.web.dashboard import LakeServices
 
 if TYPE_CHECKING:
     from lakebox.trigger.state import JobResult
@@ -363,10 +364,18 @@ def serve(ctx: click.Context, host: str | None, port: int | None, token: str | N
     _serve(_lake(ctx, host=host, port=port, token=token), watch=watch)
 
 
+def dashboard_services(lake: Lake) -> LakeServices:
+    """What the dashboard uses of ``lake`` (the web never sees the Lake itself)."""
+    return LakeServices(settings=lake.settings, store=lake.store, ledger=lake.ledger, engine=lake.engine,
+                        catalog=lake.catalog, named_queries=lake.named_queries, upload=lake.upload,
+                        on_processed=lake.on_processed)
+
+
 def _serve(lake: Lake, watch: bool) -> None:
     from lakebox.web.server import serve_dashboard
 
-    serve_dashboard(lake, watch=watch, announce=lambda url: console.print(f"dashboard: [bold]{url}[/bold]"))
+    serve_dashboard(dashboard_services(lake), watcher=lake.watcher if watch else None,
+                    announce=lambda url: console.print(f"dashboard: [bold]{url}[/bold]"))
 
 
 # --- the local AWS endpoint ---------------------------------------------------------------------------------
@@ -445,12 +454,9 @@ def watch(ctx: click.Context, once: bool, workers: int | None, rescan_seconds: f
     Exit codes: 0 everything pending was processed; 1 some file failed (dead-lettered), was rejected, or the
     --timeout ran out; 2 the watcher cannot run (another watcher holds the lake, or the lake is not local).
     """
-    # Imported here: watchdog and the worker machinery are only needed by this command.
-    from lakebox.trigger.watcher import Watcher
-
     lake = _lake(ctx, workers=workers, rescan_seconds=rescan_seconds, settle_seconds=settle_seconds,
                  retry_delays=retry_delays)
-    watcher = Watcher(lake, retry_failed=retry_failed)
+    watcher = lake.watcher(retry_failed=retry_failed)
 
     def show(result: JobResult) -> None:
         problem = result.status in ("failed", "rejected")

@@ -1,13 +1,15 @@
-"""One lake and its pipeline stages, wired together: the object the CLI, the watcher and the web app share.
+"""One lake and its pipeline stages, wired together: the composition root the CLI and the dashboard use.
 
-``Lake`` builds its store, catalog and engine lazily (no connections at import or construction time) and
-offers the pipeline's verbs: ingest files, process pending raw objects, crawl, query, report status.
+``Lake`` builds its store, catalog, engine and ledger lazily (no connections at import or construction
+time) and offers the pipeline's verbs: ingest files, process pending raw objects, crawl, query, report
+status. It hands the watcher and the dashboard only the narrow things they use (``Lake.watcher`` builds a
+watcher from the store, the ledger, the event handler and the catalog's update path); neither imports it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,6 +30,7 @@ from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
 from lakebox.store import open_store
 from lakebox.store.base import Store, validate_key
+from lakebox.trigger.watcher import WatchConfig, Watcher
 
 
 @dataclass
@@ -43,7 +46,6 @@ class Lake:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._listeners: list[Callable[[RunRecord], None]] = []
-        self._lock = threading.Lock()
 
     @cached_property
     def store(self) -> Store:
@@ -83,9 +85,6 @@ class Lake:
         """Call ``listener`` after every processed file (the dashboard invalidates its cache here)."""
         self._listeners.append(listener)
 
-    def _after(self, settings: Settings, store: Store, run: RunRecord) -> None:
-        self.catalog_updater.update_for_run(run)
-
     def notify_changed(self, run: RunRecord) -> None:
         """Tell listeners (the dashboard's cache) that a run finished and the catalog may have changed."""
         for fn in self._listeners:
@@ -97,6 +96,10 @@ class Lake:
                 self.notify_changed(run)
         return runs
 
+    def update_catalog(self, run: RunRecord) -> None:
+        """Bring the run's table up to date: the catalog's one update path, after processing and deletes."""
+        self.catalog_updater.update_for_run(run)
+
     # --- verbs -----------------------------------------------------------------------------------------
 
     def is_empty(self) -> bool:
@@ -104,13 +107,13 @@ class Lake:
 
     def process(self, key: str, *, etag: str | None = None, force: bool = False) -> RunRecord:
         """Process one raw object (the Lambda), then bring the catalog up to date."""
-        run = process_object(self.settings, self.store, key, etag=etag, force=force, after=self._after)
+        run = process_object(self.settings, self.store, key, etag=etag, force=force, after=self.update_catalog)
         self._notify([run])
         return run
 
     def handle_event(self, event: dict[str, Any]) -> list[RunRecord]:
         """Deliver an S3 notification to the processor, exactly as Lambda would (every record)."""
-        return self._notify(handle_event(event, self.settings, self.store, after=self._after))
+        return self._notify(handle_event(event, self.settings, self.store, after=self.update_catalog))
 
     def raw_key_for(self, path: Path, prefix: str = "raw/") -> str:
         return validate_key(prefix + _safe_name(path.name))
@@ -149,17 +152,21 @@ class Lake:
                 progress(path, run)
         return items
 
+    def upload(self, filename: str, save: Callable[[Path], None]) -> tuple[str, RunRecord]:
+        """Land an uploaded file in ``raw/`` under a sanitised name (``save`` writes it to the path it is
+        given) and process it like any other raw object. Returns the key and the run."""
+        key = self.raw_key_for(Path(filename or "upload.csv"))
+        tmp = self.store.temp_path(key)
+        try:
+            save(tmp)
+            self.store.upload_file(key, tmp)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return key, self.process(key)
+
     def pending(self) -> list[str]:
         """Raw CSV keys whose current version has not been processed (or whose last attempt errored)."""
-        states = {s.raw_key: s for s in self.ledger.states()}
-        out = []
-        for obj in self.store.list_objects_v2("raw/"):
-            if not obj.key.endswith(".csv"):
-                continue
-            s = states.get(obj.key)
-            if s is None or s.etag != obj.etag or s.status not in ("ok", "rejected"):
-                out.append(obj.key)
-        return out
+        return self.ledger.pending()
 
     def process_pending(self, progress: Callable[[str, RunRecord], None] | None = None) -> list[RunRecord]:
         runs = []
@@ -199,14 +206,30 @@ class Lake:
         }
 
 
+    # --- the trigger -------------------------------------------------------------------------------------
+
+    def watcher(self, **overrides: Any) -> Watcher:
+        """A watcher on this lake's ``raw/``: ``overrides`` (workers, rescan_seconds, settle_seconds,
+        retry_delays, retry_failed, deliveries, observe) take precedence over the settings.
+
+        Raises ``WatchError`` when the lake is not a local folder."""
+        return Watcher(
+            store=self.store,
+            ledger=self.ledger,
+            # Looked up at each event, so a wrapped ``handle_event`` (tests' spies) is what the watcher calls.
+            handler=lambda event: self.handle_event(event),
+            update_catalog=self.update_catalog,
+            reconcile_catalog=self.crawl,
+            config=WatchConfig.from_settings(self.settings, **overrides),
+        )
+
+
 def _safe_name(name: str) -> str:
     """A file name safe as the last segment of a key (see :func:`lakebox.core.names.object_name`)."""
     return object_name(name)
 
 
 def _copy_to_temp(store: Store, key: str, src: Path) -> Path:
-    import shutil
-
     tmp = store.temp_path(key)
     shutil.copyfile(src, tmp)
     return tmp

@@ -29,8 +29,8 @@ from lakebox.store.base import TMP_PREFIX, NoSuchKeyError, Store
 
 log = logging.getLogger("lakebox.process")
 
-#: Called after a file's outputs are published: (settings, store, run). The catalog hooks in here.
-AfterProcess = Callable[[Settings, Store, RunRecord], None]
+#: Called with the run after a file's outputs are published: the catalog's update path hooks in here.
+AfterProcess = Callable[[RunRecord], object]
 
 
 def process_object(
@@ -112,7 +112,7 @@ def process_object(
     # The catalog is brought up to date before the run is recorded: a crash in between leaves the object
     # unrecorded, so it is processed again (idempotently) rather than recorded with a stale catalog.
     if run.status == "ok" and after is not None:
-        after(settings, store, run)
+        after(run)
     ledger.record(run)
     log.info("%s %s read=%d kept=%d dropped=%d quarantined=%d", run.status, key, run.rows_read, run.rows_kept,
              run.rows_dropped, run.rows_quarantined)
@@ -142,11 +142,6 @@ def handle_event(
     return runs
 
 
-def default_after(settings: Settings, store: Store, run: RunRecord) -> None:
-    """Bring the affected catalog table up to date (the crawler, run for one table)."""
-    CatalogUpdater.open(settings, store).update_for_run(run)
-
-
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """AWS Lambda entry point. Settings come from ``LAKEBOX_*`` environment variables.
 
@@ -170,8 +165,18 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
         if settings.is_s3 and not lake.startswith(f"s3://{rec.bucket}"):
             lake = f"s3://{rec.bucket}"
         store = open_store(lake, endpoint_url=settings.endpoint_url, region=settings.region)
-        runs.append(process_object(settings, store, rec.key, etag=rec.etag, after=default_after))
+        runs.append(process_object(settings, store, rec.key, etag=rec.etag, after=_catalog_update(settings, store)))
     return {"status": "ok", "runs": [r.to_dict() for r in runs]}
+
+
+def _catalog_update(settings: Settings, store: Store) -> AfterProcess:
+    """The catalog's update path for runs in ``store`` (the Lambda's own wiring: it has no Lake). The catalog
+    is opened only when a run needs it (rejected files never do)."""
+
+    def after(run: RunRecord) -> object:
+        return CatalogUpdater.open(settings, store).update_for_run(run)
+
+    return after
 
 
 def reference_date_from(value: str | None) -> dt.date | None:

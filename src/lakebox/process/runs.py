@@ -61,6 +61,18 @@ class RunLedger:
             except (NoSuchKeyError, ValueError, TypeError):
                 continue
 
+    def pending(self, prefix: str = "raw/") -> list[str]:
+        """Raw CSV keys whose current version has not been processed (or whose last attempt errored)."""
+        states = {s.raw_key: s for s in self.states()}
+        out = []
+        for obj in self.store.list_objects_v2(prefix):
+            if not obj.key.endswith(".csv"):
+                continue
+            s = states.get(obj.key)
+            if s is None or s.etag != obj.etag or s.status not in ("ok", "rejected"):
+                out.append(obj.key)
+        return out
+
     def totals(self) -> dict[str, int]:
         """Row totals over the latest run of every raw object (what the lake holds now)."""
         t = {"files": 0, "rows_read": 0, "rows_kept": 0, "rows_dropped": 0, "rows_quarantined": 0, "rejected": 0}
@@ -71,5 +83,3 @@ class RunLedger:
             for k in ("rows_read", "rows_kept", "rows_dropped", "rows_quarantined"):
                 t[k] += int(getattr(s, k) or 0)
         return t
-
-

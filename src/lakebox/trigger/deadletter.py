@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import traceback
 import uuid
 from typing import Any
@@ -123,3 +124,43 @@ def list_failed(store: Store) -> list[dict[str, Any]]:
 def clear_failure(store: Store, raw_key: str) -> None:
     """Remove the dead letter of ``raw_key`` (a later version was processed)."""
     store.delete_object(failed_key(raw_key))
+
+
+class FailedVersions:
+    """Which version (ETag) of each raw key is dead-lettered, shared by the workers and the rescan.
+
+    Loaded from the dead letters at start-up; a key is marked when its retries run out and cleared (with
+    its record) when a later version is processed.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._etags: dict[str, str | None] = {}
+
+    def load(self) -> None:
+        etags = {f["key"]: f.get("etag") for f in list_failed(self._store)}
+        with self._lock:
+            self._etags = etags
+
+    def is_failed(self, key: str, etag: str | None) -> bool:
+        """True when ``etag`` is the dead-lettered version of ``key``."""
+        with self._lock:
+            return key in self._etags and self._etags[key] == etag
+
+    def has(self, key: str) -> bool:
+        with self._lock:
+            return key in self._etags
+
+    def fail(self, key: str, etag: str | None, event: dict[str, Any], error: BaseException, attempts: int) -> None:
+        """Record the dead letter for ``key`` and remember its version."""
+        record_failure(self._store, event, error, attempts)
+        with self._lock:
+            self._etags[key] = etag
+
+    def clear(self, key: str) -> None:
+        """Forget a dead-lettered key and remove its record (a later version was processed, or it is gone)."""
+        with self._lock:
+            was_failed = self._etags.pop(key, False) is not False
+        if was_failed:
+            clear_failure(self._store, key)

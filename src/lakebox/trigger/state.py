@@ -1,26 +1,28 @@
-"""The watcher's data: the records of its work, and the state its parts share.
+"""The watcher's records and the two small thread-safe objects its parts share.
 
 ``JobResult``/``DrainResult`` are what callers get back. ``Candidate`` (a key waiting for its upload to land)
-and ``Job`` (a key dispatched to the worker pool) are internal. ``WatcherState`` declares the configuration
-and the lock-protected state that ``Watcher`` creates and its parts (``sources``, ``scheduler``, ``workers``)
-work on (most of it guarded by ``_lock``/``_cv``).
+and ``Job`` (a key dispatched to the worker pool) travel between the scheduler and the workers.
+``Counters`` are the watcher's statistics; ``Results`` keeps recent job results and calls listeners.
+Each object owns its lock; nothing here is declared for another class to fill in.
 """
 
 from __future__ import annotations
 
 import itertools
-import queue
+import logging
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from lakebox.core.runs import RunRecord
-from lakebox.lake import Lake
 from lakebox.trigger.landing import Signature
-from lakebox.trigger.locks import WatchLock
+
+log = logging.getLogger("lakebox.trigger")
+
+#: Every counter ``Watcher.stats()`` reports, zero until something happens.
+COUNTERS = ("events", "hints", "coalesced", "rescans", "dispatched", "ok", "rejected", "skipped", "ignored",
+            "retried", "failed", "deleted", "gone", "deferred_open", "errors")
 
 
 @dataclass
@@ -81,56 +83,52 @@ class Job:
     seq: int = field(default_factory=itertools.count().__next__)
 
 
-class WatcherState:
-    """The configuration and shared state of a ``Watcher``, declared for the mixins that make it up.
+class Counters:
+    """The watcher's statistics, safe to bump from any thread."""
 
-    ``Watcher.__init__`` assigns every attribute; each mixin only reads and updates them.
-    """
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
 
-    # Configuration (fixed after __init__).
-    lake: Lake
-    workers: int
-    rescan_seconds: float
-    settle_seconds: float
-    retry_delays: tuple[float, ...]
-    retry_failed: bool
-    deliveries: int
-    observe: bool
-    delete_outputs: bool
-    root: Path
-    bucket: str
-    _tick: float
-    _detect_writers: bool
-
-    # Shared state.
-    _lock: threading.Lock
-    _cv: threading.Condition
-    _candidates: dict[str, Candidate]
-    _busy: dict[str, Job]  # queued, running or waiting for a retry: one job per key
-    _dirty: dict[str, bool]  # hints that arrived while busy -> one follow-up check (landed?)
-    _delayed: list[tuple[float, int, Job]]
-    _queue: queue.Queue[Job | None]
-    _running: int
-    _counts: Counter[str]
-    _failed_etags: dict[str, str | None]
-    _results: deque[JobResult]
-    _listeners: list[Callable[[JobResult], None]]
-    _stopping: threading.Event
-    _threads: list[threading.Thread]
-    _observer: Any
-    _lockfile: WatchLock
-    _periodic: bool
-    _next_rescan: float
-    _started: bool
-
-    def _count(self, name: str, n: int = 1) -> None:
+    def add(self, name: str, n: int = 1) -> None:
         with self._lock:
             self._counts[name] += n
 
-    if TYPE_CHECKING:  # implemented by the mixins, called across them
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            out = dict.fromkeys(COUNTERS, 0)
+            out.update(self._counts)
+            return out
 
-        def _hint(self, key: str, *, landed: bool = False, redrive: bool = False) -> None: ...
 
-        def _request_rescan(self) -> None: ...
+class Results:
+    """The most recent job results (all of them while draining), and the listeners told about each."""
 
-        def _rescan(self, redrive: bool = False) -> None: ...
+    def __init__(self, keep: int | None = 1000) -> None:
+        self._lock = threading.Lock()
+        self._results: deque[JobResult] = deque(maxlen=keep)
+        self._listeners: list[Callable[[JobResult], None]] = []
+
+    def keep_all(self) -> None:
+        """Start an unbounded record (``run_once``: the caller wants every result)."""
+        with self._lock:
+            self._results = deque()
+
+    def listen(self, listener: Callable[[JobResult], None]) -> None:
+        self._listeners.append(listener)
+
+    def record(self, result: JobResult) -> None:
+        with self._lock:
+            self._results.append(result)
+
+    def tell(self, result: JobResult) -> None:
+        """Call every listener; a broken listener is logged and never breaks processing."""
+        for fn in list(self._listeners):
+            try:
+                fn(result)
+            except Exception:  # noqa: BLE001 - a broken listener must not break processing
+                log.exception("watcher listener failed")
+
+    def snapshot(self) -> list[JobResult]:
+        with self._lock:
+            return list(self._results)

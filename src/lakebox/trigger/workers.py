@@ -1,78 +1,71 @@
 """The watcher's worker pool: run one job per key through the handler, retry, dead-letter, report.
 
 A job is level-triggered: it looks at the key's current state (exists? which ETag?) and makes the lake match
-it, invoking ``Lake.handle_event`` with the S3-shaped event Lambda would get. Handler errors are retried
-after ``retry_delays``, then recorded as a dead letter in ``_lakebox/failed/``.
+it, invoking the event handler with the S3-shaped event Lambda would get. Handler errors are retried after
+``retry_delays``, then recorded as a dead letter in ``_lakebox/failed/``. The catalog is brought up to date
+by the handler itself (the one catalog update path), so a job never crawls.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
+import queue
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from lakebox.core.runs import RunRecord
 from lakebox.events import build_event, build_record
-from lakebox.store.base import NoSuchKeyError
-from lakebox.trigger.deadletter import clear_failure, record_failure
-from lakebox.trigger.state import Candidate, Job, JobResult, WatcherState
+from lakebox.process.runs import RunLedger
+from lakebox.store.base import NoSuchKeyError, Store
+from lakebox.trigger.deadletter import FailedVersions
+from lakebox.trigger.scheduler import Scheduler
+from lakebox.trigger.state import Counters, Job, JobResult, Results
 
 log = logging.getLogger("lakebox.trigger")
 
+#: The "Lambda": takes an S3 notification, returns the runs it made (one per ObjectCreated record).
+EventHandler = Callable[[dict[str, Any]], list[RunRecord]]
+#: The catalog's update path for one run (after a raw file's outputs were removed).
+CatalogUpdate = Callable[[RunRecord], None]
 
-class WorkersMixin(WatcherState):
-    """The worker threads' side: run jobs, retry or dead-letter failures, release keys, notify listeners."""
 
-    # --- workers -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobRunner:
+    """Brings one key up to date: what a worker does with a job (no threads here)."""
 
-    def _work_loop(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
-            if self._stopping.is_set():
-                self._finish(job, None)  # left for the next start's rescan
-                continue
-            with self._lock:
-                self._running += 1
-            result: JobResult | None = None
-            retry = False
-            try:
-                result = self._run_job(job)
-                retry = result is None
-            except Exception as exc:  # noqa: BLE001 - the watcher never dies because of a file
-                self._count("errors")
-                log.exception("watcher job for %s failed unexpectedly", job.key)
-                result = JobResult(job.key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=job.attempt)
-            finally:
-                with self._lock:
-                    self._running -= 1
-            if retry:
-                self._schedule_retry(job)
-            else:
-                self._finish(job, result)
+    store: Store
+    ledger: RunLedger
+    handler: EventHandler
+    update_catalog: CatalogUpdate
+    failed: FailedVersions
+    counters: Counters
+    bucket: str
+    region: str | None
+    retry_delays: tuple[float, ...]
+    deliveries: int
+    delete_outputs: bool
 
-    def _run_job(self, job: Job) -> JobResult | None:
-        """Bring ``job.key`` up to date. Returns None when a retry was scheduled."""
-        store = self.lake.store
+    def run(self, job: Job) -> JobResult | None:
+        """Bring ``job.key`` up to date. Returns None when the job must be retried at ``job.due``."""
         key = job.key
         try:
-            info = store.head_object(key)
+            info = self.store.head_object(key)
         except NoSuchKeyError:
-            return self._handle_missing(key)
+            return self._missing(key)
         if job.etag is not None and info.etag != job.etag:
             job.attempt = 1  # a new version arrived during the backoff: it gets its own attempts
-        with self._lock:
-            failed_etag = self._failed_etags.get(key, False)
-        if failed_etag == info.etag and not job.redrive and job.attempt == 1:
-            self._count("skipped")
+        if not job.redrive and job.attempt == 1 and self.failed.is_failed(key, info.etag):
+            self.counters.add("skipped")
             return JobResult(key, "skipped", error="this version is dead-lettered; replace the file to retry")
         event = build_event(build_record(key, bucket=self.bucket, size=info.size, etag=info.etag,
-                                         region=self.lake.settings.region))
+                                         region=self.region))
         try:
             runs: list[RunRecord] = []
             for _ in range(self.deliveries):
-                got = self.lake.handle_event(event)
+                got = self.handler(event)
                 runs = runs or got  # the first delivery did the work; duplicates must be no-ops
         except Exception as exc:  # noqa: BLE001 - any handler error is Lambda's "function error": retry
             job.etag = info.etag
@@ -81,74 +74,102 @@ class WorkersMixin(WatcherState):
                 log.warning("%s: attempt %d failed (%s); retrying in %.3g s", key, job.attempt, exc, delay)
                 job.attempt += 1
                 job.due = time.monotonic() + delay
-                self._count("retried")
+                self.counters.add("retried")
                 return None
             log.error("%s: giving up after %d attempts: %s", key, job.attempt, exc)
-            record_failure(store, event, exc, job.attempt)
-            with self._lock:
-                self._failed_etags[key] = info.etag
-                self._counts["failed"] += 1
+            self.failed.fail(key, info.etag, event, exc, job.attempt)
+            self.counters.add("failed")
             return JobResult(key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=job.attempt)
         run = runs[0] if runs else None
         status = run.status if run is not None else "ignored"
         if status in ("ok", "rejected"):
-            with self._lock:
-                was_failed = self._failed_etags.pop(key, False) is not False
-            if was_failed:
-                clear_failure(store, key)
-        self._count(status if status in ("ok", "rejected", "skipped", "ignored") else "ignored")
+            self.failed.clear(key)
+        self.counters.add(status if status in ("ok", "rejected", "skipped", "ignored") else "ignored")
         return JobResult(key, status, run=run, error=run.error if run else None, attempts=job.attempt)
 
-    def _handle_missing(self, key: str) -> JobResult:
+    def _missing(self, key: str) -> JobResult:
         """The raw object is gone. Outputs stay unless ``delete_outputs_on_raw_delete`` is set."""
-        store = self.lake.store
-        with self._lock:
-            was_failed = self._failed_etags.pop(key, False) is not False
-        if was_failed:
-            clear_failure(store, key)
-        if not self.delete_outputs:
-            self._count("gone")
-            return JobResult(key, "gone")
-        state = self.lake.ledger.latest(key)
+        self.failed.clear(key)
+        state = self.ledger.latest(key) if self.delete_outputs else None
         if state is None:
-            self._count("gone")
+            self.counters.add("gone")
             return JobResult(key, "gone")
-        for out in [*state.output_keys, state.quarantine_key]:
-            if out:
-                store.delete_object(out)
+        outputs = [k for k in [*state.output_keys, state.quarantine_key] if k]
+        for out in outputs:
+            self.store.delete_object(out)
         # Forget after the outputs are gone: a crash in between leaves a state whose raw key is missing,
         # which the next rescan finds and finishes.
-        self.lake.ledger.forget(key)
-        self.lake.catalog_updater.update_for_run(state)
-        self._count("deleted")
-        log.info("%s deleted: removed %s", key, ", ".join(k for k in [*state.output_keys, state.quarantine_key] if k))
+        self.ledger.forget(key)
+        self.update_catalog(state)
+        self.counters.add("deleted")
+        log.info("%s deleted: removed %s", key, ", ".join(outputs))
         return JobResult(key, "deleted", run=state)
 
-    def _schedule_retry(self, job: Job) -> None:
-        with self._cv:
+
+class WorkerPool:
+    """``size`` threads taking jobs from the queue and running them; results go to ``results``.
+
+    A job taken after ``stopping`` is set is released unrun (the next start's rescan finds its key).
+    """
+
+    def __init__(self, size: int, runner: JobRunner, scheduler: Scheduler, results: Results,
+                 counters: Counters) -> None:
+        self.size = size
+        self._runner = runner
+        self._scheduler = scheduler
+        self._results = results
+        self._counters = counters
+        self._lock = threading.Lock()
+        self._running = 0
+        self._threads: list[threading.Thread] = []
+        self._jobs: queue.Queue[Job | None] = queue.Queue()
+        self._stopping = threading.Event()
+
+    @property
+    def running(self) -> int:
+        """Jobs being run right now."""
+        with self._lock:
+            return self._running
+
+    def start(self, jobs: queue.Queue[Job | None], stopping: threading.Event) -> None:
+        self._jobs, self._stopping = jobs, stopping
+        self._threads = [threading.Thread(target=self._loop, name=f"lakebox-watch-worker-{i}", daemon=True)
+                         for i in range(self.size)]
+        for t in self._threads:
+            t.start()
+
+    def stop(self, deadline: float) -> None:
+        """Let running jobs finish (until ``deadline``, monotonic); the caller has set ``stopping``."""
+        for _ in self._threads:
+            self._jobs.put(None)
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
             if self._stopping.is_set():
-                self._release_locked(job)  # the restart's rescan retries it
-            else:
-                heapq.heappush(self._delayed, (job.due, job.seq, job))
-            self._cv.notify_all()
-
-    def _release_locked(self, job: Job) -> None:
-        self._busy.pop(job.key, None)
-        if job.key in self._dirty:
-            landed = self._dirty.pop(job.key)
-            if not self._stopping.is_set():
-                self._candidates[job.key] = Candidate(since=time.monotonic(), landed=landed)
-
-    def _finish(self, job: Job, result: JobResult | None) -> None:
-        with self._cv:
-            self._release_locked(job)
-            if result is not None:
-                self._results.append(result)
-            self._cv.notify_all()
-        if result is None:
-            return
-        for fn in list(self._listeners):
+                self._scheduler.release(job)  # left for the next start's rescan
+                continue
+            with self._lock:
+                self._running += 1
+            result: JobResult | None = None
             try:
-                fn(result)
-            except Exception:  # noqa: BLE001 - a broken listener must not break processing
-                log.exception("watcher listener failed")
+                result = self._runner.run(job)
+            except Exception as exc:  # noqa: BLE001 - the watcher never dies because of a file
+                self._counters.add("errors")
+                log.exception("watcher job for %s failed unexpectedly", job.key)
+                result = JobResult(job.key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=job.attempt)
+            finally:
+                with self._lock:
+                    self._running -= 1
+            if result is None:
+                self._scheduler.retry_later(job)
+                continue
+            # Recorded before the key is released, so whoever waits for idle sees every result.
+            self._results.record(result)
+            self._scheduler.release(job)
+            self._results.tell(result)

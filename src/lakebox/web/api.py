@@ -18,7 +18,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def dash() -> Dashboard:
-    return current_app.extensions["lakebox"]  # type: ignore[no-any-return]
+    d: Dashboard = current_app.extensions["lakebox"]
+    return d
 
 
 class ApiError(LakeboxError, code="INVALID_REQUEST", http_status=400):
@@ -93,7 +94,7 @@ def get_query(name: str) -> Response:
     if fmt == "csv":
         return _csv(d, name, params)
     panel = d.panel(name, params)
-    download = fmt == "json" and (request.args.get("download") in ("1", "true") or name != request.view_args["name"])
+    download = fmt == "json" and (request.args.get("download") in ("1", "true") or name != (request.view_args or {}).get("name"))
     filename = _download_name(name, params, "json") if download else None
     if panel.status != 200:
         err = panel.data.get("error") or {}
@@ -112,7 +113,7 @@ def _csv(d: Dashboard, name: str, params: dict[str, str]) -> Response:
         err = err or {}
         return error_response(views.error_status(err), err.get("error_type", "QUERY_FAILED"),
                               err.get("message", "query failed"))
-    store = d.lake.store
+    store = d.services.store
     local = store.local_path(key)
     resp: Response
     if local is not None:
@@ -154,7 +155,7 @@ def run_sql() -> Response:
         raise ApiError(400, "INVALID_REQUEST", "the query is empty")
     result = dash().run_sql(sql, database)
     out = result.to_json()
-    out["stats"] = views.summarize_stats(out["stats"])
+    out["stats"] = views.summarize_stats(result.stats)
     if result.error is not None:
         e = result.error
         return error_response(views.error_status(e.to_dict()), e.error_type, e.message, line=e.line,

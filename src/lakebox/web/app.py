@@ -1,7 +1,7 @@
 """The dashboard's Flask app factory: pages, the JSON API, security, static assets (plotly.js from its package).
 
-``create_app(lake)`` wires a :class:`~lakebox.web.dashboard.Dashboard` (cache, data version, warmer) into
-Flask. Config keys (keyword arguments): ``TOKEN`` (defaults to ``settings.token``), ``ALLOWED_HOSTS``
+``create_app(services)`` wires a :class:`~lakebox.web.dashboard.Dashboard` (cache, data version, warmer)
+over a lake's :class:`~lakebox.web.dashboard.LakeServices` into Flask. Config keys (keyword arguments): ``TOKEN`` (defaults to ``settings.token``), ``ALLOWED_HOSTS``
 (defaults to loopback names when ``settings.host`` is loopback, else any), ``SECRET`` (bytes for the CSRF
 token; random per process by default), ``MAX_CONTENT_LENGTH`` (defaults to ``settings.max_upload_mb``).
 """
@@ -9,6 +9,7 @@ token; random per process by default), ``MAX_CONTENT_LENGTH`` (defaults to ``set
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -16,11 +17,11 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, render_template, request, send_file
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lakebox.core.errors import LakeboxError
-from lakebox.lake import Lake
 from lakebox.web import api, assets, workbench
-from lakebox.web.dashboard import Dashboard
+from lakebox.web.dashboard import Dashboard, LakeServices
 from lakebox.web.security import LOOPBACK_HOSTS, Denied, Guard, safe_next, security_headers
 
 log = logging.getLogger(__name__)
@@ -47,15 +48,23 @@ def asset_version(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
+def is_loopback(host: str) -> bool:
+    """True for names and addresses of this machine only (localhost, 127.0.0.0/8, ::1)."""
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
-def create_app(lake: Lake, **config: Any) -> Flask:
-    """The dashboard app for ``lake`` (one Dashboard per app: cache, data version, warmer)."""
-    from lakebox.web.server import is_loopback
-
-    s = lake.settings
+def create_app(services: LakeServices, **config: Any) -> Flask:
+    """The dashboard app over a lake's ``services`` (one Dashboard per app: cache, data version, warmer)."""
+    s = services.settings
     app = Flask(__name__, static_folder=str(HERE / "static"), template_folder=str(HERE / "templates"))
     app.config.update(
         MAX_CONTENT_LENGTH=int(s.max_upload_mb) * 1024 * 1024,
@@ -72,7 +81,7 @@ def create_app(lake: Lake, **config: Any) -> Flask:
     guard = Guard(token=token, allowed_hosts=frozenset(hosts) if hosts is not None else None)
     if app.config.get("SECRET"):
         guard.secret = bytes(app.config["SECRET"])
-    dash = Dashboard(lake)
+    dash = Dashboard(services)
     app.extensions["lakebox"] = dash
     app.extensions["lakebox_guard"] = guard
     app.register_blueprint(assets.bp)
@@ -80,12 +89,12 @@ def create_app(lake: Lake, **config: Any) -> Flask:
     app.register_blueprint(api.bp)
 
     @app.before_request
-    def _guard() -> Response | None:
+    def _guard() -> Response | WerkzeugResponse | None:
         try:
             via = guard.check(request)
         except Denied as exc:
             if exc.status == 401 and not _wants_json() and request.method == "GET":
-                return redirect("/login?next=" + _quote(request.full_path.rstrip("?")))  # type: ignore[return-value]
+                return redirect("/login?next=" + _quote(request.full_path.rstrip("?")))
             return api.error_response(exc.status, exc.kind, exc.message)
         if via == "query" and not _wants_json():
             # a login link (?token=...): remember it in a cookie and drop it from the address bar
@@ -93,7 +102,7 @@ def create_app(lake: Lake, **config: Any) -> Flask:
             target = request.path + ("?" + "&".join(f"{_quote(k)}={_quote(v)}" for k, v in args) if args else "")
             resp = redirect(target)
             guard.login_cookie(resp, secure=request.is_secure)
-            return resp  # type: ignore[return-value]
+            return resp
         return None
 
     app.after_request(security_headers)
@@ -129,7 +138,7 @@ def create_app(lake: Lake, **config: Any) -> Flask:
             "index.html",
             boot_json=dash.boot_json(wait=False),
             queries=list(dash.queries.values()),
-            lake_url=lake.store.url,
+            lake_url=services.store.url,
             database=s.database,
             databases=dash.databases(),
             csrf_token=guard.csrf_token,

@@ -1,16 +1,26 @@
-"""The dashboard's service object: the lake plus its cache, version and warmer, shared by pages and API."""
+"""The dashboard's service object: what it uses of a lake, plus its cache, version and warmer.
+
+``LakeServices`` is everything the dashboard touches, handed over by whoever composes it (the CLI builds it
+from a ``Lake``): the web never reaches through a lake for more.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lakebox.catalog.base import Catalog
+from lakebox.config import Settings
 from lakebox.core.errors import NotFoundError
 from lakebox.core.runs import RunRecord
-from lakebox.lake import Lake
+from lakebox.process.runs import RunLedger
+from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery
+from lakebox.store.base import Store
 from lakebox.web import views
 from lakebox.web.cache import DataVersion, ResultCache, VersionGate, Warmer
 from lakebox.web.saved import SavedQueries
@@ -20,6 +30,28 @@ RESERVED_ARGS = frozenset({"limit", "download", "token", "_"})
 #: Athena's limit on the length of a query string.
 MAX_SQL_BYTES = 262_144
 
+#: Lands an uploaded file in raw/ and processes it: (file name, save(path)) -> (raw key, run).
+Upload = Callable[[str, Callable[[Path], None]], tuple[str, RunRecord]]
+
+
+@dataclass(frozen=True)
+class LakeServices:
+    """What the dashboard uses of a lake.
+
+    ``catalog`` is read only (tables, versions, databases, its data version); ``upload`` is the pipeline's
+    way in for a file; ``on_processed`` registers a listener called after every processed file (the
+    dashboard moves to a new data version there).
+    """
+
+    settings: Settings
+    store: Store
+    ledger: RunLedger
+    engine: QueryEngine
+    catalog: Catalog
+    named_queries: Mapping[str, NamedQuery]
+    upload: Upload
+    on_processed: Callable[[Callable[[RunRecord], None]], None]
+
 
 class NotFound(NotFoundError, code="NOT_FOUND"):
     """An unknown named query."""
@@ -28,21 +60,21 @@ class NotFound(NotFoundError, code="NOT_FOUND"):
 class Dashboard:
     """Everything a request needs: cached view models at the current data version."""
 
-    def __init__(self, lake: Lake, *, cache_entries: int = 64) -> None:
-        self.lake = lake
-        self.settings = lake.settings
+    def __init__(self, services: LakeServices, *, cache_entries: int = 64) -> None:
+        self.services = services
+        self.settings = services.settings
         self.version = DataVersion(self._catalog_version)
         self.cache = ResultCache(self.version.current, max_entries=cache_entries)
         self.warmer = Warmer(self._warm_jobs, before_job=lambda: self.cache.wait_idle(timeout=5.0))
         self.gate = VersionGate(self._catalog_version)
-        self.saved = SavedQueries(lake.store, max_sql_bytes=MAX_SQL_BYTES)
+        self.saved = SavedQueries(services.store, max_sql_bytes=MAX_SQL_BYTES)
         self._listeners: list[Callable[[RunRecord], None]] = []
-        lake.on_processed(self.data_changed)
+        services.on_processed(self.data_changed)
 
     def _catalog_version(self) -> int:
-        return int(self.lake.catalog.data_version())
+        return int(self.services.catalog.data_version())
 
-    def execute(self, sql: str, **kw: Any) -> Any:
+    def execute(self, sql: str, **kw: Any) -> QueryResult:
         """``engine.run_query`` through the version gate (see :class:`VersionGate`).
 
         If the data changed between the gate and the engine's own version check, the engine may still meet
@@ -50,7 +82,7 @@ class Dashboard:
         """
         for attempt in (1, 2):
             with self.gate.hold():
-                result = self.lake.engine.run_query(sql, **kw)
+                result = self.services.engine.run_query(sql, **kw)
             err = getattr(result, "error", None)
             if err is None or attempt == 2 or "busy with another call" not in str(err.message):
                 return result
@@ -67,7 +99,7 @@ class Dashboard:
     def _warm_jobs(self) -> Iterable[Callable[[], Any]]:
         yield self.overview
         for name in self.queries:
-            yield lambda name=name: self.panel(name, {})
+            yield functools.partial(self.panel, name, {})
         yield self.pipeline
 
     def close(self) -> None:
@@ -78,8 +110,8 @@ class Dashboard:
     @property
     def queries(self) -> dict[str, NamedQuery]:
         """The shipped named queries, then the ones saved from the editor."""
-        shipped = self.lake.named_queries
-        return shipped | {n: q for n, q in self.saved.all().items() if n not in shipped}
+        shipped = self.services.named_queries
+        return dict(shipped) | {n: q for n, q in self.saved.all().items() if n not in shipped}
 
     def query(self, name: str) -> NamedQuery:
         q = self.queries.get(name)
@@ -119,10 +151,11 @@ class Dashboard:
     # --- other views ----------------------------------------------------------------------------------
 
     def overview(self) -> dict[str, Any]:
-        return self.cache.get("overview", lambda: views.overview(self.lake, self.execute))
+        return self.cache.get("overview", lambda: views.overview(self.services.ledger, self.execute))
 
     def pipeline(self) -> dict[str, Any]:
-        return self.cache.get("pipeline", lambda: views.pipeline(self.lake))
+        lake = self.services
+        return self.cache.get("pipeline", lambda: views.pipeline(lake.ledger, lake.catalog, lake.store))
 
     def _panel_key(self, name: str) -> tuple[Any, ...]:
         q = self.query(name)
@@ -164,28 +197,20 @@ class Dashboard:
                                   version=v))
 
     def databases(self) -> list[str]:
-        return self.lake.catalog.get_databases()
+        return self.services.catalog.get_databases()
 
     # --- ad-hoc SQL and uploads -----------------------------------------------------------------------
 
-    def run_sql(self, sql: str, database: str | None) -> Any:
+    def run_sql(self, sql: str, database: str | None) -> QueryResult:
         return self.execute(
             sql, database=database or None, max_rows=self.settings.max_result_rows,
             timeout=self.settings.query_timeout, write_result=True)
 
     def upload(self, filename: str, save: Callable[[Path], None]) -> tuple[str, RunRecord]:
         """Land an uploaded CSV in ``raw/`` under a sanitised name and process it like any other raw object."""
-        key = self.lake.raw_key_for(Path(filename or "upload.csv"))
-        store = self.lake.store
-        tmp = store.temp_path(key)
-        try:
-            save(tmp)
-            store.upload_file(key, tmp)
-        finally:
-            tmp.unlink(missing_ok=True)
-        run = self.lake.process(key)
+        key, run = self.services.upload(filename, save)
         if run.status != "ok":
-            self.data_changed(run)  # ok runs already notified through lake.on_processed
+            self.data_changed(run)  # ok runs already notified through on_processed
         return key, run
 
 

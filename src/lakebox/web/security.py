@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Request, Response
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from lakebox.core.errors import LakeboxError
 
@@ -113,7 +114,7 @@ class Guard:
             if urlsplit(origin).netloc.lower() != (request.host or "").lower():
                 raise Denied(403, "CSRF_FAILED", "cross-origin request refused")
 
-    def login_cookie(self, response: Response, secure: bool) -> None:
+    def login_cookie(self, response: WerkzeugResponse, secure: bool) -> None:
         response.set_cookie(SESSION_COOKIE, self.session_value(), httponly=True, samesite="Strict",
                             secure=secure, path="/")
 

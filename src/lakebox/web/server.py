@@ -5,25 +5,19 @@ Binding to anything but loopback requires a token: the original served its page 
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from typing import Any
 
 from lakebox.core.errors import LakeboxError
-from lakebox.lake import Lake
+from lakebox.trigger.locks import LockedError
+from lakebox.trigger.watcher import Watcher, WatchError
+from lakebox.web.app import create_app, is_loopback
+from lakebox.web.dashboard import LakeServices
+from lakebox.web.security import LOOPBACK_HOSTS
 
 
 class ServeError(LakeboxError, code="ServeRefused", exit_code=2):
     """The server refuses to start; the message says why and how to fix it."""
-
-
-def is_loopback(host: str) -> bool:
-    if host in ("localhost", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -39,8 +33,8 @@ def check_bind(host: str, token: str | None) -> None:
 THREADS = 16
 
 
-def make_server(lake: Lake, host: str | None = None, port: int | None = None, *, threads: int = THREADS,
-                **app_config: Any) -> Any:
+def make_server(services: LakeServices, host: str | None = None, port: int | None = None, *,
+                threads: int = THREADS, **app_config: Any) -> Any:
     """A waitress server for the dashboard app, bound but not yet running (``port=0`` picks a free port).
 
     The caller runs ``server.run()`` (it blocks) and stops it with ``server.close()``; tests and the
@@ -48,39 +42,33 @@ def make_server(lake: Lake, host: str | None = None, port: int | None = None, *,
     """
     import waitress
 
-    from lakebox.web.app import create_app
-
-    s = lake.settings
+    s = services.settings
     host = s.host if host is None else host
     port = s.port if port is None else port
     check_bind(host, app_config.get("TOKEN", s.token))
     if "ALLOWED_HOSTS" not in app_config:
-        from lakebox.web.security import LOOPBACK_HOSTS
-
         app_config["ALLOWED_HOSTS"] = LOOPBACK_HOSTS if is_loopback(host) else None
-    app = create_app(lake, **app_config)
+    app = create_app(services, **app_config)
     server = waitress.create_server(app, host=host, port=port, threads=threads, ident="lakebox",
                                     channel_timeout=60, connection_limit=1000, backlog=2048)
-    server.lakebox_app = app  # type: ignore[attr-defined]
+    server.lakebox_app = app
     return server
 
 
-def serve_dashboard(lake: Lake, *, watch: bool = False, announce: Callable[[str], None] | None = None) -> None:
-    """Start the watcher (optionally) and serve the app until interrupted."""
-    from lakebox.trigger.locks import LockedError
-    from lakebox.trigger.watcher import Watcher, WatchError
-
-    s = lake.settings
+def serve_dashboard(services: LakeServices, *, watcher: Callable[[], Watcher] | None = None,
+                    announce: Callable[[str], None] | None = None) -> None:
+    """Serve the app until interrupted; with ``watcher`` (a factory, e.g. ``Lake.watcher``), watch too."""
+    s = services.settings
     check_bind(s.host, s.token)
     try:
-        server = make_server(lake)
+        server = make_server(services)
     except OSError as exc:
         raise ServeError(f"cannot listen on {s.host}:{s.port}: {exc.strerror or exc}; choose another --port") from None
-    watcher = None
-    if watch:
-        watcher = Watcher(lake)
+    running: Watcher | None = None
+    if watcher is not None:
         try:
-            watcher.start()
+            running = watcher()
+            running.start()
         except (LockedError, WatchError) as exc:
             server.close()
             raise ServeError(str(exc)) from None
@@ -92,6 +80,6 @@ def serve_dashboard(lake: Lake, *, watch: bool = False, announce: Callable[[str]
     except KeyboardInterrupt:
         return
     finally:
-        if watcher is not None:
-            watcher.stop()
+        if running is not None:
+            running.stop()
         server.lakebox_app.extensions["lakebox"].close()

@@ -9,18 +9,22 @@ import csv
 import io
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakebox.lake import Lake
+from lakebox.catalog.base import Catalog
+from lakebox.process.runs import RunLedger
+from lakebox.query.base import QueryResult
 from lakebox.query.named import NamedQuery
 from lakebox.query.results import to_json_value
+from lakebox.store.base import Store
+from lakebox.trigger.deadletter import list_failed
 
 log = logging.getLogger(__name__)
 
 #: Runs one SQL statement on the lake's engine (``Dashboard.execute``) and returns its QueryResult.
-Execute = Callable[..., Any]
+Execute = Callable[..., QueryResult]
 
 #: Rows of each panel embedded in the page (the table paginates them; the API and downloads give more).
 PAGE_ROWS = 1000
@@ -62,7 +66,7 @@ class Panel:
         return cls(data=data, status=status, json_bytes=json.dumps(data, default=str).encode(), page=page)
 
 
-def error_status(error: dict[str, Any] | None) -> int:
+def error_status(error: Mapping[str, object] | None) -> int:
     """HTTP status for a query error: user errors (category 2) are 400, system errors 500."""
     if not error:
         return 200
@@ -92,14 +96,15 @@ def run_panel(execute: Execute, q: NamedQuery, params: dict[str, str], max_rows:
         "truncated": out["truncated"],
         "state": out["state"],
         "execution_id": out["execution_id"],
-        "stats": summarize_stats(out["stats"]),
+        "stats": summarize_stats(result.stats),
     }
-    if "error" in out:
-        data["error"] = out["error"]
-    return Panel.build(data, error_status(out.get("error")))
+    error = result.error.to_dict() if result.error is not None else None
+    if error is not None:
+        data["error"] = error
+    return Panel.build(data, error_status(error))
 
 
-def summarize_stats(stats: dict[str, Any]) -> dict[str, Any]:
+def summarize_stats(stats: Mapping[str, object]) -> dict[str, Any]:
     """The execution stats the panels show: time, rows, bytes scanned (plus Athena's full record)."""
     return {
         "time_ms": stats.get("TotalExecutionTimeInMillis"),
@@ -110,7 +115,7 @@ def summarize_stats(stats: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def overview(lake: Lake, execute: Execute) -> dict[str, Any]:
+def overview(ledger: RunLedger, execute: Execute) -> dict[str, Any]:
     """The key figures: orders, revenue, average order value, customers, share dropped/quarantined, last arrival."""
     result = execute(OVERVIEW_SQL, write_result=False)
     figures: dict[str, Any] = {"orders": 0, "revenue": 0, "average_order_value": None, "customers": 0}
@@ -119,11 +124,11 @@ def overview(lake: Lake, execute: Execute) -> dict[str, Any]:
         for col, value in zip(result.columns, row, strict=False):
             figures[col["name"]] = to_json_value(value)
         figures["revenue"] = figures["revenue"] or 0
-    totals = lake.ledger.totals()
+    totals = ledger.totals()
     read = totals.get("rows_read", 0)
     removed = totals.get("rows_dropped", 0) + totals.get("rows_quarantined", 0)
     last = None
-    for run in lake.ledger.recent(RECENT_RUNS):
+    for run in ledger.recent(RECENT_RUNS):
         if run.status == "ok" and run.finished_at and (last is None or run.finished_at > last):
             last = run.finished_at
     return {
@@ -141,19 +146,19 @@ def overview(lake: Lake, execute: Execute) -> dict[str, Any]:
     }
 
 
-def runs(lake: Lake, limit: int = RECENT_RUNS) -> dict[str, Any]:
-    return {"runs": [r.to_dict() for r in lake.ledger.recent(limit)], "totals": lake.ledger.totals()}
+def runs(ledger: RunLedger, limit: int = RECENT_RUNS) -> dict[str, Any]:
+    return {"runs": [r.to_dict() for r in ledger.recent(limit)], "totals": ledger.totals()}
 
 
-def tables(lake: Lake) -> list[dict[str, Any]]:
+def tables(catalog: Catalog) -> list[dict[str, Any]]:
     """Catalog tables with schema, partitions and versions (as Glue's GetTables / GetTableVersions show them)."""
     out = []
-    for t in lake.catalog.get_tables():
+    for t in catalog.get_tables():
         d = t.to_dict()
         d.pop("files", None)
         versions = []
         try:
-            for v in lake.catalog.get_table_versions(t.database, t.name):
+            for v in catalog.get_table_versions(t.database, t.name):
                 versions.append({"version": v.version, "updated_at": v.updated_at,
                                  "columns": [{"name": c.name, "type": c.type} for c in v.columns]})
         except Exception:  # a catalog that cannot list versions (IAM, throttling) still shows the table
@@ -163,9 +168,9 @@ def tables(lake: Lake) -> list[dict[str, Any]]:
     return out
 
 
-def quarantine(lake: Lake, limit: int = QUARANTINE_ROWS) -> dict[str, Any]:
+def quarantine(store: Store, limit: int = QUARANTINE_ROWS) -> dict[str, Any]:
     """Quarantined rows with their reasons, newest files first, at most ``limit`` rows."""
-    objs = sorted(lake.store.list_objects_v2("quarantine/"), key=lambda o: o.modified, reverse=True)
+    objs = sorted(store.list_objects_v2("quarantine/"), key=lambda o: o.modified, reverse=True)
     rows: list[dict[str, Any]] = []
     total_files = 0
     truncated = False
@@ -177,7 +182,7 @@ def quarantine(lake: Lake, limit: int = QUARANTINE_ROWS) -> dict[str, Any]:
             truncated = True
             continue
         try:
-            text = lake.store.get_object(obj.key).decode("utf-8", errors="replace")
+            text = store.get_object(obj.key).decode("utf-8", errors="replace")
         except Exception:  # a file deleted between list and get is simply skipped
             log.exception("cannot read %s", obj.key)
             continue
@@ -191,15 +196,11 @@ def quarantine(lake: Lake, limit: int = QUARANTINE_ROWS) -> dict[str, Any]:
     return {"rows": rows, "files": total_files, "truncated": truncated}
 
 
-def failures(lake: Lake) -> list[dict[str, Any]]:
-    """Dead-lettered events (files the watcher gave up on), if the trigger package provides them."""
+def failures(store: Store) -> list[dict[str, Any]]:
+    """Dead-lettered events (files the watcher gave up on)."""
     try:
-        from lakebox.trigger.deadletter import list_failed
-    except ImportError:
-        return []
-    try:
-        items = list_failed(lake.store)
-    except Exception:  # the pipeline view must render even if the dead-letter store is unreadable
+        items = list_failed(store)
+    except Exception:  # noqa: BLE001 - the pipeline view must render even if the dead-letter store is unreadable
         log.exception("list_failed failed")
         return []
     out = []
@@ -208,5 +209,5 @@ def failures(lake: Lake) -> list[dict[str, Any]]:
     return out
 
 
-def pipeline(lake: Lake) -> dict[str, Any]:
-    return {**runs(lake), "quarantine": quarantine(lake), "tables": tables(lake), "failures": failures(lake)}
+def pipeline(ledger: RunLedger, catalog: Catalog, store: Store) -> dict[str, Any]:
+    return {**runs(ledger), "quarantine": quarantine(store), "tables": tables(catalog), "failures": failures(store)}

@@ -76,7 +76,7 @@ def _saved_error(exc: SavedQueryError | SavedQueryExists) -> Response:
 def _template_helpers() -> dict[str, Any]:
     """``is_saved(name)`` (saved panels get a tag and a delete button) and the reference date (as_of)."""
     def is_saved(name: str) -> bool:
-        return name in dash().saved.all() and name not in dash().lake.named_queries
+        return name in dash().saved.all() and name not in dash().services.named_queries
 
     # months up to the reference date's month are complete; that month itself is partial (charts mark it)
     return {"is_saved": is_saved, "reference_date": dash().settings.reference_date().isoformat()}
@@ -86,7 +86,7 @@ def _template_helpers() -> dict[str, Any]:
 def completions() -> Response:
     """What the editor completes: tables (with columns) of every database, and Trino function names."""
     tables = []
-    for t in dash().lake.catalog.get_tables():
+    for t in dash().services.catalog.get_tables():
         cols = [*t.columns, *t.partition_keys]
         tables.append({"database": t.database, "name": t.name,
                        "columns": [{"name": c.name, "type": c.type} for c in cols]})
@@ -121,7 +121,7 @@ def executions() -> Response:
     seen: set[tuple[str, str]] = set()
     out: list[dict[str, Any]] = []
     # read a few times the limit so that repeated runs of one query do not empty the list
-    for meta in query_history(dash().lake.engine, limit * 4):
+    for meta in query_history(dash().services.engine, limit * 4):
         entry = _history_entry(dict(meta))
         key = (" ".join(str(entry["sql"]).split()), str(entry["database"]))
         if key in seen:
@@ -142,7 +142,7 @@ def download_execution(execution_id: str, fmt: str) -> Response:
         raise ApiError(400, "INVALID_PARAMETER", f"{execution_id!r} is not a query execution id")
     d = dash()
     try:
-        meta = d.lake.engine.get_query_execution(execution_id)
+        meta = d.services.engine.get_query_execution(execution_id)
     except AthenaError:  # GetQueryExecution of an unknown id: InvalidRequestException
         raise ApiError(404, "NOT_FOUND", f"no query execution {execution_id}; GET /api/executions lists them") from None
     database = (meta.get("QueryExecutionContext") or {}).get("Database") or None
@@ -197,7 +197,7 @@ def save_query() -> Response:
             e = result.error
             raise ApiError(400, e.error_type, f"the query does not run: {e.message}", line=e.line, column=e.column)
 
-    query = d.saved.save(req, reserved=d.lake.named_queries, check=check)
+    query = d.saved.save(req, reserved=d.services.named_queries, check=check)
     d.data_changed()  # the page's set of panels changed: pages re-render, the warmer runs the new one
     resp = jsonify(query=query.to_dict(), url=f"/#panel-{query.name}")
     resp.status_code = 201
@@ -207,7 +207,7 @@ def save_query() -> Response:
 @bp.delete("/queries/<name>")
 def delete_query(name: str) -> Response:
     d = dash()
-    if name in d.lake.named_queries:
+    if name in d.services.named_queries:
         raise ApiError(409, "NOT_SUPPORTED", f"{name!r} is a shipped query and cannot be deleted")
     if not d.saved.delete(name):
         raise ApiError(404, "NOT_FOUND", f"no saved query {name!r}")
