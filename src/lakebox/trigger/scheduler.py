@@ -53,6 +53,7 @@ class Scheduler:
         self._stopping = threading.Event()
         self._periodic = False
         self._next_rescan = float("inf")
+        self._in_flight: set[str] | None = None  # during a periodic rescan: keys busy at some point of it
         self._thread: threading.Thread | None = None
 
     # --- life cycle ----------------------------------------------------------------------------------
@@ -107,10 +108,28 @@ class Scheduler:
             self._next_rescan = 0.0
             self._cv.notify_all()
 
-    def rescan(self, redrive: bool = False) -> None:
-        """The safety net: every key the scan finds becomes a hint; the periodic clock restarts."""
-        for key in self._scan(redrive):
-            self.hint(key, redrive=redrive)
+    def rescan(self, redrive: bool = False, *, periodic: bool = False) -> None:
+        """The safety net: every key the scan finds becomes a hint; the periodic clock restarts.
+
+        A periodic rescan leaves keys that were being processed at any time during the scan to their job: the
+        ledger it compared with was read while the job ran, so a follow-up look would only hand the handler
+        the version it has just processed; what the job missed, the next period finds. Explicit rescans
+        (start, drain) look at every key the scan finds.
+        """
+        if periodic:
+            with self._lock:
+                self._in_flight = set(self._busy)
+        try:
+            for key in self._scan(redrive):
+                if periodic:
+                    with self._lock:
+                        if key in (self._in_flight or ()):
+                            continue
+                self.hint(key, redrive=redrive)
+        finally:
+            if periodic:
+                with self._lock:
+                    self._in_flight = None
         with self._cv:
             self._counters.add("rescans")
             if self._periodic:
@@ -184,7 +203,7 @@ class Scheduler:
             if rescan_due:
                 self._next_rescan = now + self.rescan_seconds
         if rescan_due:
-            self.rescan()
+            self.rescan(periodic=True)
         with self._cv:
             while self._delayed and self._delayed[0][0] <= now:
                 _, _, job = heapq.heappop(self._delayed)
@@ -241,5 +260,7 @@ class Scheduler:
             self._counters.add("coalesced")
             return
         self._busy[job.key] = job
+        if self._in_flight is not None:
+            self._in_flight.add(job.key)
         self._counters.add("dispatched")
         self._jobs.put(job)
