@@ -77,16 +77,11 @@ class Dashboard:
     def execute(self, sql: str, **kw: Any) -> QueryResult:
         """``engine.run_query`` through the version gate (see :class:`VersionGate`).
 
-        If the data changed between the gate and the engine's own version check, the engine may still meet
-        a busy old connection; the query then goes through the gate once more.
+        The engine never closes a connection that other queries still use (it drops its reference and lets
+        the last cursor close it), so a query meets no busy connection and needs no second attempt.
         """
-        for attempt in (1, 2):
-            with self.gate.hold():
-                result = self.services.engine.run_query(sql, **kw)
-            err = getattr(result, "error", None)
-            if err is None or attempt == 2 or "busy with another call" not in str(err.message):
-                return result
-        return result
+        with self.gate.hold():
+            return self.services.engine.run_query(sql, **kw)
 
     # --- freshness ------------------------------------------------------------------------------------
 
