@@ -62,6 +62,7 @@ def document(dash: Dashboard) -> dict[str, Any]:
                                      "responses": {"200": _ok("Version")}}},
             "/api/csrf": {"get": {"summary": "The CSRF token for POST requests",
                                   "responses": {"200": _ok("Token")}}},
+            "/api/openapi.json": {"get": {"summary": "This document", "responses": {"200": _ok("OpenAPI 3.1")}}},
             "/api/overview": {"get": {"summary": "Key figures", "responses": {"200": _ok("Figures")}}},
             "/api/dashboard": {"get": {"summary": "Everything the page shows (overview, panels, pipeline)",
                                        "responses": {"200": _ok("Dashboard")}}},
