@@ -1,7 +1,7 @@
 """The watcher around the edges: delete semantics, the trigger filter, one watcher per lake, restarts and
 result listeners.
 
-Helpers and fixtures (the oracle, the handler spy, ``wait_until``) are in ``trigger_fixtures``.
+Helpers (the oracle, the handler spy) are in ``trigger_helpers``, fixtures in this folder's conftest.
 """
 
 from __future__ import annotations
@@ -14,25 +14,21 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
-from lakebox.cli import main
-from lakebox.config import Settings
-from lakebox.lake import Lake
-from lakebox.trigger.locks import LockedError
-from lakebox.trigger.watcher import Watcher
-
-pytest_plugins = ["trigger_fixtures"]
-pytest.register_assert_rewrite("trigger_fixtures")
-
-from trigger_fixtures import (  # noqa: E402
+from trigger_helpers import (
     FAST,
     Oracle,
     count_rows,
     land,
     ok_keys,
     states,
-    wait_until,
 )
+from waiting import wait_until
+
+from lakebox.cli import main
+from lakebox.config import Settings
+from lakebox.lake import Lake
+from lakebox.trigger.locks import LockedError
+from lakebox.trigger.watcher import Watcher
 
 # --- delete semantics, filters ------------------------------------------------------------------------------
 

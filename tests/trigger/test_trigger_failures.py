@@ -1,7 +1,7 @@
 """The watcher's failure handling: quarantine and rejections, retries with backoff, dead letters in
 Lambda's on-failure record shape, and ``lakebox watch --once`` exit codes.
 
-Helpers and fixtures (the oracle, the handler spy, ``wait_until``) are in ``trigger_fixtures``.
+Helpers (the oracle, the handler spy) are in ``trigger_helpers``, fixtures in this folder's conftest.
 """
 
 from __future__ import annotations
@@ -14,18 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
-from lakebox.cli import main
-from lakebox.config import Settings
-from lakebox.events import parse_event
-from lakebox.lake import Lake
-from lakebox.trigger.deadletter import failed_key, list_failed
-from lakebox.trigger.watcher import Watcher
-
-pytest_plugins = ["trigger_fixtures"]
-pytest.register_assert_rewrite("trigger_fixtures")
-
-from trigger_fixtures import (  # noqa: E402
+from trigger_helpers import (
     AS_OF,
     Oracle,
     Spy,
@@ -34,8 +23,15 @@ from trigger_fixtures import (  # noqa: E402
     ok_keys,
     run_records,
     states,
-    wait_until,
 )
+from waiting import wait_until
+
+from lakebox.cli import main
+from lakebox.config import Settings
+from lakebox.events import parse_event
+from lakebox.lake import Lake
+from lakebox.trigger.deadletter import failed_key, list_failed
+from lakebox.trigger.watcher import Watcher
 
 # --- rejections, retries, dead letters ----------------------------------------------------------------------
 

@@ -1,6 +1,5 @@
-"""Helpers and fixtures for the watcher tests (tests/test_trigger_*.py).
-
-Use them from a test module with ``pytest_plugins = ["trigger_fixtures"]`` and import the helpers by name.
+"""Helpers for the watcher tests (tests/trigger/): landing files, reading the lake's state, the oracle and the
+handler spy. The fixtures that use them are in tests/trigger/conftest.py.
 
 Real folders, real watchdog, real DuckDB. Expected row counts come from an *oracle*: the same CSV processed
 sequentially by ``Lake.ingest`` in a separate lake, with no watcher involved. Tests never sleep for timing:
@@ -15,18 +14,13 @@ import shutil
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-from waiting import wait_until  # noqa: F401 - re-exported for the tests that import it from here
-
-from lakebox.config import Settings, load_settings
+from lakebox.config import load_settings
 from lakebox.events import parse_event
 from lakebox.lake import Lake
-from lakebox.process.sample import write_sample
-from lakebox.trigger.watcher import Watcher
 
 AS_OF = dt.date(2025, 5, 1)
 TABLE = "orders_db.orders_processed"
@@ -56,7 +50,8 @@ def ok_keys(lake: Lake) -> set[str]:
 
 def count_rows(lake: Lake) -> int:
     res = lake.engine.run_query(f"SELECT count(*) FROM {TABLE}")
-    assert res.state == "SUCCEEDED", res.error
+    if res.state != "SUCCEEDED":
+        raise AssertionError(f"count query failed: {res.error}")
     return int(res.rows[0][0])
 
 
@@ -124,54 +119,3 @@ class Spy:
             with self.lock:
                 self.active[key] -= 1
                 self.total -= 1
-
-
-# --- fixtures -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def oracle(tmp_path: Path) -> Oracle:
-    return Oracle(tmp_path / "oracle-lake")
-
-
-@pytest.fixture
-def samples(tmp_path: Path) -> Callable[..., Path]:
-    """``samples(rows, seed)`` -> a CSV of sample orders outside the lake (cached per rows/seed)."""
-    folder = tmp_path / "samples"
-    folder.mkdir()
-
-    def make(rows: int, seed: int = 1) -> Path:
-        path = folder / f"orders_{rows}_{seed}.csv"
-        if not path.exists():
-            write_sample(path, rows, AS_OF, seed=seed)
-        return path
-
-    return make
-
-
-@pytest.fixture
-def wlake(make_settings: Callable[..., Settings]) -> Lake:
-    lake = Lake(make_settings(**FAST))
-    _ = lake.store  # create the layout
-    return lake
-
-
-@pytest.fixture
-def raw(wlake: Lake) -> Path:
-    return Path(wlake.store.local_path("raw/"))  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def watchers() -> Iterator[Callable[..., Watcher]]:
-    """``watchers(lake, **kw)`` -> a started Watcher, stopped at teardown."""
-    made: list[Watcher] = []
-
-    def start(lake: Lake, **kw: Any) -> Watcher:
-        w = lake.watcher(**kw)
-        w.start()
-        made.append(w)
-        return w
-
-    yield start
-    for w in made:
-        w.stop()

@@ -1,7 +1,7 @@
 """The watcher processes what lands in raw/ exactly once: bulk drops, duplicate deliveries, slow writers,
 replaced files, settle detection and per-key serialization in a bounded worker pool.
 
-Helpers and fixtures (the oracle, the handler spy, ``wait_until``) are in ``trigger_fixtures``.
+Helpers (the oracle, the handler spy) are in ``trigger_helpers``, fixtures in this folder's conftest.
 """
 
 from __future__ import annotations
@@ -15,16 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from lakebox.events import build_event, build_record
-from lakebox.lake import Lake
-from lakebox.trigger.landing import can_detect_writers
-from lakebox.trigger.watcher import Watcher
-
-pytest_plugins = ["trigger_fixtures"]
-pytest.register_assert_rewrite("trigger_fixtures")
-
-from trigger_fixtures import (  # noqa: E402
+from trigger_helpers import (
     Oracle,
     Spy,
     count_rows,
@@ -33,8 +24,13 @@ from trigger_fixtures import (  # noqa: E402
     queryable_rows,
     run_records,
     states,
-    wait_until,
 )
+from waiting import wait_until
+
+from lakebox.events import build_event, build_record
+from lakebox.lake import Lake
+from lakebox.trigger.landing import can_detect_writers
+from lakebox.trigger.watcher import Watcher
 
 # --- Must show ----------------------------------------------------------------------------------------------
 
