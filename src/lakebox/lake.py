@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from lakebox.catalog.base import Catalog
 from lakebox.catalog.crawl import CatalogUpdater, open_catalog
@@ -30,7 +30,7 @@ from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
 from lakebox.store import open_store
 from lakebox.store.base import Store, validate_key
-from lakebox.trigger.watcher import WatchConfig, Watcher
+from lakebox.trigger.watcher import WatchConfig, Watcher, WatchOverrides
 
 
 @dataclass
@@ -208,9 +208,8 @@ class Lake:
 
     # --- the trigger -------------------------------------------------------------------------------------
 
-    def watcher(self, **overrides: Any) -> Watcher:
-        """A watcher on this lake's ``raw/``: ``overrides`` (workers, rescan_seconds, settle_seconds,
-        retry_delays, retry_failed, deliveries, observe) take precedence over the settings.
+    def watcher(self, **overrides: Unpack[WatchOverrides]) -> Watcher:
+        """A watcher on this lake's ``raw/``; ``overrides`` take precedence over the settings.
 
         Raises ``WatchError`` when the lake is not a local folder."""
         return Watcher(

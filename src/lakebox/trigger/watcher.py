@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from lakebox.config import Settings
 from lakebox.core.errors import LakeboxError
@@ -56,6 +56,18 @@ class WatchError(LakeboxError, RuntimeError, code="WatchRefused", exit_code=2):
     """The watcher cannot run on this lake; the message says why."""
 
 
+class WatchOverrides(TypedDict, total=False):
+    """Arguments that take precedence over the settings (None: use the setting)."""
+
+    workers: int | None
+    rescan_seconds: float | None
+    settle_seconds: float | None
+    retry_delays: tuple[float, ...] | None
+    retry_failed: bool
+    deliveries: int
+    observe: bool
+
+
 @dataclass(frozen=True)
 class WatchConfig:
     """How a watcher runs. ``deliveries`` > 1 delivers every event that many times, to exercise duplicate
@@ -72,30 +84,21 @@ class WatchConfig:
     observe: bool = True
 
     @classmethod
-    def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        workers: int | None = None,
-        rescan_seconds: float | None = None,
-        settle_seconds: float | None = None,
-        retry_delays: tuple[float, ...] | None = None,
-        retry_failed: bool = False,
-        deliveries: int = 1,
-        observe: bool = True,
-    ) -> WatchConfig:
+    def from_settings(cls, settings: Settings, **overrides: Unpack[WatchOverrides]) -> WatchConfig:
         """The lake's settings, with the given arguments taking precedence."""
-        s = settings
+        s, o = settings, overrides
+        workers, rescan, settle, delays = (o.get("workers"), o.get("rescan_seconds"), o.get("settle_seconds"),
+                                           o.get("retry_delays"))
         return cls(
             workers=max(1, workers if workers is not None else s.workers),
-            rescan_seconds=rescan_seconds if rescan_seconds is not None else s.rescan_seconds,
-            settle_seconds=max(0.0, settle_seconds if settle_seconds is not None else s.settle_seconds),
-            retry_delays=tuple(retry_delays if retry_delays is not None else s.retry_delay_seconds),
-            retry_failed=retry_failed,
-            deliveries=max(1, deliveries),
-            observe=observe,
+            rescan_seconds=rescan if rescan is not None else s.rescan_seconds,
+            settle_seconds=max(0.0, settle if settle is not None else s.settle_seconds),
+            retry_delays=tuple(delays if delays is not None else s.retry_delay_seconds),
             delete_outputs=s.delete_outputs_on_raw_delete,
             region=s.region,
+            retry_failed=o.get("retry_failed", False),
+            deliveries=max(1, o.get("deliveries", 1)),
+            observe=o.get("observe", True),
         )
 
 
