@@ -39,13 +39,9 @@ class Lakeside:
     def publish(self, name: str) -> RunRecord:
         """Land CSV at raw/<name> and process it, the catalog updated through ``self.updater``."""
         self.store.put_object(f"raw/{name}", CSV)
-        run = process_object(self.settings, self.store, f"raw/{name}",
-                             after=lambda _s, _st, r: self._update(r))
+        run = process_object(self.settings, self.store, f"raw/{name}", after=self.updater.update_for_run)
         assert run.status == "ok", run.error
         return run
-
-    def _update(self, run: RunRecord) -> None:
-        self.updater.update_for_run(run)
 
     def table(self) -> TableDef:
         t = self.updater.catalog.get_table(*TABLE)
