@@ -121,7 +121,7 @@ def test_upload_of_a_non_csv_reports_the_rejection(client: FlaskClient, csrf: di
                        headers=csrf)
     body = resp.get_json()
     assert resp.status_code == 201 and body["key"] == "raw/" + object_name("photo.png")
-    assert body["key"].startswith("raw/photo.png-")
+    assert body["key"].startswith("raw/photo.png-") and body["run"]["source_name"] == "photo.png"
     assert body["run"]["status"] in {"rejected", "error"} and body["run"]["error"]
 
 

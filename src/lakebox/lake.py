@@ -155,14 +155,18 @@ class Lake:
     def upload(self, filename: str, save: Callable[[Path], None]) -> tuple[str, RunRecord]:
         """Land an uploaded file in ``raw/`` under a sanitised name (``save`` writes it to the path it is
         given) and process it like any other raw object. Returns the key and the run."""
-        key = self.raw_key_for(Path(filename or "upload.csv"))
+        source = Path(filename or "upload.csv")
+        key = self.raw_key_for(source)
         tmp = self.store.temp_path(key)
         try:
             save(tmp)
             self.store.upload_file(key, tmp)
         finally:
             tmp.unlink(missing_ok=True)
-        return key, self.process(key)
+        run = self.process(key)
+        if source.name != key.rsplit("/", 1)[-1]:
+            run.source_name = source.name
+        return key, run
 
     def pending(self) -> list[str]:
         """Raw CSV keys whose current version has not been processed (or whose last attempt errored)."""
