@@ -161,9 +161,11 @@ NOT_ON_THE_HOST = {
 
 def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every page and API endpoint of the dashboard, as the host runs it (athena engine, glue catalog)."""
+    from lakebox.catalog.crawl import CatalogUpdater
+    from lakebox.cli import dashboard_services
     from lakebox.config import load_settings
     from lakebox.lake import Lake
-    from lakebox.process.handler import default_after, process_object
+    from lakebox.process.handler import process_object
     from lakebox.store.s3 import S3Store
     from lakebox.trigger.deadletter import record_failure
     from lakebox.web.app import create_app
@@ -174,12 +176,13 @@ def test_dashboard_role_is_exactly_enough(lake_env: AwsEnv, monkeypatch: pytest.
     settings = load_settings()
     store = S3Store(aws.bucket, endpoint_url=aws.endpoint_url)
     store.put_object("raw/orders.csv", CSV)
-    assert process_object(settings, store, "raw/orders.csv", after=default_after).status == "ok"
+    after = CatalogUpdater.open(settings, store).update_for_run
+    assert process_object(settings, store, "raw/orders.csv", after=after).status == "ok"
     # A dead letter written by a local `lakebox watch` on this lake: the failures page reads it.
     record_failure(store, _event(aws, "raw/broken.csv", 5), "boom", 3)
 
     with record_calls() as log, answering("athena", batch_get_from_moto(aws)):
-        app = create_app(Lake(settings))
+        app = create_app(dashboard_services(Lake(settings)))
         hit: set[tuple[str, str]] = set()
 
         def note_route() -> None:
