@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LAKE ?= lake
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint floors bench clean venv
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,11 +21,18 @@ run: $(VENV)/.installed  ## set up and start the pipeline with its dashboard on 
 	$(BIN)/lakebox --lake $(LAKE) up
 
 test: $(VENV)/.dev-installed  ## set up and run the whole test suite
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
-lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check src tests benchmarks
+lint: $(VENV)/.dev-installed  ## ruff, the import layers and the types
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+floors: $(VENV)/.dev-installed  ## prove the dependency floors: lowest allowed versions, quick suite
+	scripts/check_floors.sh
 
 bench: $(VENV)/.dev-installed  ## run the benchmarks (slow; writes tables to stdout)
 	$(BIN)/python benchmarks/bench_pipeline.py
