@@ -24,6 +24,7 @@ from lakebox.core.errors import InvalidInputError
 from lakebox.core.names import object_name
 from lakebox.core.runs import RunRecord
 from lakebox.process.handler import handle_event, process_object
+from lakebox.process.keylocks import KeyLocks
 from lakebox.process.runs import RunLedger
 from lakebox.process.sample import write_sample
 from lakebox.query.base import QueryEngine, QueryResult
@@ -72,6 +73,11 @@ class Lake:
         return DuckEngine(self.settings, self.store, self.catalog)
 
     @cached_property
+    def key_locks(self) -> KeyLocks:
+        """The per-key locks every in-process writer and processor of ``raw/`` holds (process/keylocks.py)."""
+        return KeyLocks()
+
+    @cached_property
     def ledger(self) -> RunLedger:
         return RunLedger(self.store)
 
@@ -105,15 +111,18 @@ class Lake:
     def is_empty(self) -> bool:
         return next(iter(self.store.list_objects_v2("raw/")), None) is None
 
-    def process(self, key: str, *, etag: str | None = None, force: bool = False) -> RunRecord:
+    def process(self, key: str, *, etag: str | None = None, force: bool = False,
+                source_name: str | None = None) -> RunRecord:
         """Process one raw object (the Lambda), then bring the catalog up to date."""
-        run = process_object(self.settings, self.store, key, etag=etag, force=force, after=self.update_catalog)
+        run = process_object(self.settings, self.store, key, etag=etag, force=force, after=self.update_catalog,
+                             locks=self.key_locks, source_name=source_name)
         self._notify([run])
         return run
 
     def handle_event(self, event: dict[str, Any]) -> list[RunRecord]:
         """Deliver an S3 notification to the processor, exactly as Lambda would (every record)."""
-        return self._notify(handle_event(event, self.settings, self.store, after=self.update_catalog))
+        return self._notify(handle_event(event, self.settings, self.store, after=self.update_catalog,
+                                         locks=self.key_locks))
 
     def raw_key_for(self, path: Path, prefix: str = "raw/") -> str:
         return validate_key(prefix + _safe_name(path.name))
@@ -136,15 +145,16 @@ class Lake:
             seen[key] = path
         items: list[IngestItem] = []
         for path, key in zip(paths, keys, strict=True):
-            replaced = self.store.exists(key)
             tmp = _copy_to_temp(self.store, key, path)
-            try:
-                self.store.upload_file(key, tmp)
-            finally:
-                tmp.unlink(missing_ok=True)  # S3: the upload leaves the local copy behind
-            run = self.process(key)
-            if path.name != key.rsplit("/", 1)[-1]:
-                run.source_name = path.name
+            # Writing the object and processing it hold the key's lock together, so the run describes
+            # exactly the bytes this call wrote (not a concurrent writer's) and the watcher skips it.
+            with self.key_locks.hold(key):
+                replaced = self.store.exists(key)
+                try:
+                    self.store.upload_file(key, tmp)
+                finally:
+                    tmp.unlink(missing_ok=True)  # S3: the upload leaves the local copy behind
+                run = self.process(key, source_name=_renamed(path.name, key))
             if replaced and run.status != "skipped":
                 run.warnings.append(f"replaced the earlier {key} and its output")
             items.append(IngestItem(path, key, run))
@@ -160,12 +170,11 @@ class Lake:
         tmp = self.store.temp_path(key)
         try:
             save(tmp)
-            self.store.upload_file(key, tmp)
+            with self.key_locks.hold(key):  # see ingest: write and process as one step per key
+                self.store.upload_file(key, tmp)
+                run = self.process(key, source_name=_renamed(source.name, key))
         finally:
             tmp.unlink(missing_ok=True)
-        run = self.process(key)
-        if source.name != key.rsplit("/", 1)[-1]:
-            run.source_name = source.name
         return key, run
 
     def pending(self) -> list[str]:
@@ -230,6 +239,11 @@ class Lake:
 def _safe_name(name: str) -> str:
     """A file name safe as the last segment of a key (see :func:`lakebox.core.names.object_name`)."""
     return object_name(name)
+
+
+def _renamed(name: str, key: str) -> str | None:
+    """``name`` when sanitising changed it (kept in the run record), else None."""
+    return name if name != key.rsplit("/", 1)[-1] else None
 
 
 def _copy_to_temp(store: Store, key: str, src: Path) -> Path:

@@ -32,6 +32,10 @@ def test_uploaded_rows_are_queryable_whatever_the_file_name(tmp_path: Path, name
     lakebox(lake, "ingest", str(src), check=True)
     assert query(lake, f"SELECT count(*) FROM {TABLE}") == [[25]]
     assert _balanced(lake)["rows_kept"] == 25
+    (run,) = status(lake)["runs"]
+    assert not run["raw_key"].rsplit("/", 1)[-1].startswith(("_", "."))
+    # The name as given is kept in the stored run record whenever the key had to differ from it.
+    assert run["source_name"] == (None if run["raw_key"] == f"raw/{name}" else name)
 
 
 def test_names_that_sanitise_alike_never_collide(tmp_path: Path) -> None:

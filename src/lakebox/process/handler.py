@@ -22,6 +22,7 @@ from lakebox.catalog.crawl import CatalogUpdater
 from lakebox.config import Settings, load_settings
 from lakebox.core.runs import RunRecord, now_iso
 from lakebox.events import EventError, is_test_event, parse_event
+from lakebox.process.keylocks import KeyLocks
 from lakebox.process.rules import dataset_for_key
 from lakebox.process.runs import RunLedger
 from lakebox.process.transform import RejectedFile, connect, transform_csv
@@ -41,13 +42,27 @@ def process_object(
     etag: str | None = None,
     force: bool = False,
     after: AfterProcess | None = None,
+    locks: KeyLocks | None = None,
+    source_name: str | None = None,
 ) -> RunRecord:
     """Process one raw object: validate, apply the rule, publish outputs atomically, record the run.
 
     Returns the run record. ``status`` is ``ok``, ``rejected`` (the file as a whole cannot be processed;
     processed/ untouched), ``skipped`` (same ETag already processed; nothing written) or ``ignored`` (no
     dataset owns the key). Unexpected failures propagate, so a caller (the watcher, or AWS Lambda) retries.
+    With ``locks``, the whole of it (ETag check, read, publish, record) holds the key's lock.
+    ``source_name`` is the file's name as the user gave it, recorded when the key had to be sanitised.
     """
+    if locks is None:
+        return _process_object(settings, store, key, etag=etag, force=force, after=after, source_name=source_name)
+    with locks.hold(key):
+        return _process_object(settings, store, key, etag=etag, force=force, after=after, source_name=source_name)
+
+
+def _process_object(
+    settings: Settings, store: Store, key: str, *, etag: str | None, force: bool, after: AfterProcess | None,
+    source_name: str | None,
+) -> RunRecord:
     dataset = dataset_for_key(settings.datasets, key)
     if dataset is None:
         return RunRecord(raw_key=key, etag=etag, status="ignored", error=f"no dataset owns {key}")
@@ -63,7 +78,8 @@ def process_object(
 
     as_of = settings.reference_date()
     fmt = dataset.output_format or settings.output_format
-    run = RunRecord(raw_key=key, etag=info.etag, dataset=dataset.name, size=info.size, as_of=as_of.isoformat())
+    run = RunRecord(raw_key=key, etag=info.etag, dataset=dataset.name, size=info.size, as_of=as_of.isoformat(),
+                    source_name=source_name)
     run.started_at = now_iso()
     t0 = time.perf_counter()
     out_key = dataset.output_key(key, fmt)
@@ -130,7 +146,8 @@ def _work_dir(store: Store) -> Path:
 
 
 def handle_event(
-    event: dict[str, Any], settings: Settings, store: Store, after: AfterProcess | None = None
+    event: dict[str, Any], settings: Settings, store: Store, after: AfterProcess | None = None,
+    locks: KeyLocks | None = None,
 ) -> list[RunRecord]:
     """Process every ObjectCreated record of an S3 notification; ignore removals and the test event."""
     if is_test_event(event):
@@ -138,7 +155,7 @@ def handle_event(
     runs: list[RunRecord] = []
     for rec in parse_event(event):
         if rec.is_created:
-            runs.append(process_object(settings, store, rec.key, etag=rec.etag, after=after))
+            runs.append(process_object(settings, store, rec.key, etag=rec.etag, after=after, locks=locks))
     return runs
 
 
