@@ -74,6 +74,13 @@ def _lake(ctx: click.Context, **flags: Any) -> Lake:
     return Lake(_settings(ctx, **flags))
 
 
+def _existing_lake(ctx: click.Context) -> Lake:
+    """The lake for a read-only command: it must exist already (read-only commands never create one)."""
+    lake = Lake(_settings(ctx), create=False)
+    _ = lake.store  # fails now, with the reason, rather than in the middle of the output
+    return lake
+
+
 @click.group(cls=LakeboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @setting_option("lake")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Path to lakebox.toml.")
@@ -182,7 +189,7 @@ def crawl(ctx: click.Context) -> None:
 def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[str, ...], fmt: str,
           database: str | None, max_rows: int | None) -> None:
     """Run Athena (Trino) SQL, or a named query, over the catalog's tables."""
-    lake = _lake(ctx)
+    lake = _existing_lake(ctx)
     if bool(sql) == bool(name):
         raise click.UsageError("give either SQL or --name NAME")
     if name:
@@ -241,7 +248,7 @@ def queries(ctx: click.Context) -> None:
 @click.pass_context
 def history(ctx: click.Context, limit: int) -> None:
     """Show the query history (enriched/*.metadata)."""
-    lake = _lake(ctx)
+    lake = _existing_lake(ctx)
     t = Table()
     for col in ("execution id", "state", "ms", "rows", "query"):
         t.add_column(col)
@@ -281,7 +288,7 @@ def sample(ctx: click.Context, rows: int, out: Path | None, seed: int, as_of: st
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show the catalog's tables, recent runs and failures."""
-    lake = _lake(ctx)
+    lake = _existing_lake(ctx)
     st = lake.status()
     failed = list_failed(lake.store)
     if as_json:

@@ -44,13 +44,17 @@ class IngestItem:
 class Lake:
     """A lake (folder or bucket) with its catalog and query engine."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, create: bool = True) -> None:
+        """``create=False`` for read-only commands: a lake folder that does not exist is an error
+        (:class:`~lakebox.store.base.NoSuchBucketError`), never created."""
         self.settings = settings
+        self._create = create
         self._listeners: list[Callable[[RunRecord], None]] = []
 
     @cached_property
     def store(self) -> Store:
-        return open_store(self.settings.lake, endpoint_url=self.settings.endpoint_url, region=self.settings.region)
+        return open_store(self.settings.lake, endpoint_url=self.settings.endpoint_url, region=self.settings.region,
+                          create=self._create)
 
     @cached_property
     def catalog(self) -> Catalog:

@@ -44,6 +44,16 @@ class NoSuchKeyError(StoreError, NotFoundError, KeyError):
         return str(self.args[0]) if self.args else "no such key"
 
 
+class NoSuchBucketError(StoreError, NotFoundError):
+    """The lake (bucket) does not exist, and the command does not create one (S3's NoSuchBucket)."""
+
+    code = "NoSuchBucket"
+
+
+class StorageFullError(StoreError, code="StorageFull", http_status=507):
+    """The disk is full: the message names what could not be written and how much space it needed."""
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     """What HeadObject returns that lakebox uses."""
