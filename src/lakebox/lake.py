@@ -31,6 +31,7 @@ from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
 from lakebox.store import open_store
 from lakebox.store.base import Store, validate_key
+from lakebox.store.diskspace import disk_full
 from lakebox.trigger.watcher import WatchConfig, Watcher, WatchOverrides
 
 
@@ -252,5 +253,12 @@ def _renamed(name: str, key: str) -> str | None:
 
 def _copy_to_temp(store: Store, key: str, src: Path) -> Path:
     tmp = store.temp_path(key)
-    shutil.copyfile(src, tmp)
+    try:
+        shutil.copyfile(src, tmp)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        full = disk_full(exc, key, tmp.parent, src.stat().st_size)
+        if full is not None:
+            raise full from exc
+        raise
     return tmp

@@ -79,3 +79,27 @@ def test_query_on_a_full_disk_is_a_clear_error(small_disk: Path, tmp_path: Path)
     assert "Traceback" not in proc.stderr
     if proc.returncode != 0:
         assert "no space left" in proc.stderr.lower()
+
+
+def test_the_watcher_on_a_full_disk_fails_the_file_and_keeps_going(small_disk: Path, tmp_path: Path) -> None:
+    """The watcher died writing its lock file; now a file that cannot be written fails with the reason
+    (retried, then dead-lettered if space allows), and `watch --once` ends with a non-zero exit code."""
+    lake = small_disk / "lake"
+    src = tmp_path / "o.csv"
+    src.write_text("\n".join([HEADER, *orders(50)]) + "\n")
+    assert lakebox(lake, "ingest", str(src)).returncode == 0
+    big = lake / "raw" / "big.csv"
+    big.write_text("\n".join([HEADER, *orders(3000)]) + "\n")
+    _fill(small_disk / "filler.bin")
+    proc = lakebox(lake, "watch", "--once", "--settle-seconds", "0", "--retry-delays", "0,0")
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode != 0
+    assert "raw/big.csv" in proc.stdout + proc.stderr
+    assert "no space left" in (proc.stdout + proc.stderr).lower()
+    assert _temp_files(lake) == []
+    # With space again, the same watcher command processes the file.
+    (small_disk / "filler.bin").unlink()
+    again = lakebox(lake, "watch", "--once", "--settle-seconds", "0", "--retry-delays", "0,0")
+    assert again.returncode == 0, again.stdout + again.stderr
+    out = lakebox(lake, "query", "SELECT count(*) FROM orders_db.orders_processed", "--format", "csv")
+    assert out.stdout.strip().splitlines()[-1].strip('"') == "3050"

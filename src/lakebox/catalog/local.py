@@ -18,12 +18,14 @@ from pathlib import Path
 
 from lakebox.catalog.base import (
     AlreadyExistsError,
+    CatalogError,
     CrawlerInfo,
     CrawlerState,
     CrawlRunner,
     EntityNotFoundError,
 )
 from lakebox.catalog.crawler import ColumnDef, FileInfo, PartitionDef, TableDef, schema_changed
+from lakebox.store.diskspace import disk_full
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -94,13 +96,24 @@ class LocalCatalog:
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.OperationalError as exc:
+            raise self._io_error(exc) from exc
+        try:
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.OperationalError as exc:
+                raise self._io_error(exc) from exc
             yield con
         finally:
             con.close()
+
+    def _io_error(self, exc: sqlite3.OperationalError) -> Exception:
+        """The catalog file cannot be opened: a full disk says so, anything else names the file."""
+        full = disk_full(exc, f"the catalog {self.path.name}", self.path.parent)
+        return full if full is not None else CatalogError(f"the catalog {self.path} cannot be opened: {exc}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from lakebox.catalog.crawl import CatalogUpdater
 from lakebox.config import Settings, load_settings
 from lakebox.core.runs import RunRecord, now_iso
@@ -27,6 +29,7 @@ from lakebox.process.rules import dataset_for_key
 from lakebox.process.runs import RunLedger
 from lakebox.process.transform import RejectedFile, connect, transform_csv
 from lakebox.store.base import TMP_PREFIX, NoSuchKeyError, Store
+from lakebox.store.diskspace import disk_full
 
 log = logging.getLogger("lakebox.process")
 
@@ -120,6 +123,12 @@ def _process_object(
     except RejectedFile as exc:
         run.status = "rejected"
         run.error = f"{key}: {exc}"
+    except (OSError, duckdb.IOException) as exc:
+        # Checked before the finally below frees the partial outputs: a full disk is still full here.
+        full = disk_full(exc, f"the outputs of {key} ({out_key})", work, info.size)
+        if full is not None:
+            raise full from exc
+        raise
     finally:
         for tmp in temps:
             tmp.unlink(missing_ok=True)

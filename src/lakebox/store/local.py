@@ -20,7 +20,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from lakebox.store.base import LAYOUT, TMP_PREFIX, InvalidKeyError, NoSuchKeyError, ObjectInfo, validate_key
+from lakebox.store.base import (
+    LAYOUT,
+    TMP_PREFIX,
+    InvalidKeyError,
+    NoSuchKeyError,
+    ObjectInfo,
+    StorageFullError,
+    validate_key,
+)
+from lakebox.store.diskspace import disk_full
+
+
+def _write_error(exc: OSError, key: str, where: Path, size: int) -> OSError | StorageFullError:
+    """A full disk as :class:`StorageFullError` naming the key; any other OSError unchanged."""
+    full = disk_full(exc, key, where, size)
+    return full if full is not None else exc
 
 
 def _etag(st: os.stat_result) -> str:
@@ -61,15 +76,18 @@ class LocalStore:
 
     def put_object(self, key: str, data: bytes) -> ObjectInfo:
         path = self._path(key)
-        tmp = self._tmp_for(path)
         try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+            tmp = self._tmp_for(path)
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+        except OSError as exc:
+            raise _write_error(exc, key, path.parent, len(data)) from exc
         return self._info(key, path)
 
     def upload_file(self, key: str, path: Path) -> ObjectInfo:
@@ -85,12 +103,16 @@ class LocalStore:
 
     def _copy_into(self, src: Path, dest: Path) -> None:
         """Copy to a temp file beside ``dest``, then rename: readers never see a partial copy."""
-        tmp = self._tmp_for(dest)
         try:
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+            tmp = self._tmp_for(dest)
+            try:
+                shutil.copyfile(src, tmp)
+                os.replace(tmp, dest)
+            finally:
+                tmp.unlink(missing_ok=True)
+        except OSError as exc:
+            key = dest.relative_to(self.root).as_posix()
+            raise _write_error(exc, key, dest.parent, src.stat().st_size) from exc
 
     def copy_object(self, source_key: str, key: str) -> ObjectInfo:
         src, dest = self._path(source_key), self._path(key)

@@ -8,8 +8,10 @@ information for the error message, never trusted for mutual exclusion.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
 import json
+import logging
 import os
 import socket
 from pathlib import Path
@@ -17,9 +19,12 @@ from types import TracebackType
 from typing import Any
 
 from lakebox.core.errors import ConflictError
+from lakebox.store.diskspace import disk_full
 
 LOCK_KEY = "_lakebox/watch.lock"
 
+
+log = logging.getLogger("lakebox.trigger")
 
 class LockedError(ConflictError, RuntimeError, code="LakeLocked", exit_code=2):
     """Another process holds the lake's watch lock; the message names its PID."""
@@ -63,8 +68,14 @@ class WatchLock:
         """Take the lock or raise :class:`LockedError` at once (never waits: a second watcher is refused)."""
         if self._fd is not None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            full = disk_full(exc, f"the watcher's lock file {self.path.name}", self.path.parent)
+            if full is not None:
+                raise full from exc
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -76,8 +87,16 @@ class WatchLock:
             raise
         info = {"pid": os.getpid(), "host": socket.gethostname(),
                 "started_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                os.close(fd)
+                raise
+            # The flock is what excludes a second watcher; naming the holder is a courtesy that a full
+            # disk cannot afford. Files fail with a clear reason (and are retried) until space is freed.
+            log.warning("disk full: the watcher lock %s holds but cannot name its holder", self.path)
         self._fd = fd
 
     def release(self) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers.api import BaseObserver
 
+from lakebox.core.errors import LakeboxError
 from lakebox.process.runs import RunLedger
 from lakebox.store.base import LAYOUT, InvalidKeyError, NoSuchKeyError, Store, validate_key
 from lakebox.store.local import TMP_PREFIX
@@ -39,6 +40,9 @@ def recover(root: Path, reconcile_catalog: Callable[[], object], failed: FailedV
         # A crash between the ledger write and the catalog update leaves the catalog behind processed/.
         # The crawl re-reads only changed footers, so it is cheap when nothing happened.
         reconcile_catalog()
+    except LakeboxError as exc:  # an expected failure (a full disk, an unreadable catalog): its reason is enough
+        counters.add("errors")
+        log.error("catalog reconciliation at start-up failed: %s", exc)
     except Exception:  # noqa: BLE001 - a broken catalog must not stop files from being processed
         counters.add("errors")
         log.exception("catalog reconciliation at start-up failed")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lakebox.core.errors import LakeboxError
 from lakebox.core.runs import RunRecord
 from lakebox.events import build_event, build_record
 from lakebox.process.runs import RunLedger
@@ -77,7 +78,10 @@ class JobRunner:
                 self.counters.add("retried")
                 return None
             log.error("%s: giving up after %d attempts: %s", key, job.attempt, exc)
-            self.failed.fail(key, info.etag, event, exc, job.attempt)
+            try:
+                self.failed.fail(key, info.etag, event, exc, job.attempt)
+            except LakeboxError as dl_exc:  # a full disk cannot hold the dead letter either; say so, go on
+                log.error("%s: the dead letter could not be written: %s", key, dl_exc)
             self.counters.add("failed")
             return JobResult(key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=job.attempt)
         run = runs[0] if runs else None
