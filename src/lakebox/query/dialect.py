@@ -22,7 +22,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from lakebox.query import trino, trino_checks
+from lakebox.query import trino, trino_allow, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
 from lakebox.query.trino import AthenaTrino
 from lakebox.query.trino_types import column_types, trino_type
@@ -285,6 +285,7 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     replace_information_schema(tree, schema)
     tables = resolve_tables(tree, resolver, default_db, text)
     columns = column_types(tree, {k: dict(v) for k, v in schema.items()}, tables)
+    trino_allow.check(text)
     trino_checks.check_group_by_aliases(tree, text, schema)
     trino_checks.check_operand_types(tree, text, columns)
     tree = trino.rewrite(tree, text, columns)
