@@ -86,6 +86,11 @@ def strip_statement(sql: str) -> str:
     return text
 
 
+#: Trino syntax sqlglot cannot parse: a query using it is refused as unsupported, not as a syntax error.
+_UNSUPPORTED_SYNTAX = re.compile(r"\b(json_array|json_object|json_query|json_value|json_exists|json_table)\s*\(",
+                                 re.IGNORECASE)
+
+
 def parse_one(sql: str) -> exp.Expr:
     """Parse exactly one Athena statement, with Athena-style SYNTAX_ERROR messages."""
     if "\u201c" in sql or "\u201d" in sql or "\u2018" in sql or "\u2019" in sql:
@@ -99,6 +104,10 @@ def parse_one(sql: str) -> exp.Expr:
     try:
         statements = [s for s in AthenaTrino().parse(sql) if s is not None]
     except (ParseError, TokenError) as exc:
+        clause = _UNSUPPORTED_SYNTAX.search(sql)
+        if clause:
+            raise AthenaError("NOT_SUPPORTED", f"{clause.group(1).lower()}(...) with its SQL/JSON clauses is not "
+                              "supported by lakebox (see docs/functions.md)") from None
         line, col = _error_position(exc)
         raise AthenaError("SYNTAX_ERROR", f"line {line}:{col}: {_parse_message(exc)}", line=line, column=col) from None
     if len(statements) != 1:

@@ -44,7 +44,7 @@ _SPECIAL: dict[type[exp.Expr], str] = {
     exp.ArgMin: "min_by", exp.JSONExtract: "json_query", exp.JSONValue: "json_value",
     exp.JSONObject: "json_object", exp.JSONArray: "json_array", exp.CurrentDate: "current_date",
     exp.CurrentTime: "current_time", exp.CurrentTimestamp: "current_timestamp", exp.CurrentUser: "current_user",
-    exp.Localtime: "localtime", exp.Localtimestamp: "localtimestamp",
+    exp.Localtime: "localtime", exp.Localtimestamp: "localtimestamp", exp.ParseJSON: "json",
 }
 _SPECIAL_BY_NAME = {"OVERLAY": "overlay", "CURRENT_CATALOG": "current_catalog", "CURRENT_SCHEMA": "current_schema",
                     "CURRENT_ROLE": "current_role", "JSON_TABLE": "json_table", "JSON_EXISTS": "json_exists"}
@@ -95,7 +95,8 @@ def _not_supported(what: str, node: exp.Expr, sql: str) -> AthenaError:
                        line=line, column=col)
 
 
-def _call_name(node: exp.Func) -> str:
+def call_name(node: exp.Func) -> str:
+    """The Trino name of a call in a tree from :func:`parse_raw`."""
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower()
     for cls, name in _SPECIAL.items():
@@ -110,8 +111,14 @@ def _arity(node: exp.Func) -> int:
     return sum(1 for k, v in node.args.items() if v is not None and k not in ("safe",))
 
 
+#: Words parsed as calls that are syntax, not functions: quantified comparisons (``x < ALL (...)``).
+_SYNTAX_CALLS = frozenset({"all", "any", "some"})
+
+
 def _check_call(node: exp.Func, sql: str) -> AthenaError | None:
-    name = _call_name(node)
+    name = call_name(node)
+    if name in _SYNTAX_CALLS and isinstance(node, exp.Anonymous):
+        return None
     if type(node) in _SPECIAL and not isinstance(node, exp.Anonymous):
         entry = SUPPORTED.get(name)
         return None if entry else _refusal(name, node, sql)
@@ -159,6 +166,10 @@ def _check_node(node: exp.Expr, sql: str) -> AthenaError | None:
         return _check_type(node, sql)
     if type(node) in _SPECIAL or isinstance(node, exp.Anonymous):
         return _check_call(node, sql)  # type: ignore[arg-type]
+    if isinstance(node, exp.Tuple) and not isinstance(node.parent, exp.In | exp.Values | exp.Unnest):
+        return _not_supported("Row value (a, b, ...)", node, sql)
+    if isinstance(node, exp.Subquery | exp.Select) and node.find_ancestor(exp.Lambda) is not None:
+        return AthenaError("NOT_SUPPORTED", "Lambda expression cannot contain subqueries")
     if isinstance(node, _NODES):
         return None
     if isinstance(node, exp.Func):
@@ -166,16 +177,19 @@ def _check_node(node: exp.Expr, sql: str) -> AthenaError | None:
     return _not_supported(f"Operator {node.key.upper()}", node, sql)
 
 
+def parse_raw(sql: str) -> list[exp.Expr]:
+    """``sql`` parsed with every function call kept as written (raises sqlglot's errors)."""
+    return [t for t in _Raw().parse(sql) if t is not None]
+
+
 def check(sql: str) -> None:
     """Raise the first refusal (NOT_SUPPORTED / FUNCTION_NOT_FOUND) for ``sql``, in Trino's analysis order."""
     try:
-        statements = _Raw().parse(sql)
+        statements = parse_raw(sql)
     except SqlglotError:
         return  # the query parser reports syntax errors itself
     problems: list[tuple[int, int, int, AthenaError]] = []
     for tree in statements:
-        if tree is None:
-            continue
         for node in tree.walk():
             err = _check_node(node, sql)
             if err is not None:

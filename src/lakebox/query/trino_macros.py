@@ -16,6 +16,10 @@ def fail(kind: str, message_sql: str, duck_type: str) -> str:
     marked = f"('[[LAKEBOX:{kind}:' || {message_sql} || ']]')"
     if duck_type == "VARCHAR":
         return f"CAST(CAST({marked} AS INTEGER) AS VARCHAR)"
+    if duck_type.endswith("]") or duck_type.startswith(("MAP", "STRUCT")):
+        # A string casts to a list or map by parsing it, so the marker would become a value: fail on an
+        # integer cast instead and type the (never produced) NULL.
+        return f"CAST(CASE WHEN CAST({marked} AS INTEGER) IS NULL THEN NULL END AS {duck_type})"
     return f"CAST({marked} AS {duck_type})"
 
 
@@ -192,7 +196,7 @@ MACROS: tuple[str, ...] = (
     "THEN round(cbrt(x)) ELSE cbrt(x) END",
     # sign/floor/ceil keep the argument's type in Trino ("[same as input]").
     *_overloaded("sign", [("int", "x INTEGER", "CAST(sign(x) AS INTEGER)"), ("bigint", "x BIGINT", "CAST(sign(x) AS BIGINT)"),
-                          ("double", "x DOUBLE", "CAST(sign(x) AS DOUBLE)")], ("x", "sign(x)")),
+                          ("double", "x DOUBLE", "CASE WHEN isnan(x) OR x = 0 THEN x ELSE CAST(sign(x) AS DOUBLE) END")], ("x", "sign(x)")),
     *_overloaded("floor", [("int", "x INTEGER", "x"), ("bigint", "x BIGINT", "x")], ("x", "floor(x)")),
     *_overloaded("ceil", [("int", "x INTEGER", "x"), ("bigint", "x BIGINT", "x")], ("x", "ceil(x)")),
     # CAST(double AS bigint) rounds half away from zero in Trino (DuckDB: half to even); exact types pass.

@@ -177,7 +177,6 @@ least | comparison | * | NULL if any argument is NULL
 cast | conversion | 1 | checked target types (see docs/functions.md)
 try_cast | conversion | 1 | as cast, NULL on failure
 typeof | conversion | 1 | Trino's type names
-format_number | conversion | 1 | unit symbols K, M, B, T with Java's HALF_EVEN rounding to two decimals
 current_date | datetime | 0 | DuckDB current_date
 current_timestamp | datetime | 0 | DuckDB current_timestamp (the session zone is UTC, as in Athena)
 now | datetime | 0 | as current_timestamp
@@ -273,6 +272,9 @@ cosine_similarity | math | not implemented
 log | math | not implemented (argument order differs from DuckDB's log)
 codepoint | string | not implemented
 format | conversion | Java's Formatter is not implemented
+format_number | conversion | not implemented
+json | json | the JSON type is not implemented
+row | conversion | row values are not implemented
 from_utf8 | string | varbinary values are not implemented
 to_utf8 | string | varbinary values are not implemented
 luhn_check | string | not implemented

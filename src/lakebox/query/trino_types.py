@@ -31,6 +31,13 @@ def trino_type(hive: str) -> str:
     return _HIVE_TO_TRINO.get(h, h.replace("<", "(").replace(">", ")"))
 
 
+def decimal_literal_type(text: str) -> str:
+    """The type of ``DECIMAL 'text'``: every digit written counts, leading zeros included
+    (https://trino.io/docs/current/functions/decimal.html#decimal-literals)."""
+    whole, _, frac = text.strip().lstrip("+-").partition(".")
+    return f"decimal({max(len(whole) + len(frac), 1)},{len(frac)})"
+
+
 def static_type(node: exp.Expr, columns: Mapping[str, str]) -> str | None:
     """The Trino type of ``node`` when it is evident without running the query, else None.
 
@@ -44,7 +51,7 @@ def static_type(node: exp.Expr, columns: Mapping[str, str]) -> str | None:
         if to.is_type(*exp.DataType.TEXT_TYPES):
             return "varchar"
         if to.is_type(exp.DataType.Type.DECIMAL) and not to.expressions and isinstance(node.this, exp.Literal):
-            return static_type(exp.Literal.number(node.this.this), columns)  # DECIMAL '1.50': decimal(3,2)
+            return decimal_literal_type(node.this.this)  # DECIMAL '1.50': decimal(3,2)
         if to.is_type(exp.DataType.Type.DECIMAL):
             params = [p.name for p in to.expressions]
             p, s = (params + ["38", "0"])[:2] if params else ("38", "0")
