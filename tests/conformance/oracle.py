@@ -170,3 +170,25 @@ def make_lake(root: Path) -> Any:
     target.write_text(TABLE_CSV, encoding="utf-8")
     lake.crawl()
     return lake
+
+
+CASES_DIR = Path(__file__).parent / "cases"
+
+
+def conformance_sql() -> list[str]:
+    """The SQL of the hand-written conformance cases (``cases/*.json``), which all pass."""
+    out = []
+    for path in sorted(CASES_DIR.glob("*.json")):
+        out += [case[0] for case in json.loads(path.read_text(encoding="utf-8"))["cases"]]
+    return out
+
+
+def verifying_cases(results: list[Result]) -> dict[str, int]:
+    """How many passing cases call each function: oracle matches plus the conformance cases."""
+    count: Counter[str] = Counter()
+    for case, outcome, _ in results:
+        if outcome == "match":
+            count.update(functions_called(case.sql))
+    for sql in conformance_sql():
+        count.update(functions_called(sql))
+    return dict(count)

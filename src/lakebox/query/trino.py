@@ -202,6 +202,9 @@ class Rewriter(FunctionRewriter):
                 return exp.cast(call(_EXTRACT_FIELDS[node.name.upper()], node.expression), "BIGINT")
             if isinstance(node, exp.DPipe):
                 return self._concat(node)
+            if isinstance(node, exp.GroupConcat) and node.args.get("separator") is None:
+                node.set("separator", exp.Literal.string(""))  # listagg's separator defaults to ''
+                return node
             if isinstance(node, exp.Extract) and node.name.upper() in ("DOW", "DAY_OF_WEEK"):
                 return exp.cast(call("isodow", node.expression), "BIGINT")
             if isinstance(node, exp.Extract) and node.name.upper() in ("YOW", "YEAR_OF_WEEK"):
@@ -245,7 +248,7 @@ class Rewriter(FunctionRewriter):
 
 def rewrite(tree: exp.Expr, sql: str = "", columns: Mapping[str, str] | None = None) -> exp.Expr:
     """Return ``tree`` rewritten so that DuckDB computes what Trino would (see the module docstring)."""
-    return Rewriter(sql, columns or {}).rewrite(tree)
+    return Rewriter(sql, columns if columns is not None else {}).rewrite(tree)
 
 
 def install(con: object) -> None:

@@ -44,7 +44,7 @@ def resolve(tree: exp.Expr, out: ColumnTypes, table_columns: Callable[[exp.Table
         return False
     derived: dict[int, Columns] = {}
     for scope in scopes:  # innermost first
-        sources = {name.lower(): _source_columns(src, derived, table_columns)
+        sources = {name.lower(): _source_columns(src, derived, table_columns, static_type)
                    for name, (_, src) in scope.selected_sources.items()}
         for col in scope.columns:
             out.nodes[id(col)] = (col, _column_type(col, scope, sources, derived, table_columns))
@@ -52,10 +52,30 @@ def resolve(tree: exp.Expr, out: ColumnTypes, table_columns: Callable[[exp.Table
     return True
 
 
-def _source_columns(src: object, derived: dict[int, Columns],
-                    table_columns: Callable[[exp.Table], Columns]) -> Columns:
+def _values_columns(values: exp.Values,
+                    static_type: Callable[[exp.Expr, Mapping[str, str]], str | None] | None) -> Columns:
+    """A VALUES list's columns: a column's type is evident when every non-NULL row has the same one."""
+    alias = values.args.get("alias")
+    names = [c.name.lower() for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    if not names:
+        return None
+    rows = [r.expressions if isinstance(r, exp.Tuple) else [r] for r in values.expressions]
+    out: dict[str, str | None] = {}
+    for i, name in enumerate(names):
+        seen = {static_type(r[i], {}) if static_type and i < len(r) else None
+                for r in rows if i < len(r) and not isinstance(r[i], exp.Null)}
+        out[name] = seen.pop() if len(seen) == 1 else None
+    return out
+
+
+def _source_columns(src: object, derived: dict[int, Columns], table_columns: Callable[[exp.Table], Columns],
+                    static_type: Callable[[exp.Expr, Mapping[str, str]], str | None] | None = None) -> Columns:
     if isinstance(src, exp.Table):
         return table_columns(src)
+    if isinstance(src, exp.Values):
+        return _values_columns(src, static_type)
+    if isinstance(src, Scope) and isinstance(src.expression, exp.Values):
+        return _values_columns(src.expression, static_type)
     if isinstance(src, Scope):
         if isinstance(src.expression, exp.Unnest):
             alias = src.expression.args.get("alias")

@@ -36,7 +36,6 @@ EXPECTED: dict[str, str] = {
                  "date_diff(varchar(x), timestamp(p) with time zone, timestamp(p) with time zone)",
 }
 
-
 @dataclass(frozen=True)
 class Supported:
     """A Trino function lakebox runs: its docs page, the argument counts it runs with (None: any) and how."""
@@ -46,7 +45,6 @@ class Supported:
     arities: frozenset[int] | None
     translation: str
 
-
 @dataclass(frozen=True)
 class Refused:
     """A Trino function lakebox refuses with NOT_SUPPORTED, and why."""
@@ -55,10 +53,8 @@ class Refused:
     page: str
     reason: str
 
-
 def _arities(text: str) -> frozenset[int] | None:
     return None if text == "*" else frozenset(int(a) for a in text.split(","))
-
 
 # name | page | argument counts ("*": any) | translation
 _SUPPORTED_TEXT = """
@@ -220,7 +216,7 @@ url_extract_protocol | url | 1 | RFC 2396 split
 url_extract_query | url | 1 | RFC 2396 split
 url_encode | url | 1 | Java's URLEncoder (space as +)
 url_decode | url | 1 | Java's URLDecoder (+ as space)
-md5 | binary | 1 | DuckDB md5 of the bytes
+
 any_value | aggregate | 1 | DuckDB any_value
 approx_distinct | aggregate | 1 | exact count(DISTINCT x)
 approx_percentile | aggregate | 2 | exact quantile_disc (an input element)
@@ -327,6 +323,7 @@ json_exists | json | the JSON path language is not implemented
 json_array | json | not implemented
 json_object | json | not implemented
 crc32 | binary | varbinary values are not implemented
+md5 | binary | varbinary values are not implemented
 from_base32 | binary | varbinary values are not implemented
 from_base64 | binary | varbinary values are not implemented
 from_base64url | binary | varbinary values are not implemented
@@ -406,10 +403,8 @@ timestamp_objectid random_string exclude_columns title_case overlay array_first 
 dot_product t_pdf t_cdf cosine_distance version theta_sketch_cardinality theta_sketch_union
 """.split())
 
-
 def _rows(text: str) -> list[list[str]]:
     return [[c.strip() for c in line.split("|")] for line in text.strip().splitlines()]
-
 
 SUPPORTED: dict[str, Supported] = {r[0]: Supported(r[0], r[1], _arities(r[2]), r[3]) for r in _rows(_SUPPORTED_TEXT)}
 REFUSED: dict[str, Refused] = {r[0]: Refused(r[0], r[1], r[2]) for r in _rows(_REFUSED_TEXT)}
