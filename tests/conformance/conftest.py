@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.oracle import make_lake
+from conformance.oracle import make_lake
 
 
 @pytest.fixture(scope="session")

@@ -404,7 +404,34 @@ dot_product t_pdf t_cdf cosine_distance version theta_sketch_cardinality theta_s
 """.split())
 
 def _rows(text: str) -> list[list[str]]:
-    return [[c.strip() for c in line.split("|")] for line in text.strip().splitlines()]
+    return [[c.strip() for c in line.split(" | ")] for line in text.strip().splitlines() if line.strip()]
 
 SUPPORTED: dict[str, Supported] = {r[0]: Supported(r[0], r[1], _arities(r[2]), r[3]) for r in _rows(_SUPPORTED_TEXT)}
 REFUSED: dict[str, Refused] = {r[0]: Refused(r[0], r[1], r[2]) for r in _rows(_REFUSED_TEXT)}
+
+
+# Beyond functions: types, operators and forms lakebox refuses or computes differently. feature | error | why
+# ("differs" marks a known difference that is not refused).
+_LIMITS_TEXT = """
+types `json`, `char(n)`, `varbinary`, `time with time zone`, `ipaddress`, `uuid`, `row(...)`, `timestamp(p)` with p > 3 (casts and literals) | NOT_SUPPORTED | values of these types are not computed or printed as Trino does
+`TIMESTAMP '... zone'` literals in a zone other than UTC | NOT_SUPPORTED | DuckDB keeps instants in UTC, not the zone
+row values `(a, b)` outside `IN` and `VALUES` | NOT_SUPPORTED | row values are not implemented
+operators Trino does not have (`&`, `<<`, `::`, ...) | NOT_SUPPORTED | only Trino's operators are translated
+SQL/JSON clauses (`json_query(... WITH ARRAY WRAPPER)`, `json_array(... NULL ON NULL)`, ...) | NOT_SUPPORTED | not parsed by lakebox
+subqueries inside a lambda | NOT_SUPPORTED | as in Trino
+`interval year to month` values as result columns | NOT_SUPPORTED | DuckDB's Python values lose months; adding such intervals to dates and timestamps works
+`UNNEST` of several arrays, or of a map | NOT_SUPPORTED | unnest one array per `CROSS JOIN UNNEST`
+`sequence` with an `INTERVAL YEAR TO MONTH` step | NOT_SUPPORTED | not implemented
+format and pattern arguments that are not literals (`date_format(x, fmt_column)`) | NOT_SUPPORTED | formats are translated before the query runs
+Joda pattern letters `G C K k e`, fractions other than `SSS`, `SSSSSS`, `SSSSSSSSS`, a single `w` | INVALID_FUNCTION_ARGUMENT / NOT_SUPPORTED | no DuckDB equivalent
+`array_sort` with a comparator that does not define an order | NOT_SUPPORTED | Trino's result then depends on its sort algorithm
+`AT TIME ZONE` results | differs | the value is right and a top-level result prints as Trino does (`... America/Los_Angeles`), but is typed `varchar`; inside expressions it is the zone's wall-clock timestamp
+decimal division, `avg`, `round` of expressions whose type is not evident | differs | DuckDB returns double; casts, literals, catalog columns, `VALUES` and CTE/subquery columns get Trino's types
+`array[i]` / `map[k]` on a container whose type is not evident | differs | NULL instead of INVALID_FUNCTION_ARGUMENT past the end / on a missing key
+string/number mix-ups on expressions whose type is not evident | differs | refused when both types are evident (literals, casts, catalog columns); otherwise DuckDB's implicit cast may run them
+`CAST(double AS varchar)` | differs | DuckDB's text, not Java's `Double.toString` (result values themselves print as Java does)
+result column types of string expressions | differs | Athena reports `varchar` for every string column, as lakebox does; `typeof` gives Trino's `varchar(n)` only for evident lengths
+"""
+
+LIMITS: list[tuple[str, str, str]] = [(r[0], r[1], r[2]) for r in _rows(_LIMITS_TEXT)]
+
