@@ -100,6 +100,10 @@ MACROS: tuple[str, ...] = (
     "THEN -1 ELSE 0 END AS INTEGER) ELSE CAST(v >> s AS INTEGER) END, "
     "(v BIGINT, s BIGINT) AS CASE WHEN s >= 64 THEN CAST(CASE WHEN v < 0 THEN -1 ELSE 0 END AS BIGINT) "
     "ELSE v >> s END",
+    # replace with an empty search string inserts the replacement around every character (Java's rule).
+    "CREATE OR REPLACE MACRO __trino_replace(s, f, r) AS CASE WHEN s IS NULL OR f IS NULL OR r IS NULL THEN NULL "
+    "WHEN f <> '' THEN replace(s, f, r) WHEN s = '' THEN r "
+    "ELSE r || array_to_string(list_transform(string_split(s, ''), lambda __c: __c || r), '') END",
     # URL parts (RFC 2396)
     f"CREATE OR REPLACE MACRO __trino_url_protocol(u) AS NULLIF(regexp_extract(u, {_URL}, 2), '')",
     f"CREATE OR REPLACE MACRO __trino_url_authority(u) AS regexp_extract(u, {_URL}, 4)",

@@ -39,7 +39,7 @@ RAW_FUNCTIONS = frozenset({
     "BITWISE_NOT", "BIT_COUNT", "BITWISE_LEFT_SHIFT", "BITWISE_RIGHT_SHIFT", "BITWISE_RIGHT_SHIFT_ARITHMETIC",
     "URL_EXTRACT_FRAGMENT", "URL_EXTRACT_HOST", "URL_EXTRACT_PARAMETER", "URL_EXTRACT_PATH", "URL_EXTRACT_PORT",
     "URL_EXTRACT_PROTOCOL", "URL_EXTRACT_QUERY", "URL_ENCODE", "URL_DECODE", "ZIP_WITH", "MAP_FILTER",
-    "TRANSFORM_KEYS", "TRANSFORM_VALUES", "SHUFFLE", "TRANSFORM", "FILTER",
+    "TRANSFORM_KEYS", "TRANSFORM_VALUES", "SHUFFLE", "TRANSFORM", "FILTER", "REPLACE",
 })
 
 #: Trino functions lakebox does not implement: refused by name, so nobody gets DuckDB's function of the same
@@ -216,6 +216,9 @@ class FunctionRewriter:
 
     def _fn_none_match(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return exp.Not(this=exp.Paren(this=call("__trino_any_match", call("list_transform", *args))))
+
+    def _fn_replace(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return call("__trino_replace", *args) if len(args) == 3 else call("replace", *args, exp.Literal.string(""))
 
     def _fn_transform(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return call("list_transform", *args)

@@ -120,13 +120,13 @@ MACROS: tuple[str, ...] = (
     # Integer division truncates toward zero and fails on zero; doubles follow IEEE (1/0 = Infinity).
     *_overloaded("div", [
         ("int", "a INTEGER, b INTEGER",
-         f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} ELSE CAST(a // b AS INTEGER) END"),
-        ("bigint", "a BIGINT, b BIGINT", f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a // b END"),
+         f"CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} ELSE CAST(a // b AS INTEGER) END"),
+        ("bigint", "a BIGINT, b BIGINT", f"CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a // b END"),
         ("double", "a DOUBLE, b DOUBLE", "a / b"), ("real", "a FLOAT, b FLOAT", "a / b")], ("a, b", "a / b")),
     *_overloaded("mod", [
         ("int", "a INTEGER, b INTEGER",
-         f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} ELSE CAST(a % b AS INTEGER) END"),
-        ("bigint", "a BIGINT, b BIGINT", f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a % b END")],
+         f"CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} ELSE CAST(a % b AS INTEGER) END"),
+        ("bigint", "a BIGINT, b BIGINT", f"CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a % b END")],
         ("a, b", "a % b")),
     # DATE +/- INTERVAL is a DATE in Trino (a TIMESTAMP in DuckDB).
     *_overloaded("plus_interval", [("date", "x DATE, i INTERVAL", "CAST(x + i AS DATE)"),
@@ -204,7 +204,7 @@ MACROS: tuple[str, ...] = (
     "(x BIGINT) AS x, (x HUGEINT) AS x, (x DOUBLE) AS round(x), (x FLOAT) AS round(x), (x) AS x",
     # Decimal division on unscaled integers: round(a * m / b), half away from zero, as Trino's divideRoundUp.
     "CREATE OR REPLACE MACRO __trino_decimal_div(a, b, m) AS CASE "
-    f"WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'HUGEINT')} "
+    f"WHEN a IS NULL OR b IS NULL THEN NULL WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'HUGEINT')} "
     "ELSE sign(a) * sign(b) * ((abs(a) * m) // abs(b) + CASE WHEN ((abs(a) * m) % abs(b)) * 2 >= abs(b) "
     "THEN 1 ELSE 0 END) END",
     # array[i] fails outside 1..cardinality (element_at returns NULL); the check is on the index only.
