@@ -25,7 +25,7 @@ from sqlglot.errors import ParseError, TokenError
 from lakebox.query import trino, trino_allow, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
 from lakebox.query.trino import AthenaTrino
-from lakebox.query.trino_types import column_types, trino_type
+from lakebox.query.trino_types import catalog_columns, column_types, trino_type
 
 MAX_QUERY_BYTES = 262_144
 CATALOG_NAME = "awsdatacatalog"
@@ -261,7 +261,8 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     ``GROUP BY`` aliases and string/number mix-ups are refused as Athena refuses them, and decimal
     ``avg``/``round`` keep Trino's types. Without it those checks are skipped.
     """
-    text = strip_statement(sql)
+    # Leading whitespace is kept, so that error positions count lines and columns in the statement as sent.
+    text = sql[:len(sql) - len(sql.lstrip())] + strip_statement(sql)
     body = _LEADING_COMMENTS.sub("", text, count=1)
     bad = _FORBIDDEN_WORDS.match(body)
     if bad:
@@ -293,8 +294,14 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     schema: CatalogColumns = catalog or {}
     replace_information_schema(tree, schema)
     tables = resolve_tables(tree, resolver, default_db, text)
-    columns = column_types(tree, {k: dict(v) for k, v in schema.items()}, tables)
-    trino_allow.check(text)
+    typed_schema = {k: dict(v) for k, v in schema.items()}
+    columns = column_types(tree, typed_schema, tables)
+    # Names and functions first, the first problem in Trino's order of analysis (WHERE before the select
+    # list, arguments before their call), then types.
+    problems = trino_checks.column_problems(tree, text, catalog_columns(typed_schema, tables))
+    problems += trino_allow.problems(text)
+    if problems:
+        raise min(problems, key=lambda p: p[0])[1]
     trino_checks.check_group_by_aliases(tree, text, schema)
     trino_checks.check_operand_types(tree, text, columns)
     tree = trino.rewrite(tree, text, columns)

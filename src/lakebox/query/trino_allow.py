@@ -27,6 +27,7 @@ from sqlglot.errors import SqlglotError
 from lakebox.query.errors import AthenaError, at, position_of
 from lakebox.query.trino import AthenaTrino
 from lakebox.query.trino_signatures import REFUSED, SUPPORTED
+from lakebox.query.trino_types import Problem, analysis_order
 
 
 class _Raw(AthenaTrino):
@@ -71,18 +72,6 @@ _TYPES = frozenset({
     _T.TEXT, _T.DATE, _T.TIMESTAMP, _T.TIMESTAMPTZ, _T.TIME, _T.ARRAY, _T.MAP, _T.INTERVAL, _T.UNKNOWN, _T.NULL,
 })
 _PRECISE = frozenset({_T.TIMESTAMP, _T.TIMESTAMPTZ, _T.TIME})
-_CLAUSE_RANK = {"with": 0, "from": 1, "from_": 1, "joins": 1, "laterals": 1, "where": 2, "group": 3,
-                "having": 4, "expressions": 5, "qualify": 6, "order": 7, "limit": 8, "offset": 8}
-
-
-def _clause(node: exp.Expr) -> int:
-    """Where ``node`` sits in its innermost SELECT, in Trino's order of analysis."""
-    child, parent = node, node.parent
-    while parent is not None and not isinstance(parent, exp.Select):
-        child, parent = parent, parent.parent
-    return _CLAUSE_RANK.get(child.arg_key, 5) if parent is not None else 5
-
-
 def _not_found(name: str, node: exp.Expr, sql: str) -> AthenaError:
     line, col = position_of(node, sql)
     return AthenaError("FUNCTION_NOT_FOUND", at(f"Function '{name}' not registered", line, col),
@@ -182,19 +171,27 @@ def parse_raw(sql: str) -> list[exp.Expr]:
     return [t for t in _Raw().parse(sql) if t is not None]
 
 
-def check(sql: str) -> None:
-    """Raise the first refusal (NOT_SUPPORTED / FUNCTION_NOT_FOUND) for ``sql``, in Trino's analysis order."""
+def problems(sql: str) -> list[Problem]:
+    """Every refusal (NOT_SUPPORTED / FUNCTION_NOT_FOUND) in ``sql``, each with its place in Trino's analysis
+    order (:func:`analysis_order`)."""
     try:
         statements = parse_raw(sql)
     except SqlglotError:
-        return  # the query parser reports syntax errors itself
-    problems: list[tuple[int, int, int, AthenaError]] = []
+        return []  # the query parser reports syntax errors itself
+    out: list[Problem] = []
     for tree in statements:
         for node in tree.walk():
             err = _check_node(node, sql)
             if err is not None:
-                problems.append((_clause(node), err.line or 0, err.column or 0, err))
-    if problems:
-        raise min(problems, key=lambda p: p[:3])[3]
+                out.append((analysis_order(node), err))
+    return out
 
-__all__ = ["check"]
+
+def check(sql: str) -> None:
+    """Raise the first refusal for ``sql``, in Trino's analysis order."""
+    found = problems(sql)
+    if found:
+        raise min(found, key=lambda p: p[0])[1]
+
+
+__all__ = ["check", "problems"]

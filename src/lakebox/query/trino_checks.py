@@ -17,12 +17,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlglot import exp
 
 from lakebox.query.errors import AthenaError, at, position_of
-from lakebox.query.trino_types import static_type
+from lakebox.query.trino_scope import Columns, unresolved
+from lakebox.query.trino_types import Problem, analysis_order, static_type
 
 _ARITH: dict[type[exp.Expr], str] = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
 _CMP: dict[type[exp.Expr], str] = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
@@ -159,3 +160,14 @@ def _mismatch(node: exp.Expr, sql: str, message: str) -> None:
 
 def _mixes(a: str, b: str, one: tuple[str, ...], other: tuple[str, ...]) -> bool:
     return (a.startswith(one) and b.startswith(other)) or (b.startswith(one) and a.startswith(other))
+
+
+def column_problems(tree: exp.Expr, sql: str, table_columns: Callable[[exp.Table], Columns]) -> list[Problem]:
+    """COLUMN_NOT_FOUND for each column no source provides (Trino resolves names before types, so these come
+    before any type error), with its place in Trino's order of analysis."""
+    out: list[Problem] = []
+    for col in unresolved(tree, table_columns):
+        line, c = position_of(col.this, sql)
+        out.append((analysis_order(col), AthenaError(
+            "COLUMN_NOT_FOUND", at(f"Column '{col.name.lower()}' cannot be resolved", line, c), line=line, column=c)))
+    return out
