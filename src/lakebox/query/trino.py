@@ -171,6 +171,12 @@ class Rewriter(FunctionRewriter):
         """The operators and expressions of ``trino_ops``."""
         if isinstance(node, exp.AtTimeZone):
             return trino_ops.at_time_zone(node)
+        if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES) and node.to.expressions:
+            # CAST(x AS varchar(n)) keeps the first n characters (DuckDB ignores the length).
+            length = node.to.expressions[0]
+            inner = exp.Cast(this=node.this, to=exp.DataType.build("VARCHAR"), safe=node.args.get("safe"))
+            return call("substr", inner, exp.Literal.number(1), length.this if isinstance(length, exp.DataTypeParam)
+                        else length)
         if isinstance(node, exp.Cast):  # TryCast included
             return trino_ops.integer_cast(node, self._types.get(id(node), (None, None))[0])
         if isinstance(node, exp.Bracket):

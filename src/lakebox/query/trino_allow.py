@@ -159,6 +159,8 @@ def _check_node(node: exp.Expr, sql: str) -> AthenaError | None:
         return _not_supported("Row value (a, b, ...)", node, sql)
     if isinstance(node, exp.Subquery | exp.Select) and node.find_ancestor(exp.Lambda) is not None:
         return AthenaError("NOT_SUPPORTED", "Lambda expression cannot contain subqueries")
+    if isinstance(node, exp.LimitOptions) and (node.args.get("with_ties") or node.args.get("percent")):
+        return _not_supported("FETCH ... WITH TIES" if node.args.get("with_ties") else "FETCH ... PERCENT", node, sql)
     if isinstance(node, _NODES):
         return None
     if isinstance(node, exp.Func):

@@ -419,6 +419,7 @@ row values `(a, b)` outside `IN` and `VALUES` | NOT_SUPPORTED | row values are n
 operators Trino does not have (`&`, `<<`, `::`, ...) | NOT_SUPPORTED | only Trino's operators are translated
 SQL/JSON clauses (`json_query(... WITH ARRAY WRAPPER)`, `json_array(... NULL ON NULL)`, ...) | NOT_SUPPORTED | not parsed by lakebox
 subqueries inside a lambda | NOT_SUPPORTED | as in Trino
+`FETCH FIRST n ROWS WITH TIES` | NOT_SUPPORTED | not translated
 `interval year to month` values as result columns | NOT_SUPPORTED | DuckDB's Python values lose months; adding such intervals to dates and timestamps works
 `UNNEST` of several arrays, or of a map | NOT_SUPPORTED | unnest one array per `CROSS JOIN UNNEST`
 `sequence` with an `INTERVAL YEAR TO MONTH` step | NOT_SUPPORTED | not implemented
