@@ -26,6 +26,7 @@ from sqlglot.errors import SqlglotError
 
 from lakebox.query.errors import AthenaError, at, position_of
 from lakebox.query.trino import AthenaTrino
+from lakebox.query.trino_scope import SESSION_NAMES
 from lakebox.query.trino_signatures import REFUSED, SUPPORTED
 from lakebox.query.trino_types import Problem, analysis_order
 
@@ -161,6 +162,8 @@ def _check_node(node: exp.Expr, sql: str) -> AthenaError | None:
         return AthenaError("NOT_SUPPORTED", "Lambda expression cannot contain subqueries")
     if isinstance(node, exp.LimitOptions) and (node.args.get("with_ties") or node.args.get("percent")):
         return _not_supported("FETCH ... WITH TIES" if node.args.get("with_ties") else "FETCH ... PERCENT", node, sql)
+    if isinstance(node, exp.Column) and not node.table and node.name.lower() in SESSION_NAMES:
+        return _refusal(node.name.lower(), node, sql)
     if isinstance(node, _NODES):
         return None
     if isinstance(node, exp.Func):

@@ -139,6 +139,10 @@ def _outputs(query: exp.Expr, sources: dict[str, Columns], derived: dict[int, Co
 __all__ = ["ColumnTypes", "resolve"]
 
 
+#: Trino's session functions written without parentheses, which sqlglot reads as columns.
+SESSION_NAMES = frozenset({"current_schema", "current_catalog", "current_path", "current_user", "current_role"})
+
+
 def unresolved(tree: exp.Expr, table_columns: Callable[[exp.Table], Columns]) -> list[exp.Column]:
     """Column references no visible source provides, where every source's columns are known (catalog
     tables, CTEs and derived tables with evident outputs, aliased VALUES and UNNEST): Trino fails on them
@@ -157,6 +161,8 @@ def unresolved(tree: exp.Expr, table_columns: Callable[[exp.Table], Columns]) ->
         for col in scope.columns:
             if col.find_ancestor(exp.Select) is not scope.expression:
                 continue  # a nested subquery's column, checked in its own scope
+            if not col.table and col.name.lower() in SESSION_NAMES:
+                continue  # Trino's current_schema etc., checked by the allow-list
             if _is_bound(col, aliases) or _found(col, scope, sources, derived, table_columns):
                 continue
             missing.append(col)
