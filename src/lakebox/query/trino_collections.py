@@ -104,6 +104,15 @@ MACROS: tuple[str, ...] = (
     "CREATE OR REPLACE MACRO __trino_replace(s, f, r) AS CASE WHEN s IS NULL OR f IS NULL OR r IS NULL THEN NULL "
     "WHEN f <> '' THEN replace(s, f, r) WHEN s = '' THEN r "
     "ELSE r || array_to_string(list_transform(string_split(s, ''), lambda __c: __c || r), '') END",
+    # JSON (text in, text or DuckDB's JSON out; Trino's JSON values print as their minified text)
+    "CREATE OR REPLACE MACRO __trino_json_scalar(j, p) AS CASE WHEN json_type(j, p) IN ('OBJECT', 'ARRAY') THEN NULL "
+    "ELSE json_extract_string(j, p) END",
+    "CREATE OR REPLACE MACRO __trino_json_array_length(j) AS CASE WHEN json_type(j) = 'ARRAY' "
+    "THEN CAST(json_array_length(j) AS BIGINT) END",
+    "CREATE OR REPLACE MACRO __trino_json_size(j, p) AS CASE WHEN json_type(j, p) IS NULL THEN NULL "
+    "WHEN json_type(j, p) = 'ARRAY' THEN CAST(json_array_length(j, p) AS BIGINT) "
+    "WHEN json_type(j, p) = 'OBJECT' THEN CAST(len(json_keys(j, p)) AS BIGINT) ELSE CAST(0 AS BIGINT) END",
+    "CREATE OR REPLACE MACRO __trino_is_json_scalar(j) AS json_type(j) NOT IN ('ARRAY', 'OBJECT')",
     # URL parts (RFC 2396)
     f"CREATE OR REPLACE MACRO __trino_url_protocol(u) AS NULLIF(regexp_extract(u, {_URL}, 2), '')",
     f"CREATE OR REPLACE MACRO __trino_url_authority(u) AS regexp_extract(u, {_URL}, 4)",

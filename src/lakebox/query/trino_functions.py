@@ -39,7 +39,8 @@ RAW_FUNCTIONS = frozenset({
     "BITWISE_NOT", "BIT_COUNT", "BITWISE_LEFT_SHIFT", "BITWISE_RIGHT_SHIFT", "BITWISE_RIGHT_SHIFT_ARITHMETIC",
     "URL_EXTRACT_FRAGMENT", "URL_EXTRACT_HOST", "URL_EXTRACT_PARAMETER", "URL_EXTRACT_PATH", "URL_EXTRACT_PORT",
     "URL_EXTRACT_PROTOCOL", "URL_EXTRACT_QUERY", "URL_ENCODE", "URL_DECODE", "ZIP_WITH", "MAP_FILTER",
-    "TRANSFORM_KEYS", "TRANSFORM_VALUES", "SHUFFLE", "TRANSFORM", "FILTER", "REPLACE",
+    "TRANSFORM_KEYS", "TRANSFORM_VALUES", "SHUFFLE", "TRANSFORM", "FILTER", "REPLACE", "JSON_EXTRACT",
+    "JSON_EXTRACT_SCALAR", "JSON_PARSE", "JSON_FORMAT", "JSON_ARRAY_LENGTH", "JSON_SIZE", "IS_JSON_SCALAR",
 })
 
 #: Trino functions lakebox does not implement: refused by name, so nobody gets DuckDB's function of the same
@@ -92,6 +93,10 @@ _SIMPLE = {
     "url_extract_query": "__trino_url_query({0})",
     "url_encode": "__trino_url_encode({0})",
     "url_decode": "__trino_url_decode({0})",
+    "json_parse": "json({0})",
+    "json_format": "CAST(json({0}) AS VARCHAR)",
+    "json_array_length": "__trino_json_array_length({0})",
+    "is_json_scalar": "__trino_is_json_scalar({0})",
 }
 
 
@@ -216,6 +221,25 @@ class FunctionRewriter:
 
     def _fn_none_match(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return exp.Not(this=exp.Paren(this=call("__trino_any_match", call("list_transform", *args))))
+
+    def _json_path(self, node: exp.Anonymous) -> exp.Literal:
+        """Trino's JSONPath (``$.a[0]["b c"]``, ``$.store[book]``) as DuckDB writes it (``$.a[0]."b c"``)."""
+        path = _string_arg(node, 1, "JSON path")
+        if "*" in path or ".." in path or not path.startswith("$"):
+            raise AthenaError("NOT_SUPPORTED", f"{node.name.lower()}: the JSON path {path!r} is not supported by lakebox")
+        path = re.sub(r"\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]", r'."\1"', path)
+        path = re.sub(r"\[\s*'([^']*)'\s*\]", r'."\1"', path)
+        path = re.sub(r"\[([A-Za-z_]\w*)\]", r".\1", path)
+        return exp.Literal.string(path)
+
+    def _fn_json_extract(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return call("json_extract", args[0], self._json_path(node))
+
+    def _fn_json_extract_scalar(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return call("__trino_json_scalar", args[0], self._json_path(node))
+
+    def _fn_json_size(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return call("__trino_json_size", args[0], self._json_path(node))
 
     def _fn_replace(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         return call("__trino_replace", *args) if len(args) == 3 else call("replace", *args, exp.Literal.string(""))

@@ -207,6 +207,13 @@ week_of_year | datetime | 1 | ISO week
 year | datetime | 1 | DuckDB year
 year_of_week | datetime | 1 | isoyear
 yow | datetime | 1 | isoyear
+is_json_scalar | json | 1 | json_type is not ARRAY or OBJECT
+json_array_length | json | 1 | DuckDB json_array_length, NULL unless an array
+json_extract | json | 2 | DuckDB json_extract with the path translated (literal paths, no wildcards)
+json_extract_scalar | json | 2 | DuckDB json_extract_string, NULL for arrays and objects
+json_format | json | 1 | the JSON text, minified
+json_parse | json | 1 | DuckDB json(): validated and minified
+json_size | json | 2 | array length or number of keys, 0 for scalars, NULL for a missing path
 url_extract_fragment | url | 1 | RFC 2396 split
 url_extract_host | url | 1 | RFC 2396 split
 url_extract_parameter | url | 2 | first parameter of the query string
@@ -308,15 +315,8 @@ parse_duration | datetime | not implemented
 to_iso8601 | datetime | not implemented
 to_milliseconds | datetime | not implemented
 parse_data_size | conversion | not implemented
-is_json_scalar | json | the JSON type is not implemented
 json_array_contains | json | the JSON type is not implemented
 json_array_get | json | the JSON type is not implemented
-json_array_length | json | the JSON type is not implemented
-json_extract | json | the JSON type is not implemented
-json_extract_scalar | json | the JSON type is not implemented
-json_format | json | the JSON type is not implemented
-json_parse | json | the JSON type is not implemented
-json_size | json | the JSON type is not implemented
 json_query | json | the JSON path language is not implemented
 json_value | json | the JSON path language is not implemented
 json_exists | json | the JSON path language is not implemented
