@@ -156,7 +156,8 @@ def _check_node(node: exp.Expr, sql: str) -> AthenaError | None:
         return _check_type(node, sql)
     if type(node) in _SPECIAL or isinstance(node, exp.Anonymous):
         return _check_call(node, sql)  # type: ignore[arg-type]
-    if isinstance(node, exp.Tuple) and not isinstance(node.parent, exp.In | exp.Values | exp.Unnest):
+    if isinstance(node, exp.Tuple) and not isinstance(node.parent, exp.In | exp.Values | exp.Unnest | exp.GroupingSets
+                                                              | exp.Cube | exp.Rollup | exp.Group):
         return _not_supported("Row value (a, b, ...)", node, sql)
     if isinstance(node, exp.Subquery | exp.Select) and node.find_ancestor(exp.Lambda) is not None:
         return AthenaError("NOT_SUPPORTED", "Lambda expression cannot contain subqueries")

@@ -50,7 +50,7 @@ UNSUPPORTED_FUNCTIONS = frozenset({
     "luhn_check", "trim_array", "zip", "repeat", "combinations", "ngrams", "array_histogram",
     "to_iso8601", "from_unixtime_nanos", "from_iso8601_timestamp_nanos", "at_timezone", "with_timezone",
     "word_stem", "soundex", "split_to_map", "split_to_multimap", "map_from_entries", "map_concat", "map_zip_with", "reduce_agg", "listagg",
-    "format", "json_format", "json_parse", "from_utf8", "to_utf8", "normalize", "width_bucket",
+    "format", "from_utf8", "to_utf8", "normalize", "width_bucket",
 })
 
 #: Simple renames and fixed expansions: Trino name -> DuckDB SQL template over the arguments {0}, {1}, ...

@@ -143,7 +143,8 @@ def typeof(node: exp.Expr, arg_type: str | None) -> exp.Expr:
     """Trino's type name: evident types as a literal, otherwise DuckDB's name translated at run time."""
     if arg_type is not None and arg_type not in ("unknown",):
         return exp.Literal.string(arg_type)
-    if any(isinstance(n, exp.Literal) and n.is_string for n in node.this.walk()):
+    if any(isinstance(n, exp.Literal) and n.is_string and not isinstance(n.parent, exp.Interval | exp.Cast)
+           for n in node.this.walk()):
         # Trino's type would carry the literal's varchar(n) length somewhere inside; DuckDB's has none.
         raise AthenaError("NOT_SUPPORTED", "typeof of this expression is not supported by lakebox: the varchar "
                           "lengths of its string literals are not tracked")

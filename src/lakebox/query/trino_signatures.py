@@ -235,6 +235,7 @@ bool_or | aggregate | 1 | DuckDB bool_or
 count | aggregate | 0,1 | DuckDB count (bigint)
 count_if | aggregate | 1 | DuckDB count_if
 every | aggregate | 1 | bool_and
+grouping | aggregate | * | DuckDB grouping (the bit mask of GROUPING SETS, ROLLUP, CUBE)
 listagg | aggregate | 1,2 | DuckDB string_agg WITHIN GROUP order
 max | aggregate | 1 | DuckDB max
 max_by | aggregate | 2 | DuckDB arg_max
