@@ -34,7 +34,7 @@ from lakebox.query.trino_types import Problem, analysis_order
 class _Raw(AthenaTrino):
     """Trino with every function call parsed as a plain call, named as written."""
 
-    class Parser(AthenaTrino.Parser):  # type: ignore[valid-type,misc]
+    class Parser(AthenaTrino.Parser):
         FUNCTIONS = {k: v for k, v in AthenaTrino.Parser.FUNCTIONS.items() if k in ("ARRAY", "UNNEST")}
 
 

@@ -122,7 +122,8 @@ def check_operand_types(tree: exp.Expr, sql: str, columns: Mapping[str, str]) ->
             if left and right and (_mixes(left, right, _TEXT, _TEMPORAL) or _mixes(left, right, _TEXT, _NUMERIC)):
                 _mismatch(node, sql, f"'{op}' cannot be applied to {left}, {right}")
         elif isinstance(node, exp.Between):
-            types = [static_type(n, columns) for n in (node.this, node.args.get("low"), node.args.get("high"))]
+            types = [static_type(n, columns) if isinstance(n, exp.Expr) else None
+                     for n in (node.this, node.args.get("low"), node.args.get("high"))]
             known = [t for t in types if t]
             if any(_mixes(a, b, _TEXT, _NUMERIC) or _mixes(a, b, _TEXT, _TEMPORAL) for a in known for b in known):
                 _mismatch(node, sql, f"Cannot check if {types[0]} is BETWEEN {types[1]} and {types[2]}")

@@ -248,7 +248,7 @@ def clause_rank(node: exp.Expr) -> int:
     child, parent = node, node.parent
     while parent is not None and not isinstance(parent, exp.Select):
         child, parent = parent, parent.parent
-    return _CLAUSE_RANK.get(child.arg_key, 5) if parent is not None else 5
+    return _CLAUSE_RANK.get(child.arg_key or "", 5) if parent is not None else 5
 
 
 #: An error found before running, with its place in Trino's order of analysis.
