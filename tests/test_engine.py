@@ -168,7 +168,8 @@ def test_spills_go_under_the_lake_and_nowhere_else(make_settings: Callable[..., 
     spill = Path(lake.settings.lake) / "_lakebox" / "tmp" / "query"
     # 600,000 distinct (integer, 30-character string) groups need far more than 16 MB: the hash table spills.
     r = lake.engine.run_query("SELECT count(*) FROM (SELECT DISTINCT x, CAST(x AS varchar) || "
-                              "'abcdefghijabcdefghij' AS s FROM UNNEST(sequence(1, 600000)) AS t(x))",
+                              "'abcdefghijabcdefghij' AS s FROM (SELECT i * 1000 + j AS x FROM "
+                              "UNNEST(sequence(1, 600)) AS a(i) CROSS JOIN UNNEST(sequence(1, 1000)) AS b(j)))",
                               write_result=False)
     assert r.state == "SUCCEEDED", r.error
     assert r.rows == [[600000]]

@@ -21,18 +21,7 @@ from typing import Any
 
 import pytest
 
-from lakebox.config import load_settings
-from lakebox.lake import Lake
-
 CASES_DIR = Path(__file__).parent / "cases"
-TABLE_CSV = (
-    "OrderID,Customer,Amount,Status,OrderDate\n"
-    "O1,Alice,100.5,shipped,2025-01-15\n"
-    "O2,Bob,200.0,pending,2025-02-01\n"
-    "O3,Alice,50.25,confirmed,2025-02-20\n"
-)
-
-
 def load_cases() -> list[Any]:
     out = []
     for path in sorted(CASES_DIR.glob("*.json")):
@@ -42,19 +31,6 @@ def load_cases() -> list[Any]:
             body = case[:-1] if url is not doc["url"] else case
             out.append(pytest.param(body, url, id=f"{path.stem}-{i:03d}"))
     return out
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    root = tmp_path_factory.mktemp("conformance")
-    settings = load_settings({"lake": str(root / "lake"), "as_of": "2025-05-01", "table_prefix": ""}, env={})
-    lake = Lake(settings)
-    target = root / "lake" / "processed" / "orders.csv"
-    target.parent.mkdir(parents=True)
-    target.write_text(TABLE_CSV, encoding="utf-8")
-    lake.crawl()
-    yield lake.engine
-    lake.engine.close()
 
 
 @pytest.mark.parametrize(("case", "url"), load_cases())

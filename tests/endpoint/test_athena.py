@@ -217,8 +217,9 @@ def test_a_query_outlives_the_endpoint_process(start_endpoint: Any, tmp_path: Pa
 
 
 def test_stop_interrupts_a_running_query(athena: Any, orders: Endpoint) -> None:
-    slow = ("SELECT count(*) FROM UNNEST(sequence(1, 20000)) AS a(x) CROSS JOIN UNNEST(sequence(1, 20000)) AS b(y) "
-            "CROSS JOIN UNNEST(sequence(1, 1000)) AS c(z)")  # 4e11 rows: minutes of work
+    # 1e12 rows: minutes of work (Trino's sequence() stops at 10,000 entries, so four are crossed)
+    slow = ("SELECT count(*) FROM UNNEST(sequence(1, 10000)) AS a(x) CROSS JOIN UNNEST(sequence(1, 10000)) AS b(y) "
+            "CROSS JOIN UNNEST(sequence(1, 100)) AS c(z) CROSS JOIN UNNEST(sequence(1, 100)) AS d(w)")
     qid = athena.start_query_execution(QueryString=slow)["QueryExecutionId"]
     assert athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"] == "RUNNING"
     t0 = time.monotonic()

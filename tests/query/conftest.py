@@ -30,8 +30,9 @@ from lakebox.query.engine import DuckEngine
 
 TABLE_CSV = "customer,n\nalice,1\nbob,2\ncarol,3\n"
 #: A query that runs for minutes on DuckDB: 10^10 rows to count, so a stop always finds it running.
-SLOW_SQL = ("SELECT count(*) FROM UNNEST(sequence(1, 100000)) AS a(x) "
-            "CROSS JOIN UNNEST(sequence(1, 100000)) AS b(y)")
+# Trino's sequence() has at most 10,000 entries: three of them make 10^11 rows.
+SLOW_SQL = ("SELECT count(*) FROM UNNEST(sequence(1, 10000)) AS a(x) "
+            "CROSS JOIN UNNEST(sequence(1, 10000)) AS b(y) CROSS JOIN UNNEST(sequence(1, 1000)) AS c(z)")
 
 
 @dataclass

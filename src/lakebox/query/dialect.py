@@ -22,10 +22,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from lakebox.query import trino, trino_checks
+from lakebox.query import trino, trino_allow, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
 from lakebox.query.trino import AthenaTrino
-from lakebox.query.trino_types import column_types, trino_type
+from lakebox.query.trino_types import catalog_columns, column_types, trino_type
 
 MAX_QUERY_BYTES = 262_144
 CATALOG_NAME = "awsdatacatalog"
@@ -86,6 +86,11 @@ def strip_statement(sql: str) -> str:
     return text
 
 
+#: Trino syntax sqlglot cannot parse: a query using it is refused as unsupported, not as a syntax error.
+_UNSUPPORTED_SYNTAX = re.compile(r"\b(json_array|json_object|json_query|json_value|json_exists|json_table)\s*\(",
+                                 re.IGNORECASE)
+
+
 def parse_one(sql: str) -> exp.Expr:
     """Parse exactly one Athena statement, with Athena-style SYNTAX_ERROR messages."""
     if "\u201c" in sql or "\u201d" in sql or "\u2018" in sql or "\u2019" in sql:
@@ -99,6 +104,10 @@ def parse_one(sql: str) -> exp.Expr:
     try:
         statements = [s for s in AthenaTrino().parse(sql) if s is not None]
     except (ParseError, TokenError) as exc:
+        clause = _UNSUPPORTED_SYNTAX.search(sql)
+        if clause:
+            raise AthenaError("NOT_SUPPORTED", f"{clause.group(1).lower()}(...) with its SQL/JSON clauses is not "
+                              "supported by lakebox (see docs/functions.md)") from None
         line, col = _error_position(exc)
         raise AthenaError("SYNTAX_ERROR", f"line {line}:{col}: {_parse_message(exc)}", line=line, column=col) from None
     if len(statements) != 1:
@@ -252,7 +261,8 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     ``GROUP BY`` aliases and string/number mix-ups are refused as Athena refuses them, and decimal
     ``avg``/``round`` keep Trino's types. Without it those checks are skipped.
     """
-    text = strip_statement(sql)
+    # Leading whitespace is kept, so that error positions count lines and columns in the statement as sent.
+    text = sql[:len(sql) - len(sql.lstrip())] + strip_statement(sql)
     body = _LEADING_COMMENTS.sub("", text, count=1)
     bad = _FORBIDDEN_WORDS.match(body)
     if bad:
@@ -284,7 +294,14 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     schema: CatalogColumns = catalog or {}
     replace_information_schema(tree, schema)
     tables = resolve_tables(tree, resolver, default_db, text)
-    columns = column_types(tree, {k: dict(v) for k, v in schema.items()}, tables)
+    typed_schema = {k: dict(v) for k, v in schema.items()}
+    columns = column_types(tree, typed_schema, tables)
+    # Names and functions first, the first problem in Trino's order of analysis (WHERE before the select
+    # list, arguments before their call), then types.
+    problems = trino_checks.column_problems(tree, text, catalog_columns(typed_schema, tables))
+    problems += trino_allow.problems(text)
+    if problems:
+        raise min(problems, key=lambda p: p[0])[1]
     trino_checks.check_group_by_aliases(tree, text, schema)
     trino_checks.check_operand_types(tree, text, columns)
     tree = trino.rewrite(tree, text, columns)

@@ -29,7 +29,11 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"No function matches|Cannot compare values of type|Cannot mix values of type|"
                 r"Binder Error: .*type", re.I), "TYPE_MISMATCH"),
     (re.compile(r"Could not parse string .* according to format", re.I), "INVALID_FUNCTION_ARGUMENT"),
-    (re.compile(r"Conversion Error|Could not convert|Invalid Input Error", re.I), "INVALID_CAST_ARGUMENT"),
+    # An integer that does not fit the target type: Trino's "Out of range for tinyint: 300".
+    (re.compile(r"Conversion Error: Type INT\d+ with value .* out of range", re.I), "NUMERIC_VALUE_OUT_OF_RANGE"),
+    (re.compile(r"Conversion Error|Could not convert", re.I), "INVALID_CAST_ARGUMENT"),
+    # Other invalid input is a bad function argument (lpad's empty padding, hamming_distance's lengths).
+    (re.compile(r"Invalid Input Error", re.I), "INVALID_FUNCTION_ARGUMENT"),
     (re.compile(r"Out of Range|overflow", re.I), "NUMERIC_VALUE_OUT_OF_RANGE"),
     (re.compile(r"Division by zero", re.I), "DIVISION_BY_ZERO"),
     (re.compile(r"Parser Error|syntax error", re.I), "SYNTAX_ERROR"),

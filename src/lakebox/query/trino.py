@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from sqlglot import exp
 from sqlglot.dialects.trino import Trino
 
-from lakebox.query import trino_ops
+from lakebox.query import trino_collections, trino_ops
 from lakebox.query.errors import AthenaError
 from lakebox.query.trino_functions import (
     RAW_FUNCTIONS,
@@ -47,11 +47,15 @@ from lakebox.query.trino_functions import (
     call,
 )
 from lakebox.query.trino_macros import MACROS, specialized
-from lakebox.query.trino_types import DECIMAL, arithmetic_type, static_type
+from lakebox.query.trino_types import DECIMAL, arithmetic_type, decimal_literal_type, static_type
 
 _FLOATS = ("double", "real")
 #: Aggregates parsed as plain calls (``RAW_FUNCTIONS``): an argument holding one is an aggregate too.
 _AGGREGATE_CALLS = frozenset({"avg", "approx_percentile", "every", "count_if", "arbitrary", "max_by", "min_by"})
+
+#: EXTRACT fields DuckDB names otherwise.
+_EXTRACT_FIELDS = {"DAY_OF_MONTH": "day", "DAY_OF_YEAR": "dayofyear", "DOY": "dayofyear"}
+
 
 class AthenaTrino(Trino):
     """Trino as Athena engine v3 speaks it, parsed for lakebox's own translation of some functions."""
@@ -98,6 +102,17 @@ class Rewriter(FunctionRewriter):
         if ta in _FLOATS or tb in _FLOATS or id(node) in self._aggregates:
             return exp.Mod(this=node.this, expression=node.expression)
         return call("__trino_mod", node.this, node.expression)
+
+    def _concat(self, node: exp.DPipe) -> exp.Expr:
+        """``array || element`` and ``element || array`` append and prepend (DuckDB's ``||`` needs two lists)."""
+        ta, tb = (static_type(n, self.columns) for n in (node.this, node.expression))
+        a_list, b_list = (isinstance(n, exp.Array) or (t is not None and t.startswith("array("))
+                          for n, t in ((node.this, ta), (node.expression, tb)))
+        if a_list and tb is not None and not b_list:
+            return call("list_append", node.this, node.expression)
+        if b_list and ta is not None and not a_list:
+            return call("list_prepend", node.this, node.expression)
+        return node
 
     def _typed(self, name: str, node: exp.Expr, *args: exp.Expr) -> exp.Expr | None:
         """``__trino_<name>(args)`` by the static type of the first operand: its single-type variant, or the
@@ -156,6 +171,12 @@ class Rewriter(FunctionRewriter):
         """The operators and expressions of ``trino_ops``."""
         if isinstance(node, exp.AtTimeZone):
             return trino_ops.at_time_zone(node)
+        if isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.TEXT_TYPES) and node.to.expressions:
+            # CAST(x AS varchar(n)) keeps the first n characters (DuckDB ignores the length).
+            length = node.to.expressions[0]
+            inner = exp.Cast(this=node.this, to=exp.DataType.build("VARCHAR"), safe=node.args.get("safe"))
+            return call("substr", inner, exp.Literal.number(1), length.this if isinstance(length, exp.DataTypeParam)
+                        else length)
         if isinstance(node, exp.Cast):  # TryCast included
             return trino_ops.integer_cast(node, self._types.get(id(node), (None, None))[0])
         if isinstance(node, exp.Bracket):
@@ -183,14 +204,21 @@ class Rewriter(FunctionRewriter):
                 return self._typed("sum", node, node.this) or node
             if isinstance(node, exp.Floor | exp.Ceil) and not node.args.get("decimals"):
                 return self._typed("floor" if isinstance(node, exp.Floor) else "ceil", node, node.this) or node
+            if isinstance(node, exp.Extract) and node.name.upper() in _EXTRACT_FIELDS:
+                return exp.cast(call(_EXTRACT_FIELDS[node.name.upper()], node.expression), "BIGINT")
+            if isinstance(node, exp.DPipe):
+                return self._concat(node)
+            if isinstance(node, exp.GroupConcat) and node.args.get("separator") is None:
+                node.set("separator", exp.Literal.string(""))  # listagg's separator defaults to ''
+                return node
             if isinstance(node, exp.Extract) and node.name.upper() in ("DOW", "DAY_OF_WEEK"):
                 return exp.cast(call("isodow", node.expression), "BIGINT")
             if isinstance(node, exp.Extract) and node.name.upper() in ("YOW", "YEAR_OF_WEEK"):
                 return exp.cast(call("isoyear", node.expression), "BIGINT")
             if (isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.DECIMAL)
                     and not node.to.expressions and isinstance(node.this, exp.Literal) and node.this.is_string):
-                # DECIMAL '1.5' is decimal(2,1) in Trino; a bare number literal has that type in DuckDB too.
-                return exp.Literal.number(node.this.this)
+                # DECIMAL '1.5' is decimal(2,1): as many digits as written, leading zeros included.
+                return exp.cast(exp.Literal.string(node.this.this.strip()), decimal_literal_type(node.this.this).upper())
             if isinstance(node, exp.Unnest) and (len(node.expressions) > 1 or any(
                     isinstance(a, exp.Map | exp.VarMap) for a in node.expressions)):
                 raise AthenaError("NOT_SUPPORTED", "UNNEST of several arrays or of a map is not supported by "
@@ -226,10 +254,10 @@ class Rewriter(FunctionRewriter):
 
 def rewrite(tree: exp.Expr, sql: str = "", columns: Mapping[str, str] | None = None) -> exp.Expr:
     """Return ``tree`` rewritten so that DuckDB computes what Trino would (see the module docstring)."""
-    return Rewriter(sql, columns or {}).rewrite(tree)
+    return Rewriter(sql, columns if columns is not None else {}).rewrite(tree)
 
 
 def install(con: object) -> None:
     """Create the Trino compatibility macros on a DuckDB connection."""
-    for sql in MACROS:
+    for sql in (*MACROS, *trino_collections.MACROS):
         con.execute(sql)  # type: ignore[attr-defined]

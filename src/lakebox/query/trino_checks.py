@@ -17,12 +17,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from sqlglot import exp
 
 from lakebox.query.errors import AthenaError, at, position_of
-from lakebox.query.trino_types import static_type
+from lakebox.query.trino_scope import Columns, unresolved
+from lakebox.query.trino_types import Problem, analysis_order, static_type
 
 _ARITH: dict[type[exp.Expr], str] = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%"}
 _CMP: dict[type[exp.Expr], str] = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
@@ -120,6 +121,12 @@ def check_operand_types(tree: exp.Expr, sql: str, columns: Mapping[str, str]) ->
             left, right = static_type(node.this, columns), static_type(node.expression, columns)
             if left and right and (_mixes(left, right, _TEXT, _TEMPORAL) or _mixes(left, right, _TEXT, _NUMERIC)):
                 _mismatch(node, sql, f"'{op}' cannot be applied to {left}, {right}")
+        elif isinstance(node, exp.Between):
+            types = [static_type(n, columns) if isinstance(n, exp.Expr) else None
+                     for n in (node.this, node.args.get("low"), node.args.get("high"))]
+            known = [t for t in types if t]
+            if any(_mixes(a, b, _TEXT, _NUMERIC) or _mixes(a, b, _TEXT, _TEMPORAL) for a in known for b in known):
+                _mismatch(node, sql, f"Cannot check if {types[0]} is BETWEEN {types[1]} and {types[2]}")
         elif isinstance(node, exp.DPipe):
             left, right = static_type(node.this, columns), static_type(node.expression, columns)
             if left and right and (_mixes(left, right, _TEXT, _NUMERIC + _TEMPORAL + ("boolean",))):
@@ -154,3 +161,14 @@ def _mismatch(node: exp.Expr, sql: str, message: str) -> None:
 
 def _mixes(a: str, b: str, one: tuple[str, ...], other: tuple[str, ...]) -> bool:
     return (a.startswith(one) and b.startswith(other)) or (b.startswith(one) and a.startswith(other))
+
+
+def column_problems(tree: exp.Expr, sql: str, table_columns: Callable[[exp.Table], Columns]) -> list[Problem]:
+    """COLUMN_NOT_FOUND for each column no source provides (Trino resolves names before types, so these come
+    before any type error), with its place in Trino's order of analysis."""
+    out: list[Problem] = []
+    for col in unresolved(tree, table_columns):
+        line, c = position_of(col.this, sql)
+        out.append((analysis_order(col), AthenaError(
+            "COLUMN_NOT_FOUND", at(f"Column '{col.name.lower()}' cannot be resolved", line, c), line=line, column=c)))
+    return out

@@ -34,18 +34,23 @@ RAW_FUNCTIONS = frozenset({
     "YOW", "LAST_DAY_OF_MONTH", "ELEMENT_AT", "STRPOS", "SPLIT", "CARDINALITY", "CONCAT", "TRUNCATE",
     "ARRAY_DISTINCT", "ARRAY_POSITION", "SLICE", "MILLISECOND", "REVERSE", "CBRT", "SIGN", "FLOOR", "CEIL",
     "CEILING", "EVERY", "ALL_MATCH", "ANY_MATCH", "NONE_MATCH", "E", "INFINITY", "NAN", "IS_NAN", "IS_FINITE",
-    "IS_INFINITE", "HAMMING_DISTANCE",
+    "IS_INFINITE", "HAMMING_DISTANCE", "ARRAY_MAX", "ARRAY_MIN", "ARRAY_EXCEPT", "ARRAY_INTERSECT", "ARRAY_UNION",
+    "ARRAYS_OVERLAP", "CONTAINS", "SEQUENCE", "ARRAY_SORT", "BITWISE_AND", "BITWISE_OR", "BITWISE_XOR",
+    "BITWISE_NOT", "BIT_COUNT", "BITWISE_LEFT_SHIFT", "BITWISE_RIGHT_SHIFT", "BITWISE_RIGHT_SHIFT_ARITHMETIC",
+    "URL_EXTRACT_FRAGMENT", "URL_EXTRACT_HOST", "URL_EXTRACT_PARAMETER", "URL_EXTRACT_PATH", "URL_EXTRACT_PORT",
+    "URL_EXTRACT_PROTOCOL", "URL_EXTRACT_QUERY", "URL_ENCODE", "URL_DECODE", "ZIP_WITH", "MAP_FILTER",
+    "TRANSFORM_KEYS", "TRANSFORM_VALUES", "SHUFFLE", "TRANSFORM", "FILTER", "REPLACE", "JSON_EXTRACT",
+    "JSON_EXTRACT_SCALAR", "JSON_PARSE", "JSON_FORMAT", "JSON_ARRAY_LENGTH", "JSON_SIZE", "IS_JSON_SCALAR",
 })
 
 #: Trino functions lakebox does not implement: refused by name, so nobody gets DuckDB's function of the same
 #: name with other semantics, or a misleading "not registered".
 UNSUPPORTED_FUNCTIONS = frozenset({
     "human_readable_seconds", "parse_duration", "from_base", "to_base", "regexp_position", "codepoint",
-    "luhn_check", "trim_array", "zip_with", "zip", "repeat", "combinations", "ngrams", "array_histogram",
+    "luhn_check", "trim_array", "zip", "repeat", "combinations", "ngrams", "array_histogram",
     "to_iso8601", "from_unixtime_nanos", "from_iso8601_timestamp_nanos", "at_timezone", "with_timezone",
-    "word_stem", "soundex", "split_to_map", "split_to_multimap", "map_from_entries", "map_concat",
-    "transform_keys", "transform_values", "map_filter", "map_zip_with", "reduce_agg", "listagg",
-    "format", "json_format", "json_parse", "from_utf8", "to_utf8", "normalize", "width_bucket",
+    "word_stem", "soundex", "split_to_map", "split_to_multimap", "map_from_entries", "map_concat", "map_zip_with", "reduce_agg", "listagg",
+    "format", "from_utf8", "to_utf8", "normalize", "width_bucket",
 })
 
 #: Simple renames and fixed expansions: Trino name -> DuckDB SQL template over the arguments {0}, {1}, ...
@@ -63,12 +68,64 @@ _SIMPLE = {
     "is_finite": "isfinite({0})",
     "is_infinite": "isinf({0})",
     "hamming_distance": "CAST(hamming({0}, {1}) AS BIGINT)",
+    "array_max": "__trino_array_max({0})",
+    "array_min": "__trino_array_min({0})",
+    "array_except": "__trino_array_except({0}, {1})",
+    "array_intersect": "__trino_array_intersect({0}, {1})",
+    "array_union": "__trino_array_union({0}, {1})",
+    "arrays_overlap": "__trino_arrays_overlap({0}, {1})",
+    "contains": "__trino_contains({0}, {1})",
+    "shuffle": "__trino_shuffle({0})",
+    "bitwise_and": "(CAST({0} AS BIGINT) & CAST({1} AS BIGINT))",
+    "bitwise_or": "(CAST({0} AS BIGINT) | CAST({1} AS BIGINT))",
+    "bitwise_xor": "xor(CAST({0} AS BIGINT), CAST({1} AS BIGINT))",
+    "bitwise_not": "(~CAST({0} AS BIGINT))",
+    "bit_count": "CAST(__trino_bit_count(CAST({0} AS BIGINT), CAST({1} AS BIGINT)) AS BIGINT)",
+    "bitwise_left_shift": "__trino_shl({0}, {1})",
+    "bitwise_right_shift": "__trino_shr({0}, {1})",
+    "bitwise_right_shift_arithmetic": "__trino_sar({0}, {1})",
+    "url_extract_fragment": "__trino_url_fragment({0})",
+    "url_extract_host": "__trino_url_host({0})",
+    "url_extract_parameter": "__trino_url_parameter({0}, {1})",
+    "url_extract_path": "__trino_url_path({0})",
+    "url_extract_port": "__trino_url_port({0})",
+    "url_extract_protocol": "__trino_url_protocol({0})",
+    "url_extract_query": "__trino_url_query({0})",
+    "url_encode": "__trino_url_encode({0})",
+    "url_decode": "__trino_url_decode({0})",
+    "json_parse": "json({0})",
+    "json_format": "CAST(json({0}) AS VARCHAR)",
+    "json_array_length": "__trino_json_array_length({0})",
+    "is_json_scalar": "__trino_is_json_scalar({0})",
 }
 
 
 def call(name: str, *args: exp.Expr) -> exp.Anonymous:
     """A plain call ``name(args...)``, generated as written (a DuckDB function or a ``__trino_*`` macro)."""
     return exp.Anonymous(this=name, expressions=list(args))
+
+
+def lambda_of(params: list[str], body: exp.Expr) -> exp.Lambda:
+    """A DuckDB lambda ``(params) -> body`` (the parameter names are lakebox's own, ``__lb_*``)."""
+    return exp.Lambda(this=body, expressions=[exp.to_identifier(p) for p in params])
+
+
+def apply_lambda(fn: exp.Lambda, *values: exp.Expr) -> exp.Expr:
+    """The body of ``fn`` with its parameters replaced by ``values`` (each parenthesised)."""
+    names = [p.name.lower() for p in fn.expressions]
+    body = fn.this.copy()
+
+    def sub(ref: exp.Expr) -> exp.Expr:
+        if isinstance(ref, exp.Column) and not ref.table and ref.name.lower() in names:
+            return exp.Paren(this=values[names.index(ref.name.lower())].copy())
+        if (isinstance(ref, exp.Identifier) and ref.name.lower() in names
+                and not isinstance(ref.parent, exp.Column | exp.Dot | exp.Lambda)):
+            return exp.Paren(this=values[names.index(ref.name.lower())].copy())
+        return ref
+
+    if isinstance(body, exp.Column | exp.Identifier):
+        return sub(body)
+    return body.transform(sub)
 
 
 def _string_arg(node: exp.Anonymous, index: int, what: str) -> str:
@@ -156,19 +213,128 @@ class FunctionRewriter:
         # reverse() of an array literal; strings keep DuckDB's reverse (same meaning).
         return call("list_reverse" if isinstance(args[0], exp.Array) else "reverse", *args)
 
-    def _match(self, args: list[exp.Expr], agg: str, negate: bool, empty: bool) -> exp.Expr:
-        out: exp.Expr = exp.func("coalesce", call(agg, call("list_transform", *args)),
-                                       exp.Boolean(this=empty) if len(args) else exp.null())
-        return exp.Not(this=out) if negate else out
-
     def _fn_all_match(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
-        return self._match(args, "list_bool_and", False, True)
+        return call("__trino_all_match", call("list_transform", *args))
 
     def _fn_any_match(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
-        return self._match(args, "list_bool_or", False, False)
+        return call("__trino_any_match", call("list_transform", *args))
 
     def _fn_none_match(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
-        return self._match(args, "list_bool_or", True, False)
+        return exp.Not(this=exp.Paren(this=call("__trino_any_match", call("list_transform", *args))))
+
+    def _json_path(self, node: exp.Anonymous) -> exp.Literal:
+        """Trino's JSONPath (``$.a[0]["b c"]``, ``$.store[book]``) as DuckDB writes it (``$.a[0]."b c"``)."""
+        path = _string_arg(node, 1, "JSON path")
+        if "*" in path or ".." in path or not path.startswith("$"):
+            raise AthenaError("NOT_SUPPORTED", f"{node.name.lower()}: the JSON path {path!r} is not supported by lakebox")
+        path = re.sub(r"\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]", r'."\1"', path)
+        path = re.sub(r"\[\s*'([^']*)'\s*\]", r'."\1"', path)
+        path = re.sub(r"\[([A-Za-z_]\w*)\]", r".\1", path)
+        return exp.Literal.string(path)
+
+    def _fn_json_extract(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return call("json_extract", args[0], self._json_path(node))
+
+    def _fn_json_extract_scalar(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return call("__trino_json_scalar", args[0], self._json_path(node))
+
+    def _fn_json_size(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return call("__trino_json_size", args[0], self._json_path(node))
+
+    def _fn_replace(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return call("__trino_replace", *args) if len(args) == 3 else call("replace", *args, exp.Literal.string(""))
+
+    def _fn_transform(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return call("list_transform", *args)
+
+    def _fn_filter(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        # Trino keeps the elements for which the predicate is true (NULL drops them, as in DuckDB).
+        return call("list_filter", *args)
+
+    def _fn_sequence(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        if len(args) == 2:
+            return call("__trino_sequence", *args)
+        step = args[2]
+        if isinstance(step, exp.Interval):
+            if step.unit and step.unit.name.upper() in ("YEAR", "MONTH"):
+                raise AthenaError("NOT_SUPPORTED", "sequence with an INTERVAL YEAR TO MONTH step is not supported "
+                                  "by lakebox")
+            return call("__trino_sequence_interval", *args)
+        return call("__trino_sequence_step", *args)
+
+    def _fn_array_sort(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        """With a comparator: each element's rank is the number of elements that sort before it (by the
+        comparator, ties by position), then the elements are placed by rank. A comparator whose answers do not
+        make an order fails (NOT_SUPPORTED) rather than giving some order."""
+        if len(args) == 1:
+            return exp.func("list_sort", args[0], exp.Literal.string("ASC"), exp.Literal.string("NULLS LAST"))
+        arr, cmp_lambda = args
+        if not isinstance(cmp_lambda, exp.Lambda) or len(cmp_lambda.expressions) != 2:
+            raise AthenaError("FUNCTION_NOT_FOUND", "array_sort takes an array and a comparator (x, y) -> int")
+        i, j, k = (exp.column(n) for n in ("__lb_i", "__lb_j", "__lb_k"))
+
+        def cmp(u: exp.Expr, v: exp.Expr) -> exp.Expr:
+            return exp.Paren(this=apply_lambda(cmp_fn, exp.Bracket(this=arr.copy(), expressions=[u.copy()]),
+                                               exp.Bracket(this=arr.copy(), expressions=[v.copy()])))
+
+        cmp_fn = cmp_lambda
+        zero = exp.Literal.number(0)
+        # j sorts before i when the comparator says so both ways; otherwise (equal, or a comparator that
+        # says "less" both ways, as for two NULLs) the earlier position goes first.
+        before = exp.Case(ifs=[
+            exp.If(this=exp.and_(exp.LT(this=cmp(j, i), expression=zero), exp.GT(this=cmp(i, j), expression=zero)),
+                   true=exp.true()),
+            exp.If(this=exp.and_(exp.GT(this=cmp(j, i), expression=zero), exp.LT(this=cmp(i, j), expression=zero)),
+                   true=exp.false())],
+            default=exp.LT(this=j.copy(), expression=i.copy()))
+        positions = call("range", exp.Literal.number(1), exp.Add(this=call("len", arr.copy()),
+                                                                 expression=exp.Literal.number(1)))
+        rank = call("len", call("list_filter", positions.copy(), lambda_of(["__lb_j"], exp.and_(
+            exp.NEQ(this=j.copy(), expression=i.copy()), before))))
+        ranks = call("list_transform", positions.copy(), lambda_of(["__lb_i"], rank))
+        return call("__trino_place_by_rank", arr, ranks)
+
+    def _fn_zip_with(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        a, b, fn = args
+        if not isinstance(fn, exp.Lambda) or len(fn.expressions) != 2:
+            raise AthenaError("FUNCTION_NOT_FOUND", "zip_with takes two arrays and a function (x, y) -> r")
+        i = exp.column("__lb_i")
+        body = apply_lambda(fn, exp.Bracket(this=a.copy(), expressions=[i.copy()]),
+                            exp.Bracket(this=b.copy(), expressions=[i.copy()]))
+        count = exp.Add(this=exp.func("greatest", call("len", a.copy()), call("len", b.copy())),
+                        expression=exp.Literal.number(1))
+        return call("list_transform", call("range", exp.Literal.number(1), count), lambda_of(["__lb_i"], body))
+
+    def _map_entries(self, args: list[exp.Expr], arity: int) -> tuple[exp.Expr, exp.Lambda]:
+        m, fn = args
+        if not isinstance(fn, exp.Lambda) or len(fn.expressions) != arity:
+            raise AthenaError("FUNCTION_NOT_FOUND", "the function must take (key, value)")
+        return call("map_entries", m), fn
+
+    def _entry_fn(self, fn: exp.Lambda) -> exp.Expr:
+        e = exp.column("__lb_e")
+        return apply_lambda(fn, exp.Dot(this=e.copy(), expression=exp.to_identifier("key")),
+                            exp.Dot(this=e.copy(), expression=exp.to_identifier("value")))
+
+    def _fn_map_filter(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        entries, fn = self._map_entries(args, 2)
+        return call("map_from_entries", call("list_filter", entries, lambda_of(["__lb_e"], self._entry_fn(fn))))
+
+    def _remap(self, args: list[exp.Expr], key: bool) -> exp.Expr:
+        entries, fn = self._map_entries(args, 2)
+        e = exp.column("__lb_e")
+        new = self._entry_fn(fn)
+        old = exp.Dot(this=e.copy(), expression=exp.to_identifier("value" if key else "key"))
+        struct = exp.Struct(expressions=[
+            exp.PropertyEQ(this=exp.Literal.string("key"), expression=new if key else old),
+            exp.PropertyEQ(this=exp.Literal.string("value"), expression=old if key else new)])
+        return call("map_from_entries", call("list_transform", entries, lambda_of(["__lb_e"], struct)))
+
+    def _fn_transform_keys(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return self._remap(args, key=True)
+
+    def _fn_transform_values(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        return self._remap(args, key=False)
 
     # --- date and time -----------------------------------------------------------------------------------
 
@@ -183,8 +349,19 @@ class FunctionRewriter:
         return call("strftime", self._timestamp("format_datetime", node, args[0]), exp.Literal.string(fmt))
 
     def _fn_date_parse(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
-        fmt = mysql_to_duckdb(_string_arg(node, 1, "format"), parse=True)
-        return exp.cast(call("strptime", args[0], exp.Literal.string(fmt)), "TIMESTAMP")
+        text = _string_arg(node, 1, "format")
+        fmt = mysql_to_duckdb(text, parse=True)
+        out: exp.Expr = exp.cast(call("strptime", args[0], exp.Literal.string(fmt)), "TIMESTAMP")
+        if not re.search(r"%[Yyx]", text):
+            # Without a year Trino (like MySQL) starts from 1970-01-01; DuckDB's strptime from 1900-01-01.
+            out = exp.Add(this=out, expression=exp.Interval(this=exp.Literal.string("70"), unit=exp.var("YEAR")))
+        elif "%y" in text:
+            # Two-digit years: Trino reads 70..99 as 19xx and 00..69 as 20xx; DuckDB reads 69 as 1969.
+            out = exp.Case(ifs=[exp.If(this=exp.EQ(this=call("year", out.copy()), expression=exp.Literal.number(1969)),
+                                       true=exp.Add(this=out.copy(), expression=exp.Interval(
+                                           this=exp.Literal.string("100"), unit=exp.var("YEAR"))))],
+                           default=out)
+        return out
 
     def _fn_parse_datetime(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
         fmt = joda_to_duckdb(_string_arg(node, 1, "pattern"))
@@ -263,6 +440,10 @@ class FunctionRewriter:
         return self._same_type("sign", node, args)
 
     def _fn_truncate(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        m = _DEC.match(self.arg_types(node)[0] or "") if args else None
+        if m and len(args) == 2:
+            # Trino keeps the decimal's type: truncate(1.2345, 2) is 1.2300, decimal(5,4).
+            return exp.cast(call("trunc", *args), f"DECIMAL({m.group(1)}, {m.group(2)})")
         return call("trunc", *args)
 
     def _fn_avg(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
@@ -285,6 +466,8 @@ class FunctionRewriter:
         return call("__trino_regexp_extract", *args)
 
     def _fn_regexp_replace(self, node: exp.Anonymous, args: list[exp.Expr]) -> exp.Expr:
+        if len(args) == 3 and isinstance(args[2], exp.Lambda):
+            raise AthenaError("NOT_SUPPORTED", "regexp_replace with a lambda replacement is not supported by lakebox")
         if len(args) == 2:
             args.append(exp.Literal.string(""))
         repl = args[2]
@@ -335,13 +518,5 @@ class FunctionRewriter:
         params = finish.expressions
         if len(params) != 1:
             raise AthenaError("INVALID_FUNCTION_ARGUMENT", "reduce: the output function takes one argument")
-        pname = params[0].name.lower()
-        body = finish.this.copy()
-        if isinstance(body, exp.Identifier | exp.Column) and body.name.lower() == pname:
-            return reduced
-        # Lambda parameters appear in the body as bare identifiers (or columns, when parenthesised).
-        for ref in list(body.find_all(exp.Identifier, exp.Column)):
-            if ref.name.lower() == pname and not isinstance(ref.parent, exp.Column):
-                ref.replace(exp.Paren(this=reduced.copy()))
-        return body
+        return apply_lambda(finish, reduced)
 

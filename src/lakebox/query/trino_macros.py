@@ -16,6 +16,10 @@ def fail(kind: str, message_sql: str, duck_type: str) -> str:
     marked = f"('[[LAKEBOX:{kind}:' || {message_sql} || ']]')"
     if duck_type == "VARCHAR":
         return f"CAST(CAST({marked} AS INTEGER) AS VARCHAR)"
+    if duck_type.endswith("]") or duck_type.startswith(("MAP", "STRUCT")):
+        # A string casts to a list or map by parsing it, so the marker would become a value: fail on an
+        # integer cast instead and type the (never produced) NULL.
+        return f"CAST(CASE WHEN CAST({marked} AS INTEGER) IS NULL THEN NULL END AS {duck_type})"
     return f"CAST({marked} AS {duck_type})"
 
 
@@ -116,13 +120,13 @@ MACROS: tuple[str, ...] = (
     # Integer division truncates toward zero and fails on zero; doubles follow IEEE (1/0 = Infinity).
     *_overloaded("div", [
         ("int", "a INTEGER, b INTEGER",
-         f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} ELSE CAST(a // b AS INTEGER) END"),
-        ("bigint", "a BIGINT, b BIGINT", f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a // b END"),
+         f"CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} ELSE CAST(a // b AS INTEGER) END"),
+        ("bigint", "a BIGINT, b BIGINT", f"CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a // b END"),
         ("double", "a DOUBLE, b DOUBLE", "a / b"), ("real", "a FLOAT, b FLOAT", "a / b")], ("a, b", "a / b")),
     *_overloaded("mod", [
         ("int", "a INTEGER, b INTEGER",
-         f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} ELSE CAST(a % b AS INTEGER) END"),
-        ("bigint", "a BIGINT, b BIGINT", f"CASE WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a % b END")],
+         f"CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'INTEGER')} ELSE CAST(a % b AS INTEGER) END"),
+        ("bigint", "a BIGINT, b BIGINT", f"CASE WHEN a IS NULL OR b IS NULL THEN NULL WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'BIGINT')} ELSE a % b END")],
         ("a, b", "a % b")),
     # DATE +/- INTERVAL is a DATE in Trino (a TIMESTAMP in DuckDB).
     *_overloaded("plus_interval", [("date", "x DATE, i INTERVAL", "CAST(x + i AS DATE)"),
@@ -192,7 +196,7 @@ MACROS: tuple[str, ...] = (
     "THEN round(cbrt(x)) ELSE cbrt(x) END",
     # sign/floor/ceil keep the argument's type in Trino ("[same as input]").
     *_overloaded("sign", [("int", "x INTEGER", "CAST(sign(x) AS INTEGER)"), ("bigint", "x BIGINT", "CAST(sign(x) AS BIGINT)"),
-                          ("double", "x DOUBLE", "CAST(sign(x) AS DOUBLE)")], ("x", "sign(x)")),
+                          ("double", "x DOUBLE", "CASE WHEN isnan(x) OR x = 0 THEN x ELSE CAST(sign(x) AS DOUBLE) END")], ("x", "sign(x)")),
     *_overloaded("floor", [("int", "x INTEGER", "x"), ("bigint", "x BIGINT", "x")], ("x", "floor(x)")),
     *_overloaded("ceil", [("int", "x INTEGER", "x"), ("bigint", "x BIGINT", "x")], ("x", "ceil(x)")),
     # CAST(double AS bigint) rounds half away from zero in Trino (DuckDB: half to even); exact types pass.
@@ -200,7 +204,7 @@ MACROS: tuple[str, ...] = (
     "(x BIGINT) AS x, (x HUGEINT) AS x, (x DOUBLE) AS round(x), (x FLOAT) AS round(x), (x) AS x",
     # Decimal division on unscaled integers: round(a * m / b), half away from zero, as Trino's divideRoundUp.
     "CREATE OR REPLACE MACRO __trino_decimal_div(a, b, m) AS CASE "
-    f"WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'HUGEINT')} "
+    f"WHEN a IS NULL OR b IS NULL THEN NULL WHEN b = 0 THEN {fail('DIVISION_BY_ZERO', _DIV0, 'HUGEINT')} "
     "ELSE sign(a) * sign(b) * ((abs(a) * m) // abs(b) + CASE WHEN ((abs(a) * m) % abs(b)) * 2 >= abs(b) "
     "THEN 1 ELSE 0 END) END",
     # array[i] fails outside 1..cardinality (element_at returns NULL); the check is on the index only.

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 
 from sqlglot import exp, parse_one
 
+from lakebox.query.errors import AthenaError
 from lakebox.query.trino_macros import fail
 from lakebox.query.trino_types import DECIMAL, decimal_parts, static_type
 
@@ -142,6 +143,11 @@ def typeof(node: exp.Expr, arg_type: str | None) -> exp.Expr:
     """Trino's type name: evident types as a literal, otherwise DuckDB's name translated at run time."""
     if arg_type is not None and arg_type not in ("unknown",):
         return exp.Literal.string(arg_type)
+    if any(isinstance(n, exp.Literal) and n.is_string and not isinstance(n.parent, exp.Interval | exp.Cast)
+           for n in node.this.walk()):
+        # Trino's type would carry the literal's varchar(n) length somewhere inside; DuckDB's has none.
+        raise AthenaError("NOT_SUPPORTED", "typeof of this expression is not supported by lakebox: the varchar "
+                          "lengths of its string literals are not tracked")
     return exp.Anonymous(this="__trino_typeof", expressions=[node.this])
 
 

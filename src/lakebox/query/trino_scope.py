@@ -44,7 +44,7 @@ def resolve(tree: exp.Expr, out: ColumnTypes, table_columns: Callable[[exp.Table
         return False
     derived: dict[int, Columns] = {}
     for scope in scopes:  # innermost first
-        sources = {name.lower(): _source_columns(src, derived, table_columns)
+        sources = {name.lower(): _source_columns(src, derived, table_columns, static_type)
                    for name, (_, src) in scope.selected_sources.items()}
         for col in scope.columns:
             out.nodes[id(col)] = (col, _column_type(col, scope, sources, derived, table_columns))
@@ -52,14 +52,37 @@ def resolve(tree: exp.Expr, out: ColumnTypes, table_columns: Callable[[exp.Table
     return True
 
 
-def _source_columns(src: object, derived: dict[int, Columns],
-                    table_columns: Callable[[exp.Table], Columns]) -> Columns:
+def _values_columns(values: exp.Values,
+                    static_type: Callable[[exp.Expr, Mapping[str, str]], str | None] | None) -> Columns:
+    """A VALUES list's columns: a column's type is evident when every non-NULL row has the same one."""
+    alias = values.args.get("alias")
+    names = [c.name.lower() for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    if not names:
+        return None
+    rows = [r.expressions if isinstance(r, exp.Tuple) else [r] for r in values.expressions]
+    out: dict[str, str | None] = {}
+    for i, name in enumerate(names):
+        seen = {static_type(r[i], {}) if static_type and i < len(r) else None
+                for r in rows if i < len(r) and not isinstance(r[i], exp.Null)}
+        out[name] = seen.pop() if len(seen) == 1 else None
+    return out
+
+
+def _source_columns(src: object, derived: dict[int, Columns], table_columns: Callable[[exp.Table], Columns],
+                    static_type: Callable[[exp.Expr, Mapping[str, str]], str | None] | None = None) -> Columns:
     if isinstance(src, exp.Table):
         return table_columns(src)
+    if isinstance(src, exp.Values):
+        return _values_columns(src, static_type)
+    if isinstance(src, Scope) and isinstance(src.expression, exp.Values):
+        return _values_columns(src.expression, static_type)
     if isinstance(src, Scope):
         if isinstance(src.expression, exp.Unnest):
             alias = src.expression.args.get("alias")
             names = [c.name.lower() for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+            offset = src.expression.args.get("offset")
+            if isinstance(offset, exp.Identifier):
+                names.append(offset.name.lower())  # WITH ORDINALITY
             return dict.fromkeys(names) if names else None
         return derived.get(id(src.expression))
     return None
@@ -114,3 +137,87 @@ def _outputs(query: exp.Expr, sources: dict[str, Columns], derived: dict[int, Co
 
 
 __all__ = ["ColumnTypes", "resolve"]
+
+
+#: Trino's session functions written without parentheses, which sqlglot reads as columns.
+SESSION_NAMES = frozenset({"current_schema", "current_catalog", "current_path", "current_user", "current_role"})
+
+
+def unresolved(tree: exp.Expr, table_columns: Callable[[exp.Table], Columns]) -> list[exp.Column]:
+    """Column references no visible source provides, where every source's columns are known (catalog
+    tables, CTEs and derived tables with evident outputs, aliased VALUES and UNNEST): Trino fails on them
+    with COLUMN_NOT_FOUND. Lambda parameters and ORDER BY references to select aliases are not columns."""
+    try:
+        scopes = traverse_scope(tree)
+    except Exception:  # noqa: BLE001 - sqlglot refuses some shapes; DuckDB's binder then reports the column
+        return []
+    derived: dict[int, Columns] = {}
+    missing: list[exp.Column] = []
+    for scope in scopes:
+        sources = {name.lower(): _source_columns(src, derived, table_columns, None)
+                   for name, (_, src) in scope.selected_sources.items()}
+        derived[id(scope.expression)] = _names(scope.expression, sources, derived)
+        aliases = {e.alias.lower() for e in getattr(scope.expression, "expressions", []) if isinstance(e, exp.Alias)}
+        for col in scope.columns:
+            if col.find_ancestor(exp.Select) is not scope.expression:
+                continue  # a nested subquery's column, checked in its own scope
+            if not col.table and col.name.lower() in SESSION_NAMES:
+                continue  # Trino's current_schema etc., checked by the allow-list
+            if _is_bound(col, aliases) or _found(col, scope, sources, derived, table_columns):
+                continue
+            missing.append(col)
+    return missing
+
+
+def _names(query: exp.Expr, sources: dict[str, Columns], derived: dict[int, Columns]) -> Columns:
+    """Output column names of a scope's query (types unknown), or None when not evident."""
+    if isinstance(query, exp.SetOperation):
+        return derived.get(id(query.left))
+    if not isinstance(query, exp.Select):
+        return None
+    out: dict[str, str | None] = {}
+    for e in query.expressions:
+        if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)):
+            picked = [sources.get(e.table.lower())] if isinstance(e, exp.Column) and e.table else list(sources.values())
+            if any(p is None for p in picked):
+                return None
+            for p in picked:
+                out.update(dict.fromkeys(p or {}))
+            continue
+        if not e.alias_or_name:
+            continue
+        out[e.alias_or_name.lower()] = None
+    return out
+
+
+def _is_bound(col: exp.Column, aliases: set[str]) -> bool:
+    lam = col.find_ancestor(exp.Lambda)
+    while lam is not None:
+        if col.name.lower() in {p.name.lower() for p in lam.expressions} and not col.table:
+            return True
+        lam = lam.find_ancestor(exp.Lambda)
+    return col.find_ancestor(exp.Order) is not None and not col.table and col.name.lower() in aliases
+
+
+def _found(col: exp.Column, scope: Scope, sources: dict[str, Columns], derived: dict[int, Columns],
+           table_columns: Callable[[exp.Table], Columns]) -> bool:
+    """True when some source provides the column, or when that cannot be told (an unknown source)."""
+    name = col.name.lower()
+    current: Scope | None = scope
+    visible = sources
+    while current is not None:
+        if col.table:
+            if col.table.lower() in visible:
+                cols = visible[col.table.lower()]
+                return cols is None or name in cols
+        else:
+            if any(cols is None for cols in visible.values()):
+                return True
+            if any(name in cols for cols in visible.values() if cols is not None):
+                return True
+        current = current.parent
+        if current is not None:
+            visible = {n.lower(): _source_columns(s, derived, table_columns, None)
+                       for n, (_, s) in current.selected_sources.items()}
+    # ``t.col.field`` (a row field) or an unknown qualifier: left to DuckDB's binder.
+    return bool(col.table) and col.table.lower() not in sources

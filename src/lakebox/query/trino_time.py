@@ -59,7 +59,7 @@ _JODA: dict[str, list[tuple[int, str]]] = {
     "y": [(1, "%Y"), (2, "%y"), (3, "%Y")],
     "Y": [(1, "%Y"), (2, "%y"), (3, "%Y")],
     "x": [(1, "%G")],
-    "w": [(1, "%-V"), (2, "%V")],
+    "w": [(2, "%V")],
     "M": [(1, "%-m"), (2, "%m"), (3, "%b"), (4, "%B")],
     "d": [(1, "%-d"), (2, "%d")],
     "D": [(1, "%-j"), (3, "%j")],
@@ -109,7 +109,7 @@ def joda_to_duckdb(pattern: str) -> str:
         if not spec:
             # Fractions shorter than milliseconds: Joda truncates; lakebox prints milliseconds' leading digits
             # only for the common SSS/SSSSSS/SSSSSSSSS widths.
-            raise AthenaError("INVALID_FUNCTION_ARGUMENT", f"Pattern component {ch * n} is not supported by lakebox")
+            raise AthenaError("NOT_SUPPORTED", f"Pattern component {ch * n} is not supported by lakebox")
         out.append(spec)
         i += n
     return "".join(out)

@@ -8,10 +8,11 @@ Used by ``trino`` and ``trino_functions`` for the rewrites that depend on an arg
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlglot import exp
 
+from lakebox.query.errors import AthenaError
 from lakebox.query.trino_scope import ColumnTypes, resolve
 
 #: Trino type names of the catalog's columns, per (database, table): {(db, table): {column: type}}.
@@ -31,6 +32,13 @@ def trino_type(hive: str) -> str:
     return _HIVE_TO_TRINO.get(h, h.replace("<", "(").replace(">", ")"))
 
 
+def decimal_literal_type(text: str) -> str:
+    """The type of ``DECIMAL 'text'``: every digit written counts, leading zeros included
+    (https://trino.io/docs/current/functions/decimal.html#decimal-literals)."""
+    whole, _, frac = text.strip().lstrip("+-").partition(".")
+    return f"decimal({max(len(whole) + len(frac), 1)},{len(frac)})"
+
+
 def static_type(node: exp.Expr, columns: Mapping[str, str]) -> str | None:
     """The Trino type of ``node`` when it is evident without running the query, else None.
 
@@ -44,7 +52,7 @@ def static_type(node: exp.Expr, columns: Mapping[str, str]) -> str | None:
         if to.is_type(*exp.DataType.TEXT_TYPES):
             return "varchar"
         if to.is_type(exp.DataType.Type.DECIMAL) and not to.expressions and isinstance(node.this, exp.Literal):
-            return static_type(exp.Literal.number(node.this.this), columns)  # DECIMAL '1.50': decimal(3,2)
+            return decimal_literal_type(node.this.this)  # DECIMAL '1.50': decimal(3,2)
         if to.is_type(exp.DataType.Type.DECIMAL):
             params = [p.name for p in to.expressions]
             p, s = (params + ["38", "0"])[:2] if params else ("38", "0")
@@ -165,6 +173,21 @@ def _decimals(*types: str) -> set[str]:
     return {t for t in types if DECIMAL.match(t)}
 
 
+def catalog_columns(schema: Schema, tables: list[tuple[str, str]]) -> Callable[[exp.Table], dict[str, str | None] | None]:
+    """A table reference's columns (name -> Trino type) from the catalog, or None when not known. The query's
+    table names were already resolved to ``(database, table)``; a bare name is looked up among them."""
+    by_name: dict[str, list[tuple[str, str]]] = {}
+    for key in dict.fromkeys(tables):
+        by_name.setdefault(key[1], []).append(key)
+
+    def table_columns(t: exp.Table) -> dict[str, str | None] | None:
+        keys = [(t.db.lower(), t.name.lower())] if t.db else by_name.get(t.name.lower(), [])
+        cols = schema.get(keys[0]) if len(keys) == 1 else None
+        return {c.lower(): trino_type(typ) for c, typ in cols.items()} if cols else None
+
+    return table_columns
+
+
 def column_types(tree: exp.Expr, schema: Schema, tables: list[tuple[str, str]]) -> ColumnTypes:
     """Column name (and ``alias.column``) -> Trino type for the tables the query reads; ambiguous names
     are left out (their type is then unknown, which only disables the type-dependent rewrites). Each
@@ -186,15 +209,7 @@ def column_types(tree: exp.Expr, schema: Schema, tables: list[tuple[str, str]]) 
         if n > 1:
             out.pop(col, None)
     _derived_columns(tree, out, set(seen))
-    by_name: dict[str, list[tuple[str, str]]] = {}
-    for key in dict.fromkeys(tables):
-        by_name.setdefault(key[1], []).append(key)
-
-    def table_columns(t: exp.Table) -> dict[str, str | None] | None:
-        keys = [(t.db.lower(), t.name.lower())] if t.db else by_name.get(t.name.lower(), [])
-        cols = schema.get(keys[0]) if len(keys) == 1 else None
-        return {c.lower(): trino_type(typ) for c, typ in cols.items()} if cols else None
-
+    table_columns = catalog_columns(schema, tables)
     resolve(tree, out, table_columns, static_type)
     return out
 
@@ -221,3 +236,27 @@ def _derived_columns(tree: exp.Expr, out: dict[str, str], taken: set[str]) -> No
             out[k] = v
         else:
             out.pop(k, None)
+
+
+#: Trino analyses a query's clauses in this order (errors in FROM first, then WHERE, ...).
+_CLAUSE_RANK = {"with": 0, "from": 1, "from_": 1, "joins": 1, "laterals": 1, "where": 2, "group": 3,
+                "having": 4, "expressions": 5, "qualify": 6, "order": 7, "limit": 8, "offset": 8}
+
+
+def clause_rank(node: exp.Expr) -> int:
+    """Where ``node`` sits in its innermost SELECT, in Trino's order of analysis."""
+    child, parent = node, node.parent
+    while parent is not None and not isinstance(parent, exp.Select):
+        child, parent = parent, parent.parent
+    return _CLAUSE_RANK.get(child.arg_key or "", 5) if parent is not None else 5
+
+
+#: An error found before running, with its place in Trino's order of analysis.
+Problem = tuple[tuple[int, int], AthenaError]
+
+
+def analysis_order(node: exp.Expr) -> tuple[int, int]:
+    """When Trino's analyzer reaches ``node``: by clause (FROM, WHERE, ..., the select list, ORDER BY), then
+    by where the node ends in the text, since a call is resolved after its arguments."""
+    ends = [int(n.meta["end"]) for n in node.walk() if "end" in n.meta]
+    return clause_rank(node), max(ends) if ends else 0
