@@ -8,7 +8,9 @@ handed to every command in ``ctx.obj["settings"]``; a command's own flags go on 
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 import signal
 import sys
 import threading
@@ -23,11 +25,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from lakebox.config import BY_NAME, SETTINGS, Settings, load_settings
-from lakebox.core.errors import LakeboxError
+from lakebox.core.errors import InvalidInputError, LakeboxError
 from lakebox.core.runs import RunRecord
 from lakebox.deploy.cli import deploy
 from lakebox.lake import Lake
-from lakebox.query.base import query_history
+from lakebox.query.base import QueryResult, query_history
+from lakebox.query.named import NamedQuery, ParamError
 from lakebox.trigger.deadletter import list_failed
 from lakebox.web.dashboard import LakeServices
 
@@ -42,10 +45,20 @@ err = Console(stderr=True, width=_WIDTH)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Rows ``query`` prints as a table unless --max-rows says otherwise.
+TABLE_ROWS = 50
+
+
+class UnknownQueryError(InvalidInputError, code="EntityNotFoundException"):
+    """``query --name`` names no built-in or saved query."""
+
 
 class LakeboxGroup(click.Group):
     """The one place errors become output: a :class:`LakeboxError` prints ``Code: message`` (never a
-    traceback) and exits with the error's ``exit_code`` (2: fix the input or setup; 1: it failed)."""
+    traceback) and exits with the error's ``exit_code`` (2: fix the input or setup; 1: it failed).
+
+    A reader that stops early (``lakebox query ... | head``) closes the pipe: that is not a failure, so the
+    rest of the output is dropped quietly and the exit code is 0."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -53,6 +66,11 @@ class LakeboxGroup(click.Group):
         except LakeboxError as exc:
             err.print(f"[red]{escape(exc.code)}[/red]: {escape(str(exc))}", soft_wrap=True)
             ctx.exit(exc.exit_code)
+        except BrokenPipeError:
+            # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail too.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
 
 
 def setting_option(name: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
@@ -105,10 +123,16 @@ def _runs_table(title: str, runs: list[tuple[str, RunRecord]]) -> Table:
     return t
 
 
+def _naming(key: str, error: str | None) -> str:
+    """``key: error``, unless the processor's error names the key already (it starts ``raw/x.csv: ...``)."""
+    error = error or ""
+    return error if error.startswith(f"{key}: ") else f"{key}: {error}"
+
+
 def _print_problems(runs: list[tuple[str, RunRecord]]) -> None:
     for name, r in runs:
         if r.status == "rejected":
-            err.print(f"[red]rejected[/red] {escape(name)}: {escape(r.error or '')}")
+            err.print(f"[red]rejected[/red] {escape(_naming(r.raw_key, r.error))}")
         elif r.rows_quarantined:
             err.print(f"[yellow]{r.rows_quarantined} row(s) quarantined[/yellow] from {escape(name)}: "
                       f"see {escape(r.quarantine_key or '')}")
@@ -171,13 +195,63 @@ def crawl(ctx: click.Context) -> None:
     console.print(t)
 
 
+def _all_queries(lake: Lake) -> dict[str, NamedQuery]:
+    """The built-in named queries, then the queries saved from the dashboard (a built-in name wins)."""
+    from lakebox.web.dashboard import MAX_SQL_BYTES
+    from lakebox.web.saved import SavedQueries
+
+    saved = SavedQueries(lake.store, max_sql_bytes=MAX_SQL_BYTES).all()
+    builtin = lake.named_queries
+    return {**builtin, **{k: q for k, q in saved.items() if k not in builtin}}
+
+
+def _find_query(queries: dict[str, NamedQuery], name: str) -> NamedQuery:
+    if name in queries:
+        return queries[name]
+    close = difflib.get_close_matches(name, list(queries), n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]!r}?" if close else "`lakebox queries` lists them"
+    raise UnknownQueryError(f"no named query {name!r}; {hint}")
+
+
+def _param_values(params: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for p in params:
+        key, sep, value = p.partition("=")
+        if not sep or not key.strip():
+            raise ParamError(f"--param {p!r}: write it as name=value, e.g. --param month=2025-03")
+        values[key.strip()] = value
+    return values
+
+
+def _print_table(result: QueryResult, limit: int) -> None:
+    """The result as a table of at most ``limit`` rows (0: all), with a footer saying what was left out."""
+    t = Table()
+    for c in result.columns:
+        t.add_column(f"{escape(c['name'])}\n[dim]{escape(c['type'])}[/dim]")
+    rows = result.text_rows()
+    shown = rows if limit == 0 else rows[:limit]
+    for row in shown:
+        t.add_row(*["[dim]NULL[/dim]" if v is None else escape(v) for v in row])
+    console.print(t)
+    more = " (truncated)" if result.truncated else ""
+    console.print(f"[dim]{result.row_count:,} row(s){more} · "
+                  f"{result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
+                  f"{escape(result.result_location or '')}[/dim]", soft_wrap=True)
+    hidden = len(rows) - len(shown)
+    if hidden:
+        console.print(f"{hidden:,} more row(s) not shown; --max-rows 0 prints all {len(rows):,}, "
+                      "--format csv writes them as CSV", soft_wrap=True)
+
+
 @main.command()
 @click.argument("sql", required=False)
-@click.option("--name", "name", help="Run a named query instead of SQL (see `lakebox queries`).")
-@click.option("--param", "params", multiple=True, help="Named query parameter, e.g. month=2025-03.")
+@click.option("--name", "name", help="Run a named or saved query instead of SQL (see `lakebox queries`).")
+@click.option("--param", "params", multiple=True, help="Named query parameter, name=value, e.g. month=2025-03.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--database", help="Default database (Athena's QueryExecutionContext.Database).")
-@click.option("--max-rows", type=int, help="Stop after this many rows (marked as truncated).")
+@click.option("--max-rows", type=click.IntRange(min=0),
+              help=f"Rows to print: a table shows {TABLE_ROWS} by default; 0 means all. For csv and json, "
+              "stop after this many rows (marked as truncated).")
 @click.pass_context
 def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[str, ...], fmt: str,
           database: str | None, max_rows: int | None) -> None:
@@ -186,19 +260,12 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
     if bool(sql) == bool(name):
         raise click.UsageError("give either SQL or --name NAME")
     if name:
-        if name not in lake.named_queries:
-            raise click.BadParameter(f"unknown query {name!r}; known: {', '.join(lake.named_queries)}", param_hint="--name")
-        values: dict[str, str] = {}
-        for p in params:
-            key, sep, value = p.partition("=")
-            if not sep:
-                raise click.BadParameter(f"{p!r} is not NAME=VALUE", param_hint="--param")
-            values[key] = value
-        sql = lake.named_queries[name].render(values)
+        sql = _find_query(_all_queries(lake), name).render(_param_values(params))
     elif params:
         raise click.UsageError("--param only applies to --name")
     assert sql is not None
-    result = lake.engine.run_query(sql, database, max_rows=max_rows)
+    engine_rows = max_rows if fmt != "table" and max_rows else None
+    result = lake.engine.run_query(sql, database, max_rows=engine_rows)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
     elif result.state != "SUCCEEDED":
@@ -207,32 +274,25 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
         body = lake.store.get_object(f"enriched/{result.execution_id}.csv").decode()
         click.echo(body, nl=False)
     else:
-        t = Table()
-        for c in result.columns:
-            t.add_column(f"{escape(c['name'])}\n[dim]{escape(c['type'])}[/dim]")
-        for row in result.text_rows():
-            t.add_row(*["[dim]NULL[/dim]" if v is None else escape(v) for v in row])
-        console.print(t)
-        more = " (truncated)" if result.truncated else ""
-        console.print(f"[dim]{result.row_count} row(s){more} · "
-                      f"{result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
-                      f"{escape(result.result_location or '')}[/dim]", soft_wrap=True)
+        _print_table(result, TABLE_ROWS if max_rows is None else max_rows)
     if result.state != "SUCCEEDED":
         e = result.error
-        err.print(f"[red]{e.error_type if e else 'FAILED'}[/red]: {escape(e.message) if e else ''}")
+        err.print(f"[red]{e.error_type if e else 'FAILED'}[/red]: {escape(e.message) if e else ''}", soft_wrap=True)
         sys.exit(1)
 
 
 @main.command()
 @click.pass_context
 def queries(ctx: click.Context) -> None:
-    """List the named queries."""
+    """List the named queries and the queries saved from the dashboard."""
     lake = _lake(ctx)
     t = Table()
-    for col in ("name", "title", "parameters"):
+    for col in ("name", "title", "parameters", "kind"):
         t.add_column(col)
-    for q in lake.named_queries.values():
-        t.add_row(q.name, escape(q.title), ", ".join(f"{p.name} (default {p.default})" for p in q.params) or "-")
+    builtin = lake.named_queries
+    for q in _all_queries(lake).values():
+        t.add_row(q.name, escape(q.title), ", ".join(f"{p.name} (default {p.default})" for p in q.params) or "-",
+                  "named" if q.name in builtin else "saved")
     console.print(t)
 
 
@@ -424,7 +484,7 @@ def _describe(result: JobResult) -> str:
         return (f"[green]ok[/green] {escape(result.key)}: {run.rows_read:,} read, {run.rows_kept:,} kept, "
                 f"{run.rows_dropped:,} dropped{extra} ({run.duration_ms or 0:,.0f} ms)")
     if result.status == "rejected":
-        return f"[red]rejected[/red] {escape(result.key)}: {escape(result.error or '')}"
+        return f"[red]rejected[/red] {escape(_naming(result.key, result.error))}"
     if result.status == "failed":
         return (f"[red]failed[/red] {escape(result.key)} after {result.attempts} attempt(s): "
                 f"{escape(result.error or '')} (dead-lettered)")
