@@ -38,9 +38,18 @@ if TYPE_CHECKING:
     from lakebox.trigger.state import JobResult
     from lakebox.trigger.watcher import Watcher
 
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 here; LakeboxGroup.invoke treats a reader that stopped early as success.
+        self.quiet = True
+        raise BrokenPipeError
+
+
 # Piped output (scripts, CI, tests) gets wide lines instead of wrapped table cells.
 _WIDTH = None if sys.stdout.isatty() else 200
-console = Console(width=_WIDTH)
+console = _Console(width=_WIDTH)
 err = Console(stderr=True, width=_WIDTH)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,7 +71,9 @@ class LakeboxGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # here, not at exit, so that a closed pipe is seen below
+            return result
         except LakeboxError as exc:
             err.print(f"[red]{escape(exc.code)}[/red]: {escape(str(exc))}", soft_wrap=True)
             ctx.exit(exc.exit_code)
@@ -210,7 +221,7 @@ def _find_query(queries: dict[str, NamedQuery], name: str) -> NamedQuery:
         return queries[name]
     close = difflib.get_close_matches(name, list(queries), n=1, cutoff=0.5)
     hint = f"did you mean {close[0]!r}?" if close else "`lakebox queries` lists them"
-    raise UnknownQueryError(f"no named query {name!r}; {hint}")
+    raise UnknownQueryError(f"unknown query {name!r}; {hint}")
 
 
 def _param_values(params: tuple[str, ...]) -> dict[str, str]:
@@ -348,6 +359,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(st | {"failed": failed}, indent=2, default=str))
         return
     console.print(f"lake: [bold]{st['lake']}[/bold]")
+    if not st["tables"]:
+        err.print("no tables yet: `lakebox ingest FILE.csv` loads a CSV of orders, `lakebox up` adds sample orders",
+                  soft_wrap=True)
     t = Table(title="tables", title_justify="left")
     for col in ("table", "version", "files", "rows", "last crawl"):
         t.add_column(col)
@@ -408,9 +422,8 @@ def up(ctx: click.Context, host: str | None, port: int | None, token: str | None
         console.print(_runs_table("processed pending files", [(r.raw_key, r) for r in runs]))
     lake.crawl()
     watch = not no_watch and not lake.settings.endpoint_function
-    if with_endpoint:
-        _start_endpoint(lake.settings, watcher_running=watch)
-    _serve(lake, watch=watch)
+    endpoint_url = _start_endpoint(lake.settings, watcher_running=watch) if with_endpoint else None
+    _serve(lake, watch=watch, endpoint_url=endpoint_url)
 
 
 @main.command()
@@ -431,11 +444,24 @@ def dashboard_services(lake: Lake) -> LakeServices:
                         on_processed=lake.on_processed)
 
 
-def _serve(lake: Lake, watch: bool) -> None:
+def _serve(lake: Lake, watch: bool, endpoint_url: str | None = None) -> None:
     from lakebox.web.server import serve_dashboard
 
-    serve_dashboard(dashboard_services(lake), watcher=lake.watcher if watch else None,
-                    announce=lambda url: console.print(f"dashboard: [bold]{url}[/bold]"))
+    def announce(url: str) -> None:
+        """Once everything listens: what runs where, and how to stop it."""
+        console.print(f"dashboard:    [bold]{url}[/bold]", soft_wrap=True)
+        if endpoint_url:
+            console.print(f"AWS endpoint: [bold]{endpoint_url}[/bold]  (export AWS_ENDPOINT_URL={endpoint_url})",
+                          soft_wrap=True)
+        raw = f"{lake.store.url.rstrip('/')}/raw/"
+        if watch:
+            console.print(f"watcher:      processing every CSV that lands in {escape(raw)}", soft_wrap=True)
+        elif lake.settings.endpoint_function and endpoint_url:
+            console.print(f"function:     {escape(lake.settings.endpoint_function)} runs for every upload to raw/ "
+                          "through the endpoint", soft_wrap=True)
+        console.print("Press Ctrl+C to stop.")
+
+    serve_dashboard(dashboard_services(lake), watcher=lake.watcher if watch else None, announce=announce)
 
 
 # --- the local AWS endpoint ---------------------------------------------------------------------------------
@@ -461,17 +487,17 @@ def _announce_endpoint(url: str) -> None:
     console.print(f"AWS endpoint: [bold]{url}[/bold]  (export AWS_ENDPOINT_URL={url})")
 
 
-def _start_endpoint(settings: Settings, watcher_running: bool) -> None:
-    """The endpoint on a background thread of ``up``; the watcher, when running, processes the lake's raw/."""
+def _start_endpoint(settings: Settings, watcher_running: bool) -> str | None:
+    """The endpoint on a background thread of ``up`` (its URL, or None when it could not start); the
+    watcher, when running, processes the lake's raw/."""
     from lakebox.endpoint.server import EndpointError, start_background
 
     try:
-        url = start_background(settings, main_bucket_events=not watcher_running,
-                               echo=lambda line: err.print(escape(line)))
+        return start_background(settings, main_bucket_events=not watcher_running,
+                                echo=lambda line: err.print(escape(line)))
     except EndpointError as exc:
         err.print(f"[yellow]AWS endpoint not started:[/yellow] {escape(str(exc))}")
-        return
-    _announce_endpoint(url)
+        return None
 
 
 # --- the trigger --------------------------------------------------------------------------------------------

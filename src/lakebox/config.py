@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import tomllib
 import types
 import typing
@@ -25,6 +26,9 @@ from lakebox.core.errors import InvalidInputError, check_keys
 
 Engine = Literal["duckdb", "athena"]
 CatalogBackend = Literal["local", "glue"]
+
+#: The one date form settings take (``date.fromisoformat`` also takes 20250501 and week dates).
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 #: Where the region comes from when no lakebox layer sets it, in order; then boto3's own chain (profile).
 AWS_REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
@@ -185,7 +189,10 @@ class Setting:
         if self.kind is dt.date:
             if isinstance(value, dt.date):
                 return value
-            return dt.date.fromisoformat(str(value).strip())
+            text = str(value).strip()
+            if not _ISO_DATE.fullmatch(text):
+                raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD (e.g. 2025-05-01)")
+            return dt.date.fromisoformat(text)
         if self.kind in (int, float) and isinstance(value, bool):
             raise ValueError(f"expected a number, got {value!r}")
         if self.kind is int:
