@@ -460,6 +460,7 @@ def _serve(lake: Lake, watch: bool, endpoint_url: str | None = None) -> None:
             console.print(f"function:     {escape(lake.settings.endpoint_function)} runs for every upload to raw/ "
                           "through the endpoint", soft_wrap=True)
         console.print("Press Ctrl+C to stop.")
+        console.file.flush()  # a pipe (make run | tee, a supervisor) sees it now, not at exit
 
     serve_dashboard(dashboard_services(lake), watcher=lake.watcher if watch else None, announce=announce)
 
