@@ -143,7 +143,7 @@ def _operand(node: exp.Expr) -> list[str]:
     return _EXPRESSION
 
 
-class _Recorder(AthenaTrino.Parser):  # type: ignore[valid-type,misc]
+class _Recorder(AthenaTrino.Parser):
     """AthenaTrino's parser, noting for the error that ends the parse: the token the parser stood on
     (``failed_at``; sqlglot's sentinel token at the end of the text), what it expected there, or a call with the wrong number
     of arguments. Used only after a parse has failed, so the normal parse path is sqlglot's own."""
