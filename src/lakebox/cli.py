@@ -134,16 +134,16 @@ def _runs_table(title: str, runs: list[tuple[str, RunRecord]]) -> Table:
     return t
 
 
-def _naming(key: str, error: str | None) -> str:
-    """``key: error``, unless the processor's error names the key already (it starts ``raw/x.csv: ...``)."""
-    error = error or ""
-    return error if error.startswith(f"{key}: ") else f"{key}: {error}"
+def _reason(key: str, error: object) -> str:
+    """An error about ``key`` without the key, which the processor's errors start with (``raw/x.csv: ...``),
+    so that a line naming the key does not name it twice."""
+    return str(error or "").removeprefix(f"{key}: ")
 
 
 def _print_problems(runs: list[tuple[str, RunRecord]]) -> None:
     for name, r in runs:
         if r.status == "rejected":
-            err.print(f"[red]rejected[/red] {escape(_naming(r.raw_key, r.error))}")
+            err.print(f"[red]rejected[/red] {escape(r.raw_key)}: {escape(_reason(r.raw_key, r.error))}")
         elif r.rows_quarantined:
             err.print(f"[yellow]{r.rows_quarantined} row(s) quarantined[/yellow] from {escape(name)}: "
                       f"see {escape(r.quarantine_key or '')}")
@@ -208,10 +208,10 @@ def crawl(ctx: click.Context) -> None:
 
 def _all_queries(lake: Lake) -> dict[str, NamedQuery]:
     """The built-in named queries, then the queries saved from the dashboard (a built-in name wins)."""
-    from lakebox.web.dashboard import MAX_SQL_BYTES
+    from lakebox.query.dialect import MAX_QUERY_BYTES
     from lakebox.web.saved import SavedQueries
 
-    saved = SavedQueries(lake.store, max_sql_bytes=MAX_SQL_BYTES).all()
+    saved = SavedQueries(lake.store, max_sql_bytes=MAX_QUERY_BYTES).all()
     builtin = lake.named_queries
     return {**builtin, **{k: q for k, q in saved.items() if k not in builtin}}
 
@@ -376,7 +376,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
                   f"{tot['rows_dropped']:,} dropped + {tot['rows_quarantined']:,} quarantined; "
                   f"{tot['rejected']} rejected file(s); {len(st['pending'])} pending")
     for f in failed:
-        err.print(f"[red]failed[/red] {escape(str(f.get('key')))}: {escape(str(f.get('error')))}")
+        key = str(f.get("key"))
+        err.print(f"[red]failed[/red] {escape(key)}: {escape(_reason(key, f.get('error')))}")
 
 
 @main.command("settings")
@@ -511,10 +512,10 @@ def _describe(result: JobResult) -> str:
         return (f"[green]ok[/green] {escape(result.key)}: {run.rows_read:,} read, {run.rows_kept:,} kept, "
                 f"{run.rows_dropped:,} dropped{extra} ({run.duration_ms or 0:,.0f} ms)")
     if result.status == "rejected":
-        return f"[red]rejected[/red] {escape(_naming(result.key, result.error))}"
+        return f"[red]rejected[/red] {escape(result.key)}: {escape(_reason(result.key, result.error))}"
     if result.status == "failed":
         return (f"[red]failed[/red] {escape(result.key)} after {result.attempts} attempt(s): "
-                f"{escape(result.error or '')} (dead-lettered)")
+                f"{escape(_reason(result.key, result.error))} (dead-lettered)")
     if result.status == "deleted":
         return f"[yellow]deleted[/yellow] {escape(result.key)}: outputs removed"
     return f"[dim]{result.status}[/dim] {escape(result.key)}"
