@@ -8,6 +8,7 @@ handed to every command in ``ctx.obj["settings"]``; a command's own flags go on 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import os
@@ -39,8 +40,9 @@ if TYPE_CHECKING:
     from lakebox.trigger.watcher import Watcher
 
 
-
 class _Console(Console):
+    """stdout's console: a closed pipe is left to :class:`LakeboxGroup` instead of ending the process."""
+
     def on_broken_pipe(self) -> None:
         # rich exits 1 here; LakeboxGroup.invoke treats a reader that stopped early as success.
         self.quiet = True
@@ -239,8 +241,9 @@ def _print_table(result: QueryResult, limit: int) -> None:
     t = Table()
     for c in result.columns:
         t.add_column(f"{escape(c['name'])}\n[dim]{escape(c['type'])}[/dim]")
-    rows = result.text_rows()
-    shown = rows if limit == 0 else rows[:limit]
+    total = len(result.rows)
+    # Only the rows shown are formatted: a result can hold millions.
+    shown = dataclasses.replace(result, rows=result.rows if limit == 0 else result.rows[:limit]).text_rows()
     for row in shown:
         t.add_row(*["[dim]NULL[/dim]" if v is None else escape(v) for v in row])
     console.print(t)
@@ -248,9 +251,9 @@ def _print_table(result: QueryResult, limit: int) -> None:
     console.print(f"[dim]{result.row_count:,} row(s){more} · "
                   f"{result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
                   f"{escape(result.result_location or '')}[/dim]", soft_wrap=True)
-    hidden = len(rows) - len(shown)
+    hidden = total - len(shown)
     if hidden:
-        console.print(f"{hidden:,} more row(s) not shown; --max-rows 0 prints all {len(rows):,}, "
+        console.print(f"{hidden:,} more row(s) not shown; --max-rows 0 prints all {total:,}, "
                       "--format csv writes them as CSV", soft_wrap=True)
 
 
