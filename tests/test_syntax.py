@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlglot.errors import ParseError
 
 from lakebox.query.dialect import translate
 from lakebox.query.errors import AthenaError
-from lakebox.query.syntax import STATEMENT_STARTS
+from lakebox.query.syntax import STATEMENT_STARTS, syntax_error
 
 CATALOG = {("sales", "orders"): [("order_id", "varchar"), ("amount", "decimal(12,2)")]}
 CLAUSES_AFTER_FROM = ("'EXCEPT', 'GROUP', 'HAVING', 'INTERSECT', 'LIMIT', 'OFFSET', 'ORDER', 'UNION', 'WHERE', "
@@ -81,3 +82,10 @@ def test_unknown_tables_get_the_nearest_name_or_how_to_load_one() -> None:
     with pytest.raises(AthenaError) as info:
         translate("SELECT * FROM zzz", resolve, "sales")
     assert info.value.message == "line 1:15: Table 'awsdatacatalog.sales.zzz' does not exist"
+
+
+def test_a_failure_the_recorder_does_not_see_is_placed_from_sqlglots_structured_error() -> None:
+    # "SELECT 1" parses, so the second parse records nothing: the position comes from the error's fields.
+    exc = ParseError("whatever sqlglot said", errors=[{"line": 1, "col": 8, "highlight": "1"}])
+    err = syntax_error("SELECT 1", exc)
+    assert (err.error_type, err.message) == ("SYNTAX_ERROR", "line 1:8: no viable alternative at input '1'")

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
 from lakebox.query.errors import AthenaError, line_col
@@ -69,6 +69,8 @@ def syntax_error(sql: str, exc: ParseError | TokenError) -> AthenaError:
         return _token_error(sql)
     if recorder.function is not None:
         return recorder.function
+    if not recorder.recorded:  # failed outside the parser's own error reporting: where sqlglot says
+        return _unexplained(sql, exc)
     token = recorder.failed_at
     at_end = token is None or token.token_type == TokenType.SENTINEL
     offset = len(sql) if token is None or at_end else token.start
@@ -78,6 +80,15 @@ def syntax_error(sql: str, exc: ParseError | TokenError) -> AthenaError:
         return mismatched(text, line, col, recorder.expected)
     return AthenaError("SYNTAX_ERROR", f"line {line}:{col}: no viable alternative at input '{text}'",
                        line=line, column=col)
+
+
+def _unexplained(sql: str, exc: ParseError) -> AthenaError:
+    """A parse error the recorder did not see raised, placed where sqlglot's structured error puts it."""
+    first = exc.errors[0] if exc.errors else {}
+    line, end, text = int(first.get("line") or 1), int(first.get("col") or 1), str(first.get("highlight") or "")
+    col = max(1, end - len(text) + 1)  # sqlglot gives the column a token ends at; Trino the one it starts at
+    near = f" at input '{text}'" if text else ""
+    return AthenaError("SYNTAX_ERROR", f"line {line}:{col}: no viable alternative{near}", line=line, column=col)
 
 
 def _token_error(sql: str) -> AthenaError:
@@ -150,6 +161,7 @@ class _Recorder(AthenaTrino.Parser):
 
     def reset(self) -> None:
         super().reset()
+        self.recorded = False
         self.failed_at: Token | None = None
         self.expected: list[str] | None = None
         self.function: AthenaError | None = None
@@ -163,6 +175,7 @@ class _Recorder(AthenaTrino.Parser):
 
     def raise_error(self, *args: Any, **kwargs: Any) -> None:
         # The last error raised is the one that ends the parse: errors of speculative parses come earlier.
+        self.recorded = True
         self.failed_at = self._curr
         if self._wanted is not None:
             self.expected = self._wanted
@@ -174,7 +187,7 @@ class _Recorder(AthenaTrino.Parser):
         super().raise_error(*args, **kwargs)
 
     def validate_expression(self, expression: Any, args: list[Any] | None = None) -> Any:
-        if expression.error_messages(args):
+        if self.error_level != ErrorLevel.IGNORE and expression.error_messages(args):
             self._wanted = _operand(expression)
             if isinstance(expression, exp.Func) and self._calls:
                 self._wrong_call = self._call_error(self._calls[-1])
