@@ -122,6 +122,17 @@ def test_a_bad_date_names_the_form_expected(lake_dir: Path, args: list[str], fla
         "(e.g. 2025-05-01)")
 
 
+@pytest.mark.parametrize("env,message", [
+    ({"LAKEBOX_THREADS": "abc"}, "setting 'threads' from env LAKEBOX_THREADS: 'abc' is not a whole number"),
+    ({"LAKEBOX_QUERY_TIMEOUT": "soon"}, "setting 'query_timeout' from env LAKEBOX_QUERY_TIMEOUT: 'soon' is not a number"),
+    ({"LAKEBOX_RETRY_DELAYS": "1,x"}, "setting 'retry_delays' from env LAKEBOX_RETRY_DELAYS: 'x' is not a number of "
+                                      "seconds >= 0"),
+])
+def test_a_bad_number_is_said_in_our_words_not_pythons(lake_dir: Path, env: dict[str, str], message: str) -> None:
+    res = CliRunner().invoke(main, ["--lake", str(lake_dir), "status"], env=env)
+    assert one_error(res, 2) == f"InvalidConfiguration: {message}"
+
+
 def test_a_rejected_upload_names_its_key_once(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"OrderID,Customer,Amount,Status,OrderDate\nO1,B\xffb,1,shipped,2025-04-01\n")

@@ -40,7 +40,13 @@ class ConfigError(InvalidInputError, code="InvalidConfiguration"):
 
 def _seconds_list(value: str) -> None:
     for part in value.split(","):
-        if part.strip() and not float(part) >= 0:
+        if not part.strip():
+            continue
+        try:
+            seconds = float(part)
+        except ValueError:
+            seconds = -1.0  # not a number: the same message as a negative one
+        if not seconds >= 0:
             raise ValueError(f"{part.strip()!r} is not a number of seconds >= 0")
 
 
@@ -195,10 +201,14 @@ class Setting:
             return dt.date.fromisoformat(text)
         if self.kind in (int, float) and isinstance(value, bool):
             raise ValueError(f"expected a number, got {value!r}")
-        if self.kind is int:
-            return int(value)
-        if self.kind is float:
-            return float(value)
+        try:
+            if self.kind is int:
+                return int(value)
+            if self.kind is float:
+                return float(value)
+        except ValueError:  # int()'s own words ("invalid literal for int() with base 10") are Python's
+            noun = "a whole number" if self.kind is int else "a number"
+            raise ValueError(f"{value!r} is not {noun}") from None
         return str(value)
 
 
