@@ -24,7 +24,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from lakebox.query import trino, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
-from lakebox.query.syntax import check_statement_start, syntax_error, table_hint
+from lakebox.query.syntax import check_select_lists, check_statement_start, syntax_error, table_hint
 from lakebox.query.trino import AthenaTrino
 from lakebox.query.trino_types import column_types, trino_type
 
@@ -104,6 +104,7 @@ def parse_one(sql: str) -> exp.Expr:
         raise syntax_error(sql, exc) from None
     if len(statements) != 1:
         raise AthenaError("SYNTAX_ERROR", "Only one SQL statement is allowed per query")
+    check_select_lists(statements[0], sql)
     return statements[0]
 
 

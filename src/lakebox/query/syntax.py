@@ -34,6 +34,10 @@ _CLAUSES = (("from_", "FROM"), ("where", "WHERE"), ("group", "GROUP"), ("having"
             ("windows", "WINDOW"), ("order", "ORDER"), ("offset", "OFFSET"), ("limit", "LIMIT"))
 _SET_OPERATIONS = ("EXCEPT", "INTERSECT", "UNION")
 _EXPRESSION = ["<expression>"]
+#: Tokens that cannot start a select item: after SELECT they mean the list is missing.
+_NOT_AN_ITEM = frozenset({TokenType.FROM, TokenType.WHERE, TokenType.GROUP_BY, TokenType.HAVING,
+                          TokenType.ORDER_BY, TokenType.LIMIT, TokenType.OFFSET, TokenType.UNION,
+                          TokenType.EXCEPT, TokenType.INTERSECT, TokenType.R_PAREN, TokenType.SEMICOLON})
 
 
 def mismatched(text: str, line: int, column: int, expected: Sequence[str]) -> AthenaError:
@@ -53,6 +57,25 @@ def check_statement_start(sql: str) -> None:
         return
     line, col = line_col(sql, m.start(1))
     raise mismatched(word, line, col, [*(f"'{w}'" for w in STATEMENT_STARTS), "<query>"])
+
+
+def check_select_lists(tree: exp.Expr, sql: str) -> None:
+    """Refuse a SELECT without a select list (``SELECT FROM t``), which sqlglot reads and Trino does not,
+    at the token where the list should start."""
+    if not any(isinstance(s, exp.Select) and not s.expressions for s in tree.walk()):
+        return
+    tokens = AthenaTrino().tokenize(sql)
+    for i, token in enumerate(tokens):
+        if token.token_type != TokenType.SELECT:
+            continue
+        j = i + 1
+        while j < len(tokens) and tokens[j].token_type in (TokenType.DISTINCT, TokenType.ALL):
+            j += 1
+        following = tokens[j] if j < len(tokens) else None
+        if following is None or following.token_type in _NOT_AN_ITEM:
+            offset = len(sql) if following is None else following.start
+            text = "<EOF>" if following is None else sql[following.start:following.end + 1]
+            raise mismatched(text, *line_col(sql, offset), ["'*'", "'ALL'", "'DISTINCT'", "<expression>"])
 
 
 def syntax_error(sql: str, exc: ParseError | TokenError) -> AthenaError:
