@@ -65,6 +65,8 @@ def one_error(res: Result, code: int) -> str:
     ("SELECT 'open FROM orders_processed",
      "SYNTAX_ERROR: line 1:8: token recognition error at: ''open FROM orders_processed'"),
     ("SELECT abs(1, 2)", "FUNCTION_NOT_FOUND: line 1:8: Unexpected parameters (2 arguments) for function abs"),
+    ("OPTIMIZE orders_processed REWRITE DATA USING BIN_PACK",
+     "NOT_SUPPORTED: OPTIMIZE is not allowed: lakebox runs read-only queries (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN)"),
     ("SELECT * FROM orders",
      "TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.orders_db.orders' does not exist; "
      "did you mean 'orders_processed'?"),

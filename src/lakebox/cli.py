@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import logging
 import os
 import signal
 import sys
@@ -118,6 +119,8 @@ def _lake(ctx: click.Context, **flags: Any) -> Lake:
 @click.pass_context
 def main(ctx: click.Context, /, config: str | None, **flags: Any) -> None:
     """lakebox: the S3 -> Lambda -> Glue -> Athena -> dashboard pipeline, on one machine or on AWS."""
+    # sqlglot logs its parser's fallbacks ("contains unsupported syntax"); the query's own error says enough.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
     ctx.ensure_object(dict)["settings"] = load_settings(flags, config_file=config)
 
 

@@ -28,6 +28,8 @@ STATEMENT_STARTS = ("ALTER", "ANALYZE", "CALL", "COMMIT", "CREATE", "DEALLOCATE"
                     "DROP", "EXECUTE", "EXPLAIN", "GRANT", "INSERT", "PREPARE", "RESET", "REVOKE", "ROLLBACK",
                     "SET", "SHOW", "START", "UNLOAD", "UPDATE", "USE")
 _QUERY_STARTS = ("SELECT", "WITH", "VALUES", "TABLE", "(")
+#: More statements Athena parses (Trino's newer ones, Hive's and Iceberg's): the read-only guard refuses them.
+_OTHER_STATEMENTS = ("COMMENT", "MERGE", "MSCK", "OPTIMIZE", "REFRESH", "TRUNCATE", "VACUUM")
 _FIRST_WORD = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*(\"(?:[^\"]|\"\")*\"?|\w+|\S)", re.S)
 #: A SELECT's clauses in order, with the keyword that starts each.
 _CLAUSES = (("from_", "FROM"), ("where", "WHERE"), ("group", "GROUP"), ("having", "HAVING"),
@@ -53,7 +55,7 @@ def check_statement_start(sql: str) -> None:
     if m is None:
         return
     word = m.group(1)
-    if word.upper() in _QUERY_STARTS or word.upper() in STATEMENT_STARTS:
+    if word.upper() in (*_QUERY_STARTS, *STATEMENT_STARTS, *_OTHER_STATEMENTS):
         return
     line, col = line_col(sql, m.start(1))
     raise mismatched(word, line, col, [*(f"'{w}'" for w in STATEMENT_STARTS), "<query>"])
