@@ -17,7 +17,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(VENV)/.installed $@
 
-run: $(VENV)/.installed  ## set up and start the pipeline with its dashboard on sample data
+run: $(VENV)/.installed  ## set up and start the pipeline on sample data: dashboard, AWS endpoint, watcher on raw/ (Ctrl+C stops)
 	$(BIN)/lakebox --lake $(LAKE) up
 
 test: $(VENV)/.dev-installed  ## set up and run the whole test suite

@@ -8,7 +8,11 @@ handed to every command in ``ctx.obj["settings"]``; a command's own flags go on 
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import json
+import logging
+import os
 import signal
 import sys
 import threading
@@ -23,11 +27,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from lakebox.config import BY_NAME, SETTINGS, Settings, load_settings
-from lakebox.core.errors import LakeboxError
+from lakebox.core.errors import InvalidInputError, LakeboxError
 from lakebox.core.runs import RunRecord
 from lakebox.deploy.cli import deploy
 from lakebox.lake import Lake
-from lakebox.query.base import query_history
+from lakebox.query.base import QueryResult, query_history
+from lakebox.query.named import NamedQuery, ParamError
 from lakebox.trigger.deadletter import list_failed
 from lakebox.web.dashboard import LakeServices
 
@@ -35,24 +40,51 @@ if TYPE_CHECKING:
     from lakebox.trigger.state import JobResult
     from lakebox.trigger.watcher import Watcher
 
+
+class _Console(Console):
+    """stdout's console: a closed pipe is left to :class:`LakeboxGroup` instead of ending the process."""
+
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 here; LakeboxGroup.invoke treats a reader that stopped early as success.
+        self.quiet = True
+        raise BrokenPipeError
+
+
 # Piped output (scripts, CI, tests) gets wide lines instead of wrapped table cells.
 _WIDTH = None if sys.stdout.isatty() else 200
-console = Console(width=_WIDTH)
+console = _Console(width=_WIDTH)
 err = Console(stderr=True, width=_WIDTH)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Rows ``query`` prints as a table unless --max-rows says otherwise.
+TABLE_ROWS = 50
+
+
+class UnknownQueryError(InvalidInputError, code="EntityNotFoundException"):
+    """``query --name`` names no built-in or saved query."""
+
 
 class LakeboxGroup(click.Group):
     """The one place errors become output: a :class:`LakeboxError` prints ``Code: message`` (never a
-    traceback) and exits with the error's ``exit_code`` (2: fix the input or setup; 1: it failed)."""
+    traceback) and exits with the error's ``exit_code`` (2: fix the input or setup; 1: it failed).
+
+    A reader that stops early (``lakebox query ... | head``) closes the pipe: that is not a failure, so the
+    rest of the output is dropped quietly and the exit code is 0."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # here, not at exit, so that a closed pipe is seen below
+            return result
         except LakeboxError as exc:
             err.print(f"[red]{escape(exc.code)}[/red]: {escape(str(exc))}", soft_wrap=True)
             ctx.exit(exc.exit_code)
+        except BrokenPipeError:
+            # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail too.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
 
 
 def setting_option(name: str, *decls: str, **kwargs: Any) -> Callable[[F], F]:
@@ -94,6 +126,8 @@ def _existing_lake(ctx: click.Context) -> Lake:
 @click.pass_context
 def main(ctx: click.Context, /, config: str | None, **flags: Any) -> None:
     """lakebox: the S3 -> Lambda -> Glue -> Athena -> dashboard pipeline, on one machine or on AWS."""
+    # sqlglot logs its parser's fallbacks ("contains unsupported syntax"); the query's own error says enough.
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
     ctx.ensure_object(dict)["settings"] = load_settings(flags, config_file=config)
 
 
@@ -112,10 +146,16 @@ def _runs_table(title: str, runs: list[tuple[str, RunRecord]]) -> Table:
     return t
 
 
+def _reason(key: str, error: object) -> str:
+    """An error about ``key`` without the key, which the processor's errors start with (``raw/x.csv: ...``),
+    so that a line naming the key does not name it twice."""
+    return str(error or "").removeprefix(f"{key}: ")
+
+
 def _print_problems(runs: list[tuple[str, RunRecord]]) -> None:
     for name, r in runs:
         if r.status == "rejected":
-            err.print(f"[red]rejected[/red] {escape(name)}: {escape(r.error or '')}")
+            err.print(f"[red]rejected[/red] {escape(r.raw_key)}: {escape(_reason(r.raw_key, r.error))}")
         elif r.rows_quarantined:
             err.print(f"[yellow]{r.rows_quarantined} row(s) quarantined[/yellow] from {escape(name)}: "
                       f"see {escape(r.quarantine_key or '')}")
@@ -178,13 +218,64 @@ def crawl(ctx: click.Context) -> None:
     console.print(t)
 
 
+def _all_queries(lake: Lake) -> dict[str, NamedQuery]:
+    """The built-in named queries, then the queries saved from the dashboard (a built-in name wins)."""
+    from lakebox.query.dialect import MAX_QUERY_BYTES
+    from lakebox.web.saved import SavedQueries
+
+    saved = SavedQueries(lake.store, max_sql_bytes=MAX_QUERY_BYTES).all()
+    builtin = lake.named_queries
+    return {**builtin, **{k: q for k, q in saved.items() if k not in builtin}}
+
+
+def _find_query(queries: dict[str, NamedQuery], name: str) -> NamedQuery:
+    if name in queries:
+        return queries[name]
+    close = difflib.get_close_matches(name, list(queries), n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]!r}?" if close else "`lakebox queries` lists them"
+    raise UnknownQueryError(f"unknown query {name!r}; {hint}")
+
+
+def _param_values(params: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for p in params:
+        key, sep, value = p.partition("=")
+        if not sep or not key.strip():
+            raise ParamError(f"--param {p!r}: write it as name=value, e.g. --param month=2025-03")
+        values[key.strip()] = value
+    return values
+
+
+def _print_table(result: QueryResult, limit: int) -> None:
+    """The result as a table of at most ``limit`` rows (0: all), with a footer saying what was left out."""
+    t = Table()
+    for c in result.columns:
+        t.add_column(f"{escape(c['name'])}\n[dim]{escape(c['type'])}[/dim]")
+    total = len(result.rows)
+    # Only the rows shown are formatted: a result can hold millions.
+    shown = dataclasses.replace(result, rows=result.rows if limit == 0 else result.rows[:limit]).text_rows()
+    for row in shown:
+        t.add_row(*["[dim]NULL[/dim]" if v is None else escape(v) for v in row])
+    console.print(t)
+    more = " (truncated)" if result.truncated else ""
+    console.print(f"[dim]{result.row_count:,} row(s){more} · "
+                  f"{result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
+                  f"{escape(result.result_location or '')}[/dim]", soft_wrap=True)
+    hidden = total - len(shown)
+    if hidden:
+        console.print(f"{hidden:,} more row(s) not shown; --max-rows 0 prints all {total:,}, "
+                      "--format csv writes them as CSV", soft_wrap=True)
+
+
 @main.command()
 @click.argument("sql", required=False)
-@click.option("--name", "name", help="Run a named query instead of SQL (see `lakebox queries`).")
-@click.option("--param", "params", multiple=True, help="Named query parameter, e.g. month=2025-03.")
+@click.option("--name", "name", help="Run a named or saved query instead of SQL (see `lakebox queries`).")
+@click.option("--param", "params", multiple=True, help="Named query parameter, name=value, e.g. month=2025-03.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--database", help="Default database (Athena's QueryExecutionContext.Database).")
-@click.option("--max-rows", type=int, help="Stop after this many rows (marked as truncated).")
+@click.option("--max-rows", type=click.IntRange(min=0),
+              help=f"Rows to print: a table shows {TABLE_ROWS} by default; 0 means all. For csv and json, "
+              "stop after this many rows (marked as truncated).")
 @click.pass_context
 def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[str, ...], fmt: str,
           database: str | None, max_rows: int | None) -> None:
@@ -193,19 +284,12 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
     if bool(sql) == bool(name):
         raise click.UsageError("give either SQL or --name NAME")
     if name:
-        if name not in lake.named_queries:
-            raise click.BadParameter(f"unknown query {name!r}; known: {', '.join(lake.named_queries)}", param_hint="--name")
-        values: dict[str, str] = {}
-        for p in params:
-            key, sep, value = p.partition("=")
-            if not sep:
-                raise click.BadParameter(f"{p!r} is not NAME=VALUE", param_hint="--param")
-            values[key] = value
-        sql = lake.named_queries[name].render(values)
+        sql = _find_query(_all_queries(lake), name).render(_param_values(params))
     elif params:
         raise click.UsageError("--param only applies to --name")
     assert sql is not None
-    result = lake.engine.run_query(sql, database, max_rows=max_rows)
+    engine_rows = max_rows if fmt != "table" and max_rows else None
+    result = lake.engine.run_query(sql, database, max_rows=engine_rows)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
     elif result.state != "SUCCEEDED":
@@ -214,32 +298,25 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
         body = lake.store.get_object(f"enriched/{result.execution_id}.csv").decode()
         click.echo(body, nl=False)
     else:
-        t = Table()
-        for c in result.columns:
-            t.add_column(f"{escape(c['name'])}\n[dim]{escape(c['type'])}[/dim]")
-        for row in result.text_rows():
-            t.add_row(*["[dim]NULL[/dim]" if v is None else escape(v) for v in row])
-        console.print(t)
-        more = " (truncated)" if result.truncated else ""
-        console.print(f"[dim]{result.row_count} row(s){more} · "
-                      f"{result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
-                      f"{escape(result.result_location or '')}[/dim]", soft_wrap=True)
+        _print_table(result, TABLE_ROWS if max_rows is None else max_rows)
     if result.state != "SUCCEEDED":
         e = result.error
-        err.print(f"[red]{e.error_type if e else 'FAILED'}[/red]: {escape(e.message) if e else ''}")
+        err.print(f"[red]{e.error_type if e else 'FAILED'}[/red]: {escape(e.message) if e else ''}", soft_wrap=True)
         sys.exit(1)
 
 
 @main.command()
 @click.pass_context
 def queries(ctx: click.Context) -> None:
-    """List the named queries."""
+    """List the named queries and the queries saved from the dashboard."""
     lake = _lake(ctx)
     t = Table()
-    for col in ("name", "title", "parameters"):
+    for col in ("name", "title", "parameters", "kind"):
         t.add_column(col)
-    for q in lake.named_queries.values():
-        t.add_row(q.name, escape(q.title), ", ".join(f"{p.name} (default {p.default})" for p in q.params) or "-")
+    builtin = lake.named_queries
+    for q in _all_queries(lake).values():
+        t.add_row(q.name, escape(q.title), ", ".join(f"{p.name} (default {p.default})" for p in q.params) or "-",
+                  "named" if q.name in builtin else "saved")
     console.print(t)
 
 
@@ -295,6 +372,9 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(st | {"failed": failed}, indent=2, default=str))
         return
     console.print(f"lake: [bold]{st['lake']}[/bold]")
+    if not st["tables"]:
+        err.print("no tables yet: `lakebox ingest FILE.csv` loads a CSV of orders, `lakebox up` adds sample orders",
+                  soft_wrap=True)
     t = Table(title="tables", title_justify="left")
     for col in ("table", "version", "files", "rows", "last crawl"):
         t.add_column(col)
@@ -309,7 +389,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
                   f"{tot['rows_dropped']:,} dropped + {tot['rows_quarantined']:,} quarantined; "
                   f"{tot['rejected']} rejected file(s); {len(st['pending'])} pending")
     for f in failed:
-        err.print(f"[red]failed[/red] {escape(str(f.get('key')))}: {escape(str(f.get('error')))}")
+        key = str(f.get("key"))
+        err.print(f"[red]failed[/red] {escape(key)}: {escape(_reason(key, f.get('error')))}")
 
 
 @main.command("settings")
@@ -355,9 +436,8 @@ def up(ctx: click.Context, host: str | None, port: int | None, token: str | None
         console.print(_runs_table("processed pending files", [(r.raw_key, r) for r in runs]))
     lake.crawl()
     watch = not no_watch and not lake.settings.endpoint_function
-    if with_endpoint:
-        _start_endpoint(lake.settings, watcher_running=watch)
-    _serve(lake, watch=watch)
+    endpoint_url = _start_endpoint(lake.settings, watcher_running=watch) if with_endpoint else None
+    _serve(lake, watch=watch, endpoint_url=endpoint_url)
 
 
 @main.command()
@@ -378,11 +458,25 @@ def dashboard_services(lake: Lake) -> LakeServices:
                         on_processed=lake.on_processed)
 
 
-def _serve(lake: Lake, watch: bool) -> None:
+def _serve(lake: Lake, watch: bool, endpoint_url: str | None = None) -> None:
     from lakebox.web.server import serve_dashboard
 
-    serve_dashboard(dashboard_services(lake), watcher=lake.watcher if watch else None,
-                    announce=lambda url: console.print(f"dashboard: [bold]{url}[/bold]"))
+    def announce(url: str) -> None:
+        """Once everything listens: what runs where, and how to stop it."""
+        console.print(f"dashboard:    [bold]{url}[/bold]", soft_wrap=True)
+        if endpoint_url:
+            console.print(f"AWS endpoint: [bold]{endpoint_url}[/bold]  (export AWS_ENDPOINT_URL={endpoint_url})",
+                          soft_wrap=True)
+        raw = f"{lake.store.url.rstrip('/')}/raw/"
+        if watch:
+            console.print(f"watcher:      processing every CSV that lands in {escape(raw)}", soft_wrap=True)
+        elif lake.settings.endpoint_function and endpoint_url:
+            console.print(f"function:     {escape(lake.settings.endpoint_function)} runs for every upload to raw/ "
+                          "through the endpoint", soft_wrap=True)
+        console.print("Press Ctrl+C to stop.")
+        console.file.flush()  # a pipe (make run | tee, a supervisor) sees it now, not at exit
+
+    serve_dashboard(dashboard_services(lake), watcher=lake.watcher if watch else None, announce=announce)
 
 
 # --- the local AWS endpoint ---------------------------------------------------------------------------------
@@ -408,17 +502,17 @@ def _announce_endpoint(url: str) -> None:
     console.print(f"AWS endpoint: [bold]{url}[/bold]  (export AWS_ENDPOINT_URL={url})")
 
 
-def _start_endpoint(settings: Settings, watcher_running: bool) -> None:
-    """The endpoint on a background thread of ``up``; the watcher, when running, processes the lake's raw/."""
+def _start_endpoint(settings: Settings, watcher_running: bool) -> str | None:
+    """The endpoint on a background thread of ``up`` (its URL, or None when it could not start); the
+    watcher, when running, processes the lake's raw/."""
     from lakebox.endpoint.server import EndpointError, start_background
 
     try:
-        url = start_background(settings, main_bucket_events=not watcher_running,
-                               echo=lambda line: err.print(escape(line)))
+        return start_background(settings, main_bucket_events=not watcher_running,
+                                echo=lambda line: err.print(escape(line)))
     except EndpointError as exc:
         err.print(f"[yellow]AWS endpoint not started:[/yellow] {escape(str(exc))}")
-        return
-    _announce_endpoint(url)
+        return None
 
 
 # --- the trigger --------------------------------------------------------------------------------------------
@@ -431,10 +525,10 @@ def _describe(result: JobResult) -> str:
         return (f"[green]ok[/green] {escape(result.key)}: {run.rows_read:,} read, {run.rows_kept:,} kept, "
                 f"{run.rows_dropped:,} dropped{extra} ({run.duration_ms or 0:,.0f} ms)")
     if result.status == "rejected":
-        return f"[red]rejected[/red] {escape(result.key)}: {escape(result.error or '')}"
+        return f"[red]rejected[/red] {escape(result.key)}: {escape(_reason(result.key, result.error))}"
     if result.status == "failed":
         return (f"[red]failed[/red] {escape(result.key)} after {result.attempts} attempt(s): "
-                f"{escape(result.error or '')} (dead-lettered)")
+                f"{escape(_reason(result.key, result.error))} (dead-lettered)")
     if result.status == "deleted":
         return f"[yellow]deleted[/yellow] {escape(result.key)}: outputs removed"
     return f"[dim]{result.status}[/dim] {escape(result.key)}"

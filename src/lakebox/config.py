@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 import tomllib
 import types
 import typing
@@ -26,6 +27,9 @@ from lakebox.core.errors import InvalidInputError, check_keys
 Engine = Literal["duckdb", "athena"]
 CatalogBackend = Literal["local", "glue"]
 
+#: The one date form settings take (``date.fromisoformat`` also takes 20250501 and week dates).
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 #: Where the region comes from when no lakebox layer sets it, in order; then boto3's own chain (profile).
 AWS_REGION_VARS = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
@@ -36,7 +40,13 @@ class ConfigError(InvalidInputError, code="InvalidConfiguration"):
 
 def _seconds_list(value: str) -> None:
     for part in value.split(","):
-        if part.strip() and not float(part) >= 0:
+        if not part.strip():
+            continue
+        try:
+            seconds = float(part)
+        except ValueError:
+            seconds = -1.0  # not a number: the same message as a negative one
+        if not seconds >= 0:
             raise ValueError(f"{part.strip()!r} is not a number of seconds >= 0")
 
 
@@ -185,13 +195,20 @@ class Setting:
         if self.kind is dt.date:
             if isinstance(value, dt.date):
                 return value
-            return dt.date.fromisoformat(str(value).strip())
+            text = str(value).strip()
+            if not _ISO_DATE.fullmatch(text):
+                raise ValueError(f"{text!r} is not a date in the form YYYY-MM-DD (e.g. 2025-05-01)")
+            return dt.date.fromisoformat(text)
         if self.kind in (int, float) and isinstance(value, bool):
             raise ValueError(f"expected a number, got {value!r}")
-        if self.kind is int:
-            return int(value)
-        if self.kind is float:
-            return float(value)
+        try:
+            if self.kind is int:
+                return int(value)
+            if self.kind is float:
+                return float(value)
+        except ValueError:  # int()'s own words ("invalid literal for int() with base 10") are Python's
+            noun = "a whole number" if self.kind is int else "a number"
+            raise ValueError(f"{value!r} is not {noun}") from None
         return str(value)
 
 

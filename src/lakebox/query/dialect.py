@@ -24,6 +24,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from lakebox.query import trino, trino_allow, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
+from lakebox.query.syntax import check_select_lists, check_statement_start, syntax_error, table_hint
 from lakebox.query.trino import AthenaTrino
 from lakebox.query.trino_types import catalog_columns, column_types, trino_type
 
@@ -101,6 +102,7 @@ def parse_one(sql: str) -> exp.Expr:
             line=line,
             column=col,
         )
+    check_statement_start(sql)
     try:
         statements = [s for s in AthenaTrino().parse(sql) if s is not None]
     except (ParseError, TokenError) as exc:
@@ -108,10 +110,10 @@ def parse_one(sql: str) -> exp.Expr:
         if clause:
             raise AthenaError("NOT_SUPPORTED", f"{clause.group(1).lower()}(...) with its SQL/JSON clauses is not "
                               "supported by lakebox (see docs/functions.md)") from None
-        line, col = _error_position(exc)
-        raise AthenaError("SYNTAX_ERROR", f"line {line}:{col}: {_parse_message(exc)}", line=line, column=col) from None
+        raise syntax_error(sql, exc) from None
     if len(statements) != 1:
         raise AthenaError("SYNTAX_ERROR", "Only one SQL statement is allowed per query")
+    check_select_lists(statements[0], sql)
     return statements[0]
 
 
@@ -120,22 +122,6 @@ def _position_of(sql: str, ch: str) -> tuple[int, int]:
     line = sql.count("\n", 0, idx) + 1
     col = idx - (sql.rfind("\n", 0, idx) + 1) + 1
     return line, col
-
-
-def _error_position(exc: Exception) -> tuple[int, int]:
-    errors = getattr(exc, "errors", None) or []
-    if errors:
-        return int(errors[0].get("line") or 1), int(errors[0].get("col") or 1)
-    return 1, 1
-
-
-def _parse_message(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None) or []
-    if errors:
-        desc = errors[0].get("description") or "syntax error"
-        hl = errors[0].get("highlight")
-        return f"{desc}" + (f" near '{hl}'" if hl else "")
-    return str(exc).splitlines()[0]
 
 
 _ALLOWED_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
@@ -191,8 +177,12 @@ def _ctes_in_scope(table: exp.Table) -> set[str]:
     return names
 
 
-def resolve_tables(tree: exp.Expr, resolver: Resolver, default_db: str, sql: str = "") -> list[tuple[str, str]]:
-    """Rewrite every table reference to its DuckDB view ``"db"."table"``; return the tables used."""
+def resolve_tables(tree: exp.Expr, resolver: Resolver, default_db: str, sql: str = "",
+                   known: CatalogColumns | None = None) -> list[tuple[str, str]]:
+    """Rewrite every table reference to its DuckDB view ``"db"."table"``; return the tables used.
+
+    With the catalog's tables (``known``), an unknown table's error ends with the nearest table name (or, for an empty
+    catalog, how to load one); Athena's message stops at "does not exist"."""
     used: list[tuple[str, str]] = []
     for table in list(tree.find_all(exp.Table)):
         if isinstance(table.this, exp.Func) or isinstance(table.this, exp.Anonymous):
@@ -214,8 +204,8 @@ def resolve_tables(tree: exp.Expr, resolver: Resolver, default_db: str, sql: str
         if found is None:
             target = f"{(db or default_db).lower()}.{name.lower()}"
             line, col = position_of(table, sql)
-            raise AthenaError("TABLE_NOT_FOUND", at(f"Table '{CATALOG_NAME}.{target}' does not exist", line, col),
-                              line=line, column=col)
+            message = f"Table '{CATALOG_NAME}.{target}' does not exist" + table_hint(name, known)
+            raise AthenaError("TABLE_NOT_FOUND", at(message, line, col), line=line, column=col)
         rdb, rname = found
         alias = table.alias
         new = exp.Table(
@@ -293,7 +283,7 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     names = output_names(tree)
     schema: CatalogColumns = catalog or {}
     replace_information_schema(tree, schema)
-    tables = resolve_tables(tree, resolver, default_db, text)
+    tables = resolve_tables(tree, resolver, default_db, text, catalog)
     typed_schema = {k: dict(v) for k, v in schema.items()}
     columns = column_types(tree, typed_schema, tables)
     # Names and functions first, the first problem in Trino's order of analysis (WHERE before the select

@@ -7,6 +7,7 @@ positions refer to the translated SQL, which the user never wrote).
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from sqlglot import exp
@@ -75,10 +76,17 @@ def from_duckdb(exc: BaseException, source: str | None = None) -> AthenaError:
         return AthenaError(marker.group(1), marker.group(2))
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     first = re.sub(r"^[A-Za-z ]+Error: ", "", first)
-    m = re.search(r"Referenced column \"?([^\"\s]+)\"? not found", text)
+    m = re.search(r"Referenced column \"?([^\"\s]+)\"? not found", text) or re.search(
+        r"(?:Table|Values list) \"([^\"]+)\" does not have a column named \"([^\"]+)\"", text)
     if m:
-        line, col = _find(source, "column", m.group(1))
-        return AthenaError("COLUMN_NOT_FOUND", at(f"Column '{m.group(1).lower()}' cannot be resolved", line, col),
+        column = m.group(m.lastindex or 1)
+        written = ".".join(g.lower() for g in m.groups())
+        line, col = _find(source, "column", column)
+        # DuckDB names the closest column in scope; Athena's message stops at "cannot be resolved".
+        near = re.search(r'Candidate bindings: [:\s]*"(?:[^"]*\.)?([^".]+)"', text)
+        close = near is not None and difflib.SequenceMatcher(None, column.lower(), near.group(1).lower()).ratio() >= 0.5
+        hint = f"; did you mean '{near.group(1).lower()}'?" if near and close else ""
+        return AthenaError("COLUMN_NOT_FOUND", at(f"Column '{written}' cannot be resolved{hint}", line, col),
                            line=line, column=col)
     m = re.search(r"(?:Scalar|Aggregate) Function with name \"?(\w+)\"? does not exist", text)
     if m:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from lakebox.core.errors import InvalidInputError
+from lakebox.core.errors import InvalidInputError, check_keys
 
 _HEADER = re.compile(r"^--\s*(\w+)\s*:\s*(.*)$")
 _PARAM_REF = re.compile(r"(?<![:\w]):([a-zA-Z_]\w*)\b")
@@ -47,10 +47,9 @@ class NamedQuery:
     def render(self, values: dict[str, str] | None = None) -> str:
         """The SQL with ``:param`` replaced by checked, quoted values (defaults where not given)."""
         values = dict(values or {})
-        known = {p.name: p for p in self.params}
-        unknown = set(values) - set(known)
-        if unknown:
-            raise ParamError(f"query {self.name} has no parameter(s) {', '.join(sorted(unknown))}")
+        if values and not self.params:
+            raise ParamError(f"query {self.name} takes no parameters")
+        check_keys(values, [p.name for p in self.params], f"query {self.name}", noun="parameter", error=ParamError)
         resolved = {p.name: p.check(str(values.get(p.name, p.default))) for p in self.params}
 
         def sub(m: re.Match[str]) -> str:
