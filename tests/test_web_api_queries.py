@@ -163,7 +163,7 @@ def test_csv_download_is_athenas_result_file(client: FlaskClient) -> None:
     assert "attachment" in resp.headers["Content-Disposition"] and "2025-03" in resp.headers["Content-Disposition"]
     lines = resp.get_data(as_text=True).splitlines()
     resp.close()
-    assert lines[0] == '"order_id","customer_id","order_amount","order_status","order_date"'
+    assert lines[0] == '"order_id","customer_id","order_date","order_amount","order_status"'
     assert len(lines) == 11 and all('"2025-03-' in line for line in lines[1:])
 
 
