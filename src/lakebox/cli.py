@@ -202,7 +202,7 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
     elif params:
         raise click.UsageError("--param only applies to --name")
     assert sql is not None
-    result = lake.engine.run_query(sql, database, max_rows=max_rows)
+    result = lake.engine.run_query(sql, database, max_rows=max_rows, allow_ddl=True)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
     elif result.state != "SUCCEEDED":

@@ -69,6 +69,9 @@ class Settings:
     port: int = setting(5000, "Dashboard port.", minimum=1, maximum=65535)
     token: str | None = setting(None, "Access token for the dashboard; required when binding beyond loopback.")
     query_timeout: float = setting(30.0, "Seconds before a query is cancelled (Athena's DML timeout).")
+    allow_ddl: bool = setting(
+        True, "Run Athena DDL (CREATE/DROP TABLE and VIEW, CTAS, ALTER TABLE partitions, MSCK REPAIR) from lakebox "
+        "query, the Athena API and the endpoint; the dashboard's SQL editor never runs DDL.")
     max_result_rows: int = setting(10_000, "Rows returned to the dashboard/API per ad-hoc query.")
     max_upload_mb: int = setting(100, "Largest CSV the dashboard accepts, in MiB.")
     memory_limit: str = setting("1GB", "DuckDB memory limit for processing and queries.")

@@ -564,7 +564,9 @@ class Backend:
             err = status.get("AthenaError", {})
             return QueryOutcome(state, [], [], stats, str(err.get("ErrorType", "GENERIC_INTERNAL_ERROR")),
                                 str(status.get("StateChangeReason", "")), int(err.get("ErrorCategory", 2)))
-        kind = "UTILITY" if sql.lstrip().split(None, 1)[0].upper() in ("SHOW", "DESCRIBE", "EXPLAIN") else "DML"
+        kind = str(ex.get("StatementType") or "DML")
+        if kind == "DML" and sql.lstrip().split(None, 1)[0].upper() in ("SHOW", "DESCRIBE", "EXPLAIN"):
+            kind = "UTILITY"
         columns = [{"name": c["Name"], "type": c["Type"]} for c in ex.get("ResultSetMetadata", {}).get(
             "ColumnInfo", [])]
         csv_path = self.lake.store.local_path(f"enriched/{engine_id}.csv")
