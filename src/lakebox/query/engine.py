@@ -184,11 +184,12 @@ class DuckEngine:
             broken: dict[tuple[str, str], str] = {}
             for (db, name), t in tables.items():
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
-                if not t.files:
+                if is_view(t):
                     continue
                 try:
-                    con.execute(f"CREATE OR REPLACE VIEW {quote_ident(db)}.{quote_ident(name)} AS "
-                                f"{self._table_source(t, root)}")
+                    # A table whose location holds no files reads as empty, as on Athena.
+                    source = self._table_source(t, root) if t.files else _empty_source(t)
+                    con.execute(f"CREATE OR REPLACE VIEW {quote_ident(db)}.{quote_ident(name)} AS {source}")
                 except duckdb.Error as exc:
                     broken[(db, name)] = str(exc).strip().splitlines()[0]
             trino.install(con)
@@ -611,6 +612,16 @@ def _check_ddl_allowed(sql: str, setting: bool | None) -> None:
                       "VALUES, SHOW, DESCRIBE, EXPLAIN); DDL runs through lakebox query and the Athena API")
 
 
+def _empty_source(t: TableDef) -> str:
+    cols = ", ".join(f"CAST(NULL AS {_duck_type(c.type)}) AS {quote_ident(c.name)}"
+                     for c in [*t.columns, *t.partition_keys])
+    return f"SELECT {cols or 'NULL AS _none'} WHERE false"
+
+
+#: A delimiter no text file holds, so read_csv returns each line whole.
+_WHOLE_LINE = "\x1e\x1f\x1e\x1f"
+
+
 def _serde_source(t: TableDef, listing: str, with_file: str) -> str:
     """A table made by DDL, read as its SerDe reads it.
 
@@ -625,20 +636,28 @@ def _serde_source(t: TableDef, listing: str, with_file: str) -> str:
                                for c in t.columns) + "}"
         return (f"read_json({listing}, format='newline_delimited', columns={cols}, ignore_errors=true"
                 f"{with_file})")
-    as_text = "{" + ", ".join(f"{quote_literal(c.name)}: 'VARCHAR'" for c in t.columns) + "}"
-    open_csv = str(p.get(SERDE_PARAM, "")).endswith("OpenCSVSerde")
-    quote = str(p.get(f"{SERDE_PARAM}.quoteChar", '"')) if open_csv else ""
-    escape = str(p.get(f"{SERDE_PARAM}.escapeChar", "\\")) if open_csv else ""
-    source = (f"read_csv({listing}, header=false, skip={skip}, columns={as_text}, "
-              f"delim={quote_literal(str(p.get('field.delim', ',')))}, quote={quote_literal(quote)}, "
-              f"escape={quote_literal(escape)}, nullstr={quote_literal(chr(92) + 'N')}, hive_partitioning=false, "
-              f"auto_detect=false, strict_mode=false, null_padding=true{with_file})")
-    typed = ", ".join(
-        quote_ident(c.name) if _duck_type(c.type) == "VARCHAR"
-        else f"TRY_CAST({quote_ident(c.name)} AS {_duck_type(c.type)}) AS {quote_ident(c.name)}"
-        for c in t.columns)
     extra = ", _lakebox_file" if with_file else ""
-    return f"(SELECT {typed}{extra} FROM {source})"
+    delim = str(p.get("field.delim", ","))
+    if str(p.get(SERDE_PARAM, "")).endswith("OpenCSVSerde"):
+        as_text = "{" + ", ".join(f"{quote_literal(c.name)}: 'VARCHAR'" for c in t.columns) + "}"
+        quote = str(p.get(f"{SERDE_PARAM}.quoteChar", '"'))
+        escape = str(p.get(f"{SERDE_PARAM}.escapeChar", "\\"))
+        source = (f"read_csv({listing}, header=false, skip={skip}, columns={as_text}, delim={quote_literal(delim)}, "
+                  f"quote={quote_literal(quote)}, escape={quote_literal(escape)}, allow_quoted_nulls=false, "
+                  f"hive_partitioning=false, auto_detect=false, strict_mode=false, null_padding=true{with_file})")
+        return f"(SELECT {', '.join(quote_ident(c.name) for c in t.columns)}{extra} FROM {source})"
+    # Each line whole (the record/unit separator pair never occurs in text), split on the delimiter as Hive
+    # does: no quotes, extra fields ignored, missing ones NULL.
+    lines = (f"read_csv({listing}, header=false, skip={skip}, columns={{'line': 'VARCHAR'}}, "
+             f"delim={quote_literal(_WHOLE_LINE)}, "
+             f"quote='', escape='', hive_partitioning=false, auto_detect=false{with_file})")
+    fields = []
+    for i, c in enumerate(t.columns):
+        raw = f"nullif(_f[{i + 1}], {quote_literal(chr(92) + 'N')})"
+        duck = _duck_type(c.type)
+        fields.append(f"{raw if duck == 'VARCHAR' else f'TRY_CAST({raw} AS {duck})'} AS {quote_ident(c.name)}")
+    return (f"(SELECT {', '.join(fields)}{extra} FROM "
+            f"(SELECT string_split(line, {quote_literal(delim)}) AS _f{extra} FROM {lines}))")
 
 
 def _unprocessed(execution_id: str, code: str, message: str) -> UnprocessedQueryExecutionId:
