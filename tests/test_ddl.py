@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import _orders_csv
 from waiting import wait_until
 

@@ -80,7 +80,7 @@ def is_ddl(sql: str) -> bool:
 def changes_catalog(sql: str) -> bool:
     """Whether ``sql`` is DDL that changes the catalog or the lake (not SHOW CREATE/PARTITIONS/VIEWS)."""
     m = _HEAD.match(_COMMENTS.sub("", sql, count=1))
-    return bool(m) and not m.group(1).upper().startswith("SHOW")
+    return m is not None and not m.group(1).upper().startswith("SHOW")
 
 
 @dataclass
@@ -185,15 +185,15 @@ def run_ddl(host: DdlHost, sql: str, database: str) -> DdlResult:
         if not isinstance(table, exp.Table):
             raise AthenaError("SYNTAX_ERROR", f"DROP {kind} needs a name")
         db, name = (table.db or database).lower(), table.name.lower()
-        t = host.catalog.get_table(db, name)
-        if t is None:
+        found = host.catalog.get_table(db, name)
+        if found is None:
             if tree.args.get("exists"):
                 return DdlResult()
             what = "View" if kind == "VIEW" else "Table"
             raise AthenaError("TABLE_NOT_FOUND", f"{what} '{CATALOG_NAME}.{db}.{name}' does not exist")
-        if (kind == "VIEW") != is_view(t):
+        if (kind == "VIEW") != is_view(found):
             raise AthenaError("NOT_SUPPORTED", f"'{CATALOG_NAME}.{db}.{name}' is "
-                              f"{'a view: use DROP VIEW' if is_view(t) else 'a table: use DROP TABLE'}")
+                              f"{'a view: use DROP VIEW' if is_view(found) else 'a table: use DROP TABLE'}")
         host.catalog.delete_table(db, name)
         return DdlResult()
     raise AthenaError("NOT_SUPPORTED", f"lakebox does not run this DDL statement: {' '.join(words[:4])}")
@@ -576,11 +576,11 @@ def _ctas(host: DdlHost, body: str, tree: exp.Create, database: str) -> DdlResul
         query = query[:no_data.start()].strip()
     if query.startswith("(") and query.endswith(")"):
         query = query[1:-1].strip()
-    props = _ctas_properties(tree)
+    props, partitioned = _ctas_properties(tree)
     fmt = props.get("format", "PARQUET").upper()
     if fmt not in ("PARQUET", "TEXTFILE"):
         raise AthenaError("NOT_SUPPORTED", f"lakebox writes CTAS tables as PARQUET or TEXTFILE, not {fmt}")
-    partitioned_by = [p.lower() for p in props.get("partitioned_by", [])]
+    partitioned_by = [p.lower() for p in partitioned]
     if not _check_new(host, db, name, bool(tree.args.get("exists"))):
         return DdlResult()
     columns = host.select_columns(query, db)
@@ -615,15 +615,17 @@ def _ctas(host: DdlHost, body: str, tree: exp.Create, database: str) -> DdlResul
     return DdlResult()
 
 
-def _ctas_properties(tree: exp.Create) -> dict[str, str | list[str]]:
-    out: dict[str, str | list[str]] = {}
+def _ctas_properties(tree: exp.Create) -> tuple[dict[str, str], list[str]]:
+    """The WITH (...) properties of a CTAS, and its partitioned_by columns."""
+    out: dict[str, str] = {}
+    partitioned: list[str] = []
     props = tree.args.get("properties")
     for p in props.expressions if props else []:
         if isinstance(p, exp.FileFormatProperty):
             out["format"] = p.this.name
         elif isinstance(p, exp.PartitionedByProperty):
             values = p.this.expressions if isinstance(p.this, (exp.Array, exp.Schema, exp.Tuple)) else [p.this]
-            out["partitioned_by"] = [v.name for v in values]
+            partitioned = [v.name for v in values]
         elif isinstance(p, exp.Property) and type(p) is exp.Property:
             key = p.name.lower()
             if key not in _CTAS_PROPERTIES:
@@ -632,4 +634,4 @@ def _ctas_properties(tree: exp.Create) -> dict[str, str | list[str]]:
             out[key] = p.text("value")
         elif isinstance(p, exp.LocationProperty):
             out["external_location"] = p.this.name
-    return out
+    return out, partitioned
