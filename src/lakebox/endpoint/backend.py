@@ -381,10 +381,11 @@ class Backend:
         """A TableDef as Glue's Table structure."""
         shapes = GlueConverter("")
         out = shapes.table_input(t)
-        out["StorageDescriptor"]["Location"] = self.s3_url(t.location)
+        if t.location:  # a view has none
+            out["StorageDescriptor"]["Location"] = self.s3_url(t.location)
         for key in ("lakebox.last_crawl", "lakebox.source"):
             out["Parameters"].pop(key, None)
-            out["StorageDescriptor"]["Parameters"].pop(key, None)
+            out["StorageDescriptor"].get("Parameters", {}).pop(key, None)
         when = _parse_time(t.updated_at)
         out.update({"DatabaseName": t.database, "CreateTime": when, "UpdateTime": when,
                     "LastAccessTime": when, "VersionId": str(t.version), "CatalogId": "000000000000",

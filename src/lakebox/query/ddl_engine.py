@@ -11,7 +11,8 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 
 import duckdb
 
@@ -22,9 +23,6 @@ from lakebox.query.duck_errors import from_duckdb
 from lakebox.query.errors import AthenaError
 from lakebox.query.results import athena_type
 from lakebox.store.base import Store
-
-if TYPE_CHECKING:
-    from lakebox.query.engine import DuckEngine
 
 _INTERNAL = "_lakebox/"
 
@@ -57,10 +55,24 @@ class LakeLocations:
         return [o.key for o in self.store.list_objects_v2(location)]
 
 
+class DuckSide(Protocol):
+    """What DDL uses of :class:`~lakebox.query.engine.DuckEngine`."""
+
+    store: Store
+
+    def cursor(self) -> duckdb.DuckDBPyConnection: ...
+
+    def staging_dir(self) -> Path: ...
+
+    def resolve(self, database: str | None, name: str) -> tuple[str, str] | None: ...
+
+    def catalog_columns(self) -> dict[tuple[str, str], list[tuple[str, str]]]: ...
+
+
 class DuckDdlHost:
     """DDL's I/O on the embedded engine."""
 
-    def __init__(self, engine: DuckEngine, catalog: DdlCatalog, locations: LakeLocations) -> None:
+    def __init__(self, engine: DuckSide, catalog: DdlCatalog, locations: LakeLocations) -> None:
         self.engine = engine
         self.catalog = catalog
         self.locations = locations
