@@ -26,8 +26,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lakebox.config import BY_NAME, SETTINGS, Settings, load_settings
+from lakebox.config import BY_NAME, SETTINGS, ConfigError, Settings, load_settings
 from lakebox.core.errors import InvalidInputError, LakeboxError
+from lakebox.core.profiles import PROFILES, profile_toml
 from lakebox.core.runs import RunRecord
 from lakebox.deploy.cli import deploy
 from lakebox.lake import Lake
@@ -122,13 +123,16 @@ def _existing_lake(ctx: click.Context) -> Lake:
 @setting_option("endpoint_url")
 @setting_option("region")
 @setting_option("workgroup")
+@setting_option("profile")
 @click.version_option(package_name="lakebox")
 @click.pass_context
 def main(ctx: click.Context, /, config: str | None, **flags: Any) -> None:
     """lakebox: the S3 -> Lambda -> Glue -> Athena -> dashboard pipeline, on one machine or on AWS."""
     # sqlglot logs its parser's fallbacks ("contains unsupported syntax"); the query's own error says enough.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    ctx.ensure_object(dict)["settings"] = load_settings(flags, config_file=config)
+    obj = ctx.ensure_object(dict)
+    obj["settings"] = load_settings(flags, config_file=config)
+    obj["load"] = lambda **more: load_settings({**flags, **more}, config_file=config)
 
 
 # --- the pipeline -------------------------------------------------------------------------------------------
@@ -289,7 +293,7 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
         raise click.UsageError("--param only applies to --name")
     assert sql is not None
     engine_rows = max_rows if fmt != "table" and max_rows else None
-    result = lake.engine.run_query(sql, database, max_rows=engine_rows)
+    result = lake.engine.run_query(sql, database, max_rows=engine_rows, allow_ddl=True)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
     elif result.state != "SUCCEEDED":
@@ -393,6 +397,20 @@ def status(ctx: click.Context, as_json: bool) -> None:
         err.print(f"[red]failed[/red] {escape(key)}: {escape(_reason(key, f.get('error')))}")
 
 
+@main.command()
+@click.option("--profile", "profile", type=click.Choice(tuple(PROFILES)), default="typed", show_default=True,
+              help="typed: cast columns under snake-case names; glue-crawler: CSV typed as Glue's crawler does.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("lakebox.toml"),
+              show_default=True, help="Where to write the file.")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+def init(profile: str, out: Path, force: bool) -> None:
+    """Write a commented lakebox.toml for a profile."""
+    if out.exists() and not force:
+        raise ConfigError(f"{out} already exists; use --force to replace it")
+    out.write_text(profile_toml(profile), encoding="utf-8")
+    console.print(f"wrote {escape(str(out))} (profile {profile}); `lakebox up` reads it from this folder")
+
+
 @main.command("settings")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -422,11 +440,15 @@ def settings_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.option("--sample-rows", default=5000, show_default=True, help="Rows of sample data for an empty lake.")
 @click.option("--endpoint/--no-endpoint", "with_endpoint", default=True, help="Also serve the local AWS endpoint.")
 @click.option("--function", help="Your Lambda for raw/ uploads, path/to/file.py:handler (replaces the watcher).")
+@setting_option("profile")
 @click.pass_context
 def up(ctx: click.Context, host: str | None, port: int | None, token: str | None, no_watch: bool,
-       sample_rows: int, with_endpoint: bool, function: str | None) -> None:
+       sample_rows: int, with_endpoint: bool, function: str | None, profile: str | None) -> None:
     """Create the lake (with sample data if empty), process what is pending, watch raw/ and serve the dashboard
     and the local AWS endpoint."""
+    if profile is not None:
+        # A profile sits beneath lakebox.toml, so choosing one here resolves every layer again.
+        ctx.obj["settings"] = ctx.obj["load"](profile=profile)
     lake = _lake(ctx, host=host, port=port, token=token, endpoint_function=function)
     if lake.is_empty():
         err.print(f"lake {lake.store.url} is empty: adding {sample_rows} sample orders")

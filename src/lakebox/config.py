@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from lakebox.core.dataset import Dataset, OutputFormat, dataset_from_config, default_dataset
 from lakebox.core.errors import InvalidInputError, check_keys
+from lakebox.core.profiles import Profile, profile_document
 
 Engine = Literal["duckdb", "athena"]
 CatalogBackend = Literal["local", "glue"]
@@ -65,6 +66,9 @@ def setting(default: Any, help: str, *, env: str | None = None, minimum: float |
 class Settings:
     """The resolved configuration. Build it with :func:`load_settings`, not by hand, except in tests."""
 
+    profile: Profile = setting(
+        "typed", "Starting point beneath lakebox.toml: typed (cast columns, snake-case names) or glue-crawler "
+        "(CSV typed by Glue's crawler: table processed, source names); `lakebox init` writes either.")
     lake: str = setting("lake", "The bucket: a folder path, or s3://bucket[/prefix] for the AWS backend.")
     as_of: dt.date | None = setting(
         None, "Reference date (YYYY-MM-DD) for the 30-day rule; defaults to today (UTC).")
@@ -75,6 +79,9 @@ class Settings:
     port: int = setting(5000, "Dashboard port.", minimum=1, maximum=65535)
     token: str | None = setting(None, "Access token for the dashboard; required when binding beyond loopback.")
     query_timeout: float = setting(30.0, "Seconds before a query is cancelled (Athena's DML timeout).")
+    allow_ddl: bool = setting(
+        True, "Run Athena DDL (CREATE/DROP TABLE and VIEW, CTAS, ALTER TABLE partitions, MSCK REPAIR) from lakebox "
+        "query, the Athena API and the endpoint; the dashboard's SQL editor never runs DDL.")
     max_result_rows: int = setting(10_000, "Rows returned to the dashboard/API per ad-hoc query.")
     max_upload_mb: int = setting(100, "Largest CSV the dashboard accepts, in MiB.")
     memory_limit: str = setting("1GB", "DuckDB memory limit for processing and queries.")
@@ -268,22 +275,26 @@ def _read_file(path: Path) -> tuple[dict[str, Any], tuple[Dataset, ...] | None]:
         raise ConfigError(f"config file {path} does not exist") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: {exc}") from exc
+    return _read_document(doc, str(path))
+
+
+def _read_document(doc: Mapping[str, Any], where: str) -> tuple[dict[str, Any], tuple[Dataset, ...] | None]:
     valid = [*BY_NAME, *_FILE_TABLES]
     table: Mapping[str, Any] = doc
     if isinstance(doc.get("lakebox"), dict):
-        check_keys(doc, ["lakebox", *_FILE_TABLES], str(path), noun="table", error=ConfigError)
+        check_keys(doc, ["lakebox", *_FILE_TABLES], where, noun="table", error=ConfigError)
         table = doc["lakebox"]
-    check_keys(table, valid, str(path), noun="setting", error=ConfigError)
-    values = {key: BY_NAME[key].parse(raw, str(path)) for key, raw in table.items() if key in BY_NAME}
+    check_keys(table, valid, where, noun="setting", error=ConfigError)
+    values = {key: BY_NAME[key].parse(raw, where) for key, raw in table.items() if key in BY_NAME}
     raw_sets = doc.get("datasets") or table.get("datasets")
     if not raw_sets:
         return values, None
     if not isinstance(raw_sets, dict):
-        raise ConfigError(f"{path}: datasets must be tables [datasets.NAME]")
+        raise ConfigError(f"{where}: datasets must be tables [datasets.NAME]")
     try:
         return values, tuple(dataset_from_config(name, body) for name, body in raw_sets.items())
     except InvalidInputError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def load_settings(
@@ -303,16 +314,33 @@ def load_settings(
     datasets: tuple[Dataset, ...] = (default_dataset(),)
 
     path = find_config_file(config_file, env)
+    from_file: dict[str, Any] = {}
+    file_sets: tuple[Dataset, ...] | None = None
     if path is not None:
         from_file, file_sets = _read_file(path)
-        values |= from_file
-        sources |= dict.fromkeys(from_file, str(path))
-        datasets = file_sets or datasets
-
+    from_env: dict[str, Any] = {}
+    env_sources: dict[str, str] = {}
     for s in SETTINGS:
         if s.env in env:
-            values[s.name] = s.parse(env[s.env], f"env {s.env}")
-            sources[s.name] = f"env {s.env}"
+            from_env[s.name] = s.parse(env[s.env], f"env {s.env}")
+            env_sources[s.name] = f"env {s.env}"
+
+    # The profile is a layer of its own just above the defaults, so it is chosen first, from the highest layer
+    # that names one; the file, the environment and the flags then override its values as usual.
+    profile = BY_NAME["profile"]
+    chosen = (profile.parse(cli["profile"], "--profile") if cli and cli.get("profile") is not None
+              else from_env.get("profile", from_file.get("profile", profile.default)))
+    if chosen != profile.default:
+        from_profile, profile_sets = _read_document(profile_document(chosen), f"profile {chosen}")
+        values |= from_profile
+        sources |= dict.fromkeys(from_profile, f"profile {chosen}")
+        datasets = profile_sets or datasets
+
+    values |= from_file
+    sources |= dict.fromkeys(from_file, str(path))
+    datasets = file_sets or datasets
+    values |= from_env
+    sources |= env_sources
 
     if values.get("region") is None:
         var = next((v for v in AWS_REGION_VARS if env.get(v)), None)

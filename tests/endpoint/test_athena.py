@@ -236,3 +236,16 @@ def test_utility_statements_have_no_header_row(athena: Any, orders: Endpoint) ->
     assert ex["StatementType"] == "UTILITY"
     rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
     assert rows == [{"Data": [{"VarCharValue": "orders_processed"}]}]  # as Athena answers SHOW TABLES
+
+
+def test_a_view_made_through_athena_is_a_glue_virtual_view(athena: Any, glue: Any, endpoint: Endpoint) -> None:
+    run_query(athena, "CREATE OR REPLACE VIEW orders_db.v_one AS SELECT 1 AS one, 'a' AS letter")
+    t = glue.get_table(DatabaseName="orders_db", Name="v_one")["Table"]
+    assert t["TableType"] == "VIRTUAL_VIEW" and t["ViewExpandedText"] == "/* Presto View */"
+    assert t["ViewOriginalText"].startswith("/* Presto View: ") and t["Parameters"]["presto_view"] == "true"
+    assert [(c["Name"], c["Type"]) for c in t["StorageDescriptor"]["Columns"]] == [("one", "int"),
+                                                                                   ("letter", "string")]
+    assert run_query(athena, "SELECT one, letter FROM orders_db.v_one") == [["one", "letter"], ["1", "a"]]
+    assert run_query(athena, "SHOW VIEWS IN orders_db") == [["v_one"]]
+    run_query(athena, "DROP VIEW orders_db.v_one")
+    assert "v_one" not in [x["Name"] for x in glue.get_tables(DatabaseName="orders_db")["TableList"]]

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from lakebox.catalog.crawler import ColumnDef, PartitionDef, TableDef
+from lakebox.catalog.views import EXPANDED_TEXT, ORIGINAL_TEXT_PARAM, TABLE_TYPE, VIEW_FORMAT, is_view
 
 _PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -66,7 +67,18 @@ class GlueConverter:
     # --- conversions ---------------------------------------------------------------------------------------
 
     def table_input(self, table: TableDef) -> dict[str, Any]:
-        """TableDef -> Glue TableInput, shaped like a crawler's table."""
+        """TableDef -> Glue TableInput, shaped like a crawler's table (or, for a view, as Athena's CREATE VIEW
+        writes it: VIRTUAL_VIEW with the Presto view text)."""
+        if is_view(table):
+            params = {k: str(v) for k, v in table.parameters.items() if k != ORIGINAL_TEXT_PARAM}
+            return {
+                "Name": table.name.lower(), "Owner": "lakebox", "TableType": TABLE_TYPE, "Retention": 0,
+                "PartitionKeys": [], "Parameters": params,
+                "ViewOriginalText": str(table.parameters[ORIGINAL_TEXT_PARAM]), "ViewExpandedText": EXPANDED_TEXT,
+                "StorageDescriptor": {"Columns": [{"Name": c.name, "Type": c.type} for c in table.columns],
+                                      "Location": "", "Compressed": False, "NumberOfBuckets": 0,
+                                      "SerdeInfo": {}, "SortColumns": [], "StoredAsSubDirectories": False},
+            }
         params = {str(k): str(v) for k, v in table.parameters.items()}
         params.setdefault("classification", table.format)
         params.setdefault("typeOfData", "file")
@@ -108,6 +120,9 @@ class GlueConverter:
         sd = t.get("StorageDescriptor", {})
         params = dict(t.get("Parameters", {}))
         version = t.get("VersionId")
+        if t.get("TableType") == TABLE_TYPE and t.get("ViewOriginalText"):
+            params[ORIGINAL_TEXT_PARAM] = t["ViewOriginalText"]
+            params["classification"] = VIEW_FORMAT
         return TableDef(
             database=t.get("DatabaseName", ""),
             name=t["Name"],

@@ -32,7 +32,6 @@ from sqlglot.errors import TokenError
 from sqlglot.tokens import Tokenizer, TokenType
 
 from lakebox.endpoint.backend import ATHENA_CATALOG, Backend, KeyRefused, QueryOutcome
-from lakebox.endpoint.ddl import is_ddl, run_ddl
 from lakebox.endpoint.jsonrpc import JsonService
 from lakebox.endpoint.protocol import AwsError
 from lakebox.query.errors import AthenaError
@@ -228,7 +227,7 @@ class AthenaService(JsonService):
                                        f"CATALOG_NOT_FOUND: Catalog '{ex.catalog}' not found")
             else:
                 sql = bind_parameters(ex.query, ex.parameters) if ex.parameters else ex.query
-                outcome = run_ddl(self.backend, sql, ex.database) if is_ddl(sql) else self._engine_run(ex, sql)
+                outcome = self._engine_run(ex, sql)
         except AwsError as exc:
             outcome = QueryOutcome("FAILED", [], [], {}, "INVALID_ARGUMENT", exc.message)
         except AthenaError as exc:
@@ -272,7 +271,9 @@ class AthenaService(JsonService):
             if outcome.csv_path is not None:
                 outcome.csv_path.unlink(missing_ok=True)
             return
-        if outcome.state == "SUCCEEDED" and outcome.csv_path is not None:
+        if outcome.statement_type == "DDL" and outcome.csv_path is not None:
+            outcome.csv_path.unlink(missing_ok=True)  # a DDL statement's result is the .txt below
+        elif outcome.state == "SUCCEEDED" and outcome.csv_path is not None:
             try:
                 self.backend.move_result(outcome.csv_path, bucket, key)
             except (OSError, KeyError, KeyRefused) as exc:

@@ -381,10 +381,11 @@ class Backend:
         """A TableDef as Glue's Table structure."""
         shapes = GlueConverter("")
         out = shapes.table_input(t)
-        out["StorageDescriptor"]["Location"] = self.s3_url(t.location)
+        if t.location:  # a view has none
+            out["StorageDescriptor"]["Location"] = self.s3_url(t.location)
         for key in ("lakebox.last_crawl", "lakebox.source"):
             out["Parameters"].pop(key, None)
-            out["StorageDescriptor"]["Parameters"].pop(key, None)
+            out["StorageDescriptor"].get("Parameters", {}).pop(key, None)
         when = _parse_time(t.updated_at)
         out.update({"DatabaseName": t.database, "CreateTime": when, "UpdateTime": when,
                     "LastAccessTime": when, "VersionId": str(t.version), "CatalogId": "000000000000",
@@ -564,7 +565,9 @@ class Backend:
             err = status.get("AthenaError", {})
             return QueryOutcome(state, [], [], stats, str(err.get("ErrorType", "GENERIC_INTERNAL_ERROR")),
                                 str(status.get("StateChangeReason", "")), int(err.get("ErrorCategory", 2)))
-        kind = "UTILITY" if sql.lstrip().split(None, 1)[0].upper() in ("SHOW", "DESCRIBE", "EXPLAIN") else "DML"
+        kind = str(ex.get("StatementType") or "DML")
+        if kind == "DML" and sql.lstrip().split(None, 1)[0].upper() in ("SHOW", "DESCRIBE", "EXPLAIN"):
+            kind = "UTILITY"
         columns = [{"name": c["Name"], "type": c["Type"]} for c in ex.get("ResultSetMetadata", {}).get(
             "ColumnInfo", [])]
         csv_path = self.lake.store.local_path(f"enriched/{engine_id}.csv")

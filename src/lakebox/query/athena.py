@@ -49,6 +49,7 @@ from lakebox.query.base import (
     Value,
     check_page_size,
 )
+from lakebox.query.ddl import is_ddl
 from lakebox.query.dialect import check_statement
 from lakebox.query.errors import SYSTEM, USER, AthenaError
 from lakebox.store.base import Store
@@ -228,8 +229,11 @@ class AthenaEngine:
     def start_query_execution(self, sql: str, database: str | None = None) -> str:
         """StartQueryExecution; returns the QueryExecutionId at once (the query runs on Athena). With
         ``read_only`` (the default) lakebox's read-only guard refuses writes before they cost anything."""
+        return self._start(sql, database, allow_ddl=self.settings.allow_ddl)
+
+    def _start(self, sql: str, database: str | None, *, allow_ddl: bool) -> str:
         db = self._database(database)
-        if self.read_only:
+        if self.read_only and not (allow_ddl and is_ddl(sql)):
             check_statement(sql, db)  # before the query costs anything on Athena
         kwargs: dict[str, object] = {
             "QueryString": sql,
@@ -351,6 +355,7 @@ class AthenaEngine:
         max_rows: int | None = None,
         timeout: float | None = None,
         write_result: bool = True,
+        allow_ddl: bool = False,
     ) -> QueryResult:
         """Run a query to completion and return its rows; failures come back as state FAILED (or CANCELLED
         when someone stopped it), never raised, exactly as from DuckEngine. ``write_result`` is accepted for
@@ -361,7 +366,7 @@ class AthenaEngine:
         t0 = self._clock()
         polls_before = self.polls
         try:
-            result.execution_id = self.start_query_execution(sql, db)
+            result.execution_id = self._start(sql, db, allow_ddl=allow_ddl and self.settings.allow_ddl)
             execution = self.wait(result.execution_id, timeout)
             status = execution.get("Status", {})
             result.state = status.get("State", "FAILED")

@@ -160,6 +160,7 @@ class QueryResult:
     stats: Stats = field(default_factory=dict)
     database: str = ""
     csv_written: bool = False  # the result CSV was written by DuckDB already
+    statement_type: str = "DML"  # Athena's StatementType: DML, DDL or UTILITY
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -237,8 +238,13 @@ class QueryEngine(Protocol):
         max_rows: int | None = None,
         timeout: float | None = None,
         write_result: bool = True,
+        allow_ddl: bool = False,
     ) -> QueryResult:
         """Run a query to completion and return its rows (up to ``max_rows``, then ``truncated``).
+
+        DDL that changes the catalog (CREATE/DROP/ALTER, CTAS, MSCK REPAIR) runs only with ``allow_ddl`` and
+        the ``allow_ddl`` setting on: ``lakebox query`` passes it, the dashboard's editor never does.
+        ``start_query_execution`` (the Athena API) runs DDL whenever the setting is on.
 
         Failures come back as state FAILED (or CANCELLED) with an ``AthenaError``, never raised. A query
         outliving ``timeout`` seconds is stopped and fails with QUERY_TIMEOUT. ``write_result=False`` skips

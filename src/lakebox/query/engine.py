@@ -32,7 +32,9 @@ from typing import cast
 
 import duckdb
 
+from lakebox.catalog.base import Catalog
 from lakebox.catalog.crawler import TableDef
+from lakebox.catalog.views import is_view, view_sql
 from lakebox.config import Settings
 from lakebox.core.sql import quote_ident, quote_literal
 from lakebox.query import trino
@@ -52,6 +54,8 @@ from lakebox.query.base import (
     page_offset,
     page_token,
 )
+from lakebox.query.ddl import SERDE_PARAM, changes_catalog, is_ddl, run_ddl
+from lakebox.query.ddl_engine import DuckDdlHost, LakeLocations
 from lakebox.query.dialect import CATALOG_NAME, Translation, check_statement, translate
 from lakebox.query.duck_errors import from_duckdb
 from lakebox.query.errors import AthenaError
@@ -75,6 +79,9 @@ class _Execution:
     database: str
     submitted: dt.datetime
     cancelled: threading.Event = field(default_factory=threading.Event)
+    #: Whether this execution may change the catalog (DDL): the Athena API and ``lakebox query`` yes, when the
+    #: ``allow_ddl`` setting says so; the dashboard never.
+    ddl_allowed: bool = False
     #: Set by a stop and when the query ends: wakes the thread that interrupts it.
     wake: threading.Event = field(default_factory=threading.Event)
 
@@ -129,6 +136,8 @@ class DuckEngine:
         with_file = f", filename={quote_literal(file_col)}" if file_col else ""
         if t.format == "parquet":
             source = f"read_parquet({listing}, hive_partitioning=false, union_by_name=true{with_file})"
+        elif SERDE_PARAM in t.parameters or t.format == "json":
+            source = _serde_source(t, listing, with_file)
         else:
             cols = "{" + ", ".join(f"{quote_literal(c.name)}: {quote_literal(_duck_type(c.type))}"
                                    for c in t.columns) + "}"
@@ -175,14 +184,16 @@ class DuckEngine:
             broken: dict[tuple[str, str], str] = {}
             for (db, name), t in tables.items():
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
-                if not t.files:
+                if is_view(t):
                     continue
                 try:
-                    con.execute(f"CREATE OR REPLACE VIEW {quote_ident(db)}.{quote_ident(name)} AS "
-                                f"{self._table_source(t, root)}")
+                    # A table whose location holds no files reads as empty, as on Athena.
+                    source = self._table_source(t, root) if t.files else _empty_source(t)
+                    con.execute(f"CREATE OR REPLACE VIEW {quote_ident(db)}.{quote_ident(name)} AS {source}")
                 except duckdb.Error as exc:
                     broken[(db, name)] = str(exc).strip().splitlines()[0]
             trino.install(con)
+            self._create_views(con, tables, broken)
             # Table folders to read, and the staging folder where DuckDB itself writes result CSVs before they
             # are renamed into enriched/ (user SQL cannot COPY: the read-only guard refuses it first).
             dirs = sorted({str(root / t.location) + "/" for t in tables.values()} | {str(scratch / "results") + "/"})
@@ -195,6 +206,47 @@ class DuckEngine:
             # cursors. Dropping the reference lets it close when the last of them finishes.
             self._db, self._db_version, self._tables, self._broken = con, version, tables, broken
             return con.cursor()
+
+    def _create_views(self, con: duckdb.DuckDBPyConnection, tables: dict[tuple[str, str], TableDef],
+                      broken: dict[tuple[str, str], str]) -> None:
+        """One DuckDB view per catalog view, its Trino SQL translated as a query would be. Views over views
+        are created in rounds until none can be added; the rest (and views that do not translate) are
+        broken, so querying them fails with the reason while everything else works."""
+        columns = {k: [(c.name, c.type) for c in [*t.columns, *t.partition_keys]] for k, t in tables.items()}
+
+        def resolve(database: str | None, name: str) -> tuple[str, str] | None:
+            key = ((database or self.settings.database).lower(), name.lower())
+            return key if key in tables else None
+
+        pending = {k: t for k, t in tables.items() if is_view(t)}
+        reasons: dict[tuple[str, str], str] = {}
+        while pending:
+            created = False
+            for key, t in list(pending.items()):
+                try:
+                    tr = translate(view_sql(t), resolve, t.database, columns)
+                    con.execute(f"CREATE OR REPLACE VIEW {quote_ident(key[0])}.{quote_ident(key[1])} AS {tr.sql}")
+                except (AthenaError, duckdb.Error, ValueError) as exc:
+                    reasons[key] = str(exc).strip().splitlines()[0]
+                    continue
+                del pending[key]
+                created = True
+            if not created:
+                break
+        broken.update({k: reasons[k] for k in pending})
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the current connection (rebuilt when the catalog changed)."""
+        return self._connection()
+
+    def staging_dir(self) -> Path:
+        """The one folder this engine's DuckDB may write into (result and CTAS staging)."""
+        return self._root() / "_lakebox" / "tmp" / "results"
+
+    def _ddl_host(self) -> DuckDdlHost:
+        if not isinstance(self.catalog, Catalog):
+            raise AthenaError("NOT_SUPPORTED", "this engine's catalog is read-only: DDL needs the lake's catalog")
+        return DuckDdlHost(self, self.catalog, LakeLocations(self.store, self.settings.endpoint_bucket))
 
     def catalog_columns(self) -> dict[tuple[str, str], list[tuple[str, str]]]:
         """Columns (then partition keys) of every table, for information_schema and Trino's type checks."""
@@ -217,8 +269,12 @@ class DuckEngine:
     def start_query_execution(self, sql: str, database: str | None = None) -> str:
         """StartQueryExecution: check the query is read-only, then run it on the engine's pool."""
         database = (database or self.settings.database).lower()
-        check_statement(sql, database)
-        run = _Execution(new_execution_id(), sql, database, dt.datetime.now(dt.UTC))
+        if is_ddl(sql):
+            _check_ddl_allowed(sql, self.settings.allow_ddl)
+        else:
+            check_statement(sql, database)
+        run = _Execution(new_execution_id(), sql, database, dt.datetime.now(dt.UTC),
+                         ddl_allowed=self.settings.allow_ddl)
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lakebox-query")
@@ -243,11 +299,13 @@ class DuckEngine:
         max_rows: int | None = None,
         timeout: float | None = None,
         write_result: bool = True,
+        allow_ddl: bool = False,
     ) -> QueryResult:
         """Run a query to completion on this thread; failures come back as state FAILED with an Athena error,
         not raised (see :meth:`QueryEngine.run_query <lakebox.query.base.QueryEngine.run_query>`)."""
         database = (database or self.settings.database).lower()
-        run = _Execution(new_execution_id(), sql, database, dt.datetime.now(dt.UTC))
+        run = _Execution(new_execution_id(), sql, database, dt.datetime.now(dt.UTC),
+                         ddl_allowed=allow_ddl and self.settings.allow_ddl)
         return self._run(run, max_rows=max_rows, timeout=timeout, write_result=write_result)
 
     def _run(self, run: _Execution, *, max_rows: int | None, timeout: float | None,
@@ -260,15 +318,21 @@ class DuckEngine:
         tr: Translation | None = None
         try:
             cur = self._connection()
-            tr = translate(run.sql, self.resolve, database, self.catalog_columns())
+            if is_ddl(run.sql):
+                self._run_ddl(run, result)
+                tr = None
+            else:
+                tr = translate(run.sql, self.resolve, database, self.catalog_columns())
             planning_ms = (time.perf_counter() - t0) * 1000
-            if tr.kind in ("show", "describe"):
+            if tr is None:
+                pass
+            elif tr.kind in ("show", "describe"):
                 self._answer_from_catalog(tr, database, result)
             else:
                 self._execute(cur, tr, result, max_rows, timeout or self.settings.query_timeout,
                               csv_key=f"{ENRICHED}{exec_id}.csv" if write_result else None, run=run)
             result.stats["DataScannedInBytes"] = sum(
-                self._tables[t].size_bytes for t in tr.tables if t in self._tables)
+                self._tables[t].size_bytes for t in tr.tables if t in self._tables) if tr else 0
         except AthenaError as exc:
             result.state, result.error = "FAILED", exc
         except duckdb.Error as exc:
@@ -389,6 +453,17 @@ class DuckEngine:
             path.unlink(missing_ok=True)
         return True
 
+    def _run_ddl(self, run: _Execution, result: QueryResult) -> None:
+        """A DDL statement (see :mod:`lakebox.query.ddl`); one that changes the catalog only when allowed."""
+        if changes_catalog(run.sql) and not run.ddl_allowed:
+            _check_ddl_allowed(run.sql, False if not self.settings.allow_ddl else None)
+        self._connection()  # the tables and views DDL resolves against are the catalog's current ones
+        out = run_ddl(self._ddl_host(), run.sql, run.database)
+        result.columns = [{"name": n, "type": "varchar"} for n in out.columns]
+        result.rows = [list(r) for r in out.rows]
+        result.row_count = len(out.rows)
+        result.statement_type = out.statement_type
+
     def _answer_from_catalog(self, tr: Translation, database: str, result: QueryResult) -> None:
         names, rows = answer_from_catalog(self.catalog, tr.sql, database)
         result.columns = [{"name": n, "type": "varchar"} for n in names]
@@ -407,7 +482,7 @@ class DuckEngine:
         meta = {
             "QueryExecutionId": result.execution_id,
             "Query": result.sql,
-            "StatementType": "DML",
+            "StatementType": result.statement_type,
             "QueryExecutionContext": {"Database": result.database, "Catalog": CATALOG_NAME},
             "ResultConfiguration": {"OutputLocation": result.result_location},
             "Status": {
@@ -522,6 +597,67 @@ def _interrupt_when_stopped(cur: duckdb.DuckDBPyConnection, run: _Execution, tim
     while not done.is_set():
         cur.interrupt()
         done.wait(0.05)
+
+
+def _check_ddl_allowed(sql: str, setting: bool | None) -> None:
+    """Refuse a catalog-changing statement: ``setting`` False means the allow_ddl setting is off, None that
+    this path (the dashboard's editor) never runs DDL."""
+    if not changes_catalog(sql) or setting:
+        return
+    word = " ".join(sql.split()[:2]).upper()
+    if setting is False:
+        raise AthenaError("NOT_SUPPORTED", f"{word} is not allowed: DDL is turned off (setting allow_ddl, "
+                          "LAKEBOX_ALLOW_DDL)")
+    raise AthenaError("NOT_SUPPORTED", f"{word} is not allowed here: lakebox runs read-only queries (SELECT, WITH, "
+                      "VALUES, SHOW, DESCRIBE, EXPLAIN); DDL runs through lakebox query and the Athena API")
+
+
+def _empty_source(t: TableDef) -> str:
+    cols = ", ".join(f"CAST(NULL AS {_duck_type(c.type)}) AS {quote_ident(c.name)}"
+                     for c in [*t.columns, *t.partition_keys])
+    return f"SELECT {cols or 'NULL AS _none'} WHERE false"
+
+
+#: A delimiter no text file holds, so read_csv returns each line whole.
+_WHOLE_LINE = "\x1e\x1f\x1e\x1f"
+
+
+def _serde_source(t: TableDef, listing: str, with_file: str) -> str:
+    """A table made by DDL, read as its SerDe reads it.
+
+    LazySimpleSerDe: split on the delimiter with no quote or escape handling, ``\\N`` is NULL, a value that
+    does not parse as its column's type is NULL, missing trailing fields are NULL. OpenCSVSerDe: quotes and
+    escapes honoured, every column a string. JSON SerDes: one object per line, keys matched to columns.
+    """
+    p = t.parameters
+    skip = int(str(p.get("skip.header.line.count", "0")) or 0)
+    if t.format == "json":
+        cols = "{" + ", ".join(f"{quote_literal(c.name)}: {quote_literal(_duck_type(c.type))}"
+                               for c in t.columns) + "}"
+        return (f"read_json({listing}, format='newline_delimited', columns={cols}, ignore_errors=true"
+                f"{with_file})")
+    extra = ", _lakebox_file" if with_file else ""
+    delim = str(p.get("field.delim", ","))
+    if str(p.get(SERDE_PARAM, "")).endswith("OpenCSVSerde"):
+        as_text = "{" + ", ".join(f"{quote_literal(c.name)}: 'VARCHAR'" for c in t.columns) + "}"
+        quote = str(p.get(f"{SERDE_PARAM}.quoteChar", '"'))
+        escape = str(p.get(f"{SERDE_PARAM}.escapeChar", "\\"))
+        source = (f"read_csv({listing}, header=false, skip={skip}, columns={as_text}, delim={quote_literal(delim)}, "
+                  f"quote={quote_literal(quote)}, escape={quote_literal(escape)}, allow_quoted_nulls=false, "
+                  f"hive_partitioning=false, auto_detect=false, strict_mode=false, null_padding=true{with_file})")
+        return f"(SELECT {', '.join(quote_ident(c.name) for c in t.columns)}{extra} FROM {source})"
+    # Each line whole (the record/unit separator pair never occurs in text), split on the delimiter as Hive
+    # does: no quotes, extra fields ignored, missing ones NULL.
+    lines = (f"read_csv({listing}, header=false, skip={skip}, columns={{'line': 'VARCHAR'}}, "
+             f"delim={quote_literal(_WHOLE_LINE)}, "
+             f"quote='', escape='', hive_partitioning=false, auto_detect=false{with_file})")
+    fields = []
+    for i, c in enumerate(t.columns):
+        raw = f"nullif(_f[{i + 1}], {quote_literal(chr(92) + 'N')})"
+        duck = _duck_type(c.type)
+        fields.append(f"{raw if duck == 'VARCHAR' else f'TRY_CAST({raw} AS {duck})'} AS {quote_ident(c.name)}")
+    return (f"(SELECT {', '.join(fields)}{extra} FROM "
+            f"(SELECT string_split(line, {quote_literal(delim)}) AS _f{extra} FROM {lines}))")
 
 
 def _unprocessed(execution_id: str, code: str, message: str) -> UnprocessedQueryExecutionId:

@@ -78,10 +78,17 @@
   };
 
   const MONTH_VALUE = /^(\d{4})-(\d{2})-01(?:[ T]00:00:00(?:\.0+)?)?$/;
-  /** A month bucket column (date_trunc('month', ...)): named *month* and every value the first of a month. */
+  const MONTH_TEXT = /^\d{4}-(0[1-9]|1[0-2])$/;
+  /**
+   * A month bucket column: named *month*, and either dates that are all the first of a month
+   * (date_trunc('month', ...)) or varchar 'YYYY-MM' (date_format(d, '%Y-%m'), the original's queries).
+   */
   LB.isMonthColumn = function isMonthColumn(col, rows, i) {
-    if (!col || !/month/i.test(col.name || "") || !/^(date|timestamp)/.test(col.type || "")) return false;
-    return rows.length > 0 && rows.every((r) => r[i] === null || MONTH_VALUE.test(String(r[i])));
+    if (!col || !/month/i.test(col.name || "")) return false;
+    const type = col.type || "";
+    const shape = /^(date|timestamp)/.test(type) ? MONTH_VALUE : /^(varchar|char)/.test(type) ? MONTH_TEXT : null;
+    if (!shape) return false;
+    return rows.length > 0 && rows.every((r) => r[i] === null || shape.test(String(r[i])));
   };
   LB.monthLabel = function monthLabel(v, long) {
     const m = MONTH_VALUE.exec(String(v)) || /^(\d{4})-(\d{2})$/.exec(String(v));
