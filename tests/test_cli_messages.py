@@ -85,6 +85,7 @@ def test_an_unknown_column_far_from_every_name_gets_no_guess(lake_dir: Path) -> 
 
 
 def test_an_empty_lake_says_how_to_load_data(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()  # a lake folder with nothing in it (a missing folder is NoSuchBucket)
     line = one_error(lakebox(tmp_path / "empty", "query", "SELECT * FROM orders_processed"), 1)
     assert line == ("TABLE_NOT_FOUND: line 1:15: Table 'awsdatacatalog.orders_db.orders_processed' does not exist; "
                     "the catalog has no tables yet: load a CSV first (lakebox ingest FILE.csv, or the dashboard's "

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping, Sequence
 
 from sqlglot import exp
@@ -167,8 +168,18 @@ def column_problems(tree: exp.Expr, sql: str, table_columns: Callable[[exp.Table
     """COLUMN_NOT_FOUND for each column no source provides (Trino resolves names before types, so these come
     before any type error), with its place in Trino's order of analysis."""
     out: list[Problem] = []
-    for col in unresolved(tree, table_columns):
+    missing = unresolved(tree, table_columns)
+    if not missing:
+        return out
+    known: set[str] = set()
+    for table in tree.find_all(exp.Table):
+        known.update(table_columns(table) or {})
+    for col in missing:
         line, c = position_of(col.this, sql)
+        # Athena's message stops at "cannot be resolved"; the hint names the closest column in scope.
+        near = difflib.get_close_matches(col.name.lower(), sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean '{near[0]}'?" if near else ""
         out.append((analysis_order(col), AthenaError(
-            "COLUMN_NOT_FOUND", at(f"Column '{col.name.lower()}' cannot be resolved", line, c), line=line, column=c)))
+            "COLUMN_NOT_FOUND", at(f"Column '{col.name.lower()}' cannot be resolved{hint}", line, c),
+            line=line, column=c)))
     return out
