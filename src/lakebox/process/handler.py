@@ -18,8 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from lakebox.catalog.crawl import CatalogUpdater
 from lakebox.config import Settings, load_settings
 from lakebox.core.runs import RunRecord, now_iso
@@ -79,6 +77,8 @@ def _process_object(
         return prev
 
     # DuckDB comes with the first file processed, not with importing the handler (`lakebox status`).
+    import duckdb
+
     from lakebox.process.pool import POOL
     from lakebox.process.publish import publish_outputs, remove_stale
     from lakebox.process.transform import RejectedFile, transform_csv
