@@ -10,7 +10,8 @@ bytes scanned. The metadata files are the query history.
 the caller's thread, so it costs no hand-over. Bytes scanned (``DataScannedInBytes``) is what DuckDB's
 profiler counts: the compressed column data read after partition pruning, column pruning and row groups
 skipped by their statistics, which is what Athena bills for Parquet (Athena's 10 MB minimum is not applied).
-Where no profiled cursor is free it falls back to the size of the tables' files, an upper bound.
+Where no profiled cursor is free, or a query reads no column data (``COUNT(*)`` from Parquet metadata), it is
+the size of the tables' files, an upper bound.
 
 Partitioned tables whose files all sit in ``key=value`` folders are read with DuckDB's hive reader, so a
 filter on a partition column skips the other partitions' files.
@@ -367,7 +368,9 @@ class DuckEngine:
             else:
                 scanned = self._execute(cur, tr, result, max_rows, timeout or self.settings.query_timeout,
                                         csv_key=f"{ENRICHED}{exec_id}.csv" if write_result else None, run=run)
-            result.stats["DataScannedInBytes"] = scanned if scanned is not None else sum(
+            # A query DuckDB answers from Parquet metadata alone (COUNT(*)) reads no column data; Athena still
+            # reports bytes for it, so it gets the tables' size (the upper bound) rather than 0.
+            result.stats["DataScannedInBytes"] = scanned if scanned else sum(
                 self._tables[t].size_bytes for t in tr.tables if t in self._tables) if tr else 0
         except AthenaError as exc:
             result.state, result.error = "FAILED", exc
