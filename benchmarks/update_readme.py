@@ -14,6 +14,11 @@ SECTIONS = {
     "latency": "From a file landing in raw/ to its rows being queryable (`benchmarks/bench_latency.py`)",
     "web": "The dashboard and its API (`benchmarks/bench_web.py`)",
     "endpoint": "The local AWS endpoint against in-process and moto (`benchmarks/bench_endpoint.py`)",
+    "scale": "Processing at scale against a bare DuckDB one-liner (`benchmarks/bench_scale.py`)",
+    "files": "Many small files through the watcher (`benchmarks/bench_files.py`)",
+    "compact": "Compaction: the five queries before and after (`benchmarks/bench_compact.py`)",
+    "partitions": "Monthly partitions: bytes scanned (`benchmarks/bench_partitions.py`)",
+    "query": "Query fixed costs and the CLI (`benchmarks/bench_query.py`)",
 }
 
 

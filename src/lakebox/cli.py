@@ -23,23 +23,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from lakebox.config import BY_NAME, SETTINGS, ConfigError, Settings, load_settings
 from lakebox.core.errors import InvalidInputError, LakeboxError
 from lakebox.core.profiles import PROFILES, profile_toml
 from lakebox.core.runs import RunRecord
 from lakebox.deploy.cli import deploy
-from lakebox.lake import Lake
-from lakebox.query.base import QueryResult, query_history
+from lakebox.query.base import QueryResult
 from lakebox.query.named import NamedQuery, ParamError
-from lakebox.trigger.deadletter import list_failed
-from lakebox.web.dashboard import LakeServices
 
+# Imported where used, not here: `lakebox --help` and `lakebox status` must not pay for DuckDB, sqlglot,
+# boto3 or Flask (the pipeline's modules import them), and `lakebox query` only for what a query needs.
 if TYPE_CHECKING:
+    from rich.table import Table
+
+    from lakebox.lake import Lake
     from lakebox.trigger.state import JobResult
     from lakebox.trigger.watcher import Watcher
+    from lakebox.web.dashboard import LakeServices
 
 
 class _Console(Console):
@@ -104,14 +105,24 @@ def _settings(ctx: click.Context, **flags: Any) -> Settings:
 
 
 def _lake(ctx: click.Context, **flags: Any) -> Lake:
+    from lakebox.lake import Lake
+
     return Lake(_settings(ctx, **flags))
 
 
 def _existing_lake(ctx: click.Context) -> Lake:
     """The lake for a read-only command: it must exist already (read-only commands never create one)."""
+    from lakebox.lake import Lake
+
     lake = Lake(_settings(ctx), create=False)
     _ = lake.store  # fails now, with the reason, rather than in the middle of the output
     return lake
+
+
+def _table(**kwargs: Any) -> Table:
+    from rich.table import Table
+
+    return Table(**kwargs)
 
 
 @click.group(cls=LakeboxGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -139,7 +150,7 @@ def main(ctx: click.Context, /, config: str | None, **flags: Any) -> None:
 
 
 def _runs_table(title: str, runs: list[tuple[str, RunRecord]]) -> Table:
-    t = Table(title=title, title_justify="left")
+    t = _table(title=title, title_justify="left")
     for col in ("file", "read", "kept", "dropped", "quarantined", "status", "ms"):
         t.add_column(col, justify="right" if col not in ("file", "status") else "left")
     for name, r in runs:
@@ -176,6 +187,8 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], as_of: str | None, outpu
     """Copy FILES into raw/, process each one and update the catalog."""
     lake = _lake(ctx, as_of=as_of, output_format=output_format)
     done: list[tuple[str, RunRecord]] = []
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("processing", total=len(files))
@@ -212,7 +225,7 @@ def crawl(ctx: click.Context) -> None:
     """Crawl processed/ into the catalog (Glue's StartCrawler, run to completion)."""
     lake = _lake(ctx)
     tables = lake.crawl()
-    t = Table(title=f"catalog {lake.settings.database}", title_justify="left")
+    t = _table(title=f"catalog {lake.settings.database}", title_justify="left")
     for col in ("table", "version", "files", "rows", "columns", "partitions"):
         t.add_column(col)
     for tb in tables:
@@ -252,7 +265,7 @@ def _param_values(params: tuple[str, ...]) -> dict[str, str]:
 
 def _print_table(result: QueryResult, limit: int) -> None:
     """The result as a table of at most ``limit`` rows (0: all), with a footer saying what was left out."""
-    t = Table()
+    t = _table()
     for c in result.columns:
         t.add_column(f"{escape(c['name'])}\n[dim]{escape(c['type'])}[/dim]")
     total = len(result.rows)
@@ -269,6 +282,21 @@ def _print_table(result: QueryResult, limit: int) -> None:
     if hidden:
         console.print(f"{hidden:,} more row(s) not shown; --max-rows 0 prints all {total:,}, "
                       "--format csv writes them as CSV", soft_wrap=True)
+
+
+@main.command()
+@click.option("--target-mb", type=click.IntRange(min=1), default=128, show_default=True,
+              help="Size of the merged files in MB (Athena reads files of about 128 MB best).")
+@click.pass_context
+def compact(ctx: click.Context, target_mb: int) -> None:
+    """Merge the small files of each processed folder (each partition) into files of about --target-mb.
+
+    Readers see the old files or the merged ones, never both: the catalog swaps them in one transaction.
+    Which raw file each row came from is kept, so reprocessing a raw file later still replaces its rows."""
+    lake = _lake(ctx)
+    merged = lake.catalog_updater.compact(target_mb * 1024 * 1024)
+    replaced = sum(len(m.replaced) for m in merged)
+    console.print(f"compacted {replaced:,} files into {len(merged):,}" if merged else "nothing to compact")
 
 
 @main.command()
@@ -314,7 +342,7 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
 def queries(ctx: click.Context) -> None:
     """List the named queries and the queries saved from the dashboard."""
     lake = _lake(ctx)
-    t = Table()
+    t = _table()
     for col in ("name", "title", "parameters", "kind"):
         t.add_column(col)
     builtin = lake.named_queries
@@ -330,9 +358,15 @@ def queries(ctx: click.Context) -> None:
 def history(ctx: click.Context, limit: int) -> None:
     """Show the query history (enriched/*.metadata)."""
     lake = _existing_lake(ctx)
-    t = Table()
+    t = _table()
+
+
+    lake = _lake(ctx)
+    t = _table()
     for col in ("execution id", "state", "ms", "rows", "query"):
         t.add_column(col)
+    from lakebox.query.base import query_history
+
     for m in query_history(lake.engine, limit):
         t.add_row(m.get("QueryExecutionId", ""), m.get("Status", {}).get("State", ""),
                   f"{m.get('Statistics', {}).get('TotalExecutionTimeInMillis', 0):.0f}", str(m.get("RowCount", "")),
@@ -371,6 +405,8 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Show the catalog's tables, recent runs and failures."""
     lake = _existing_lake(ctx)
     st = lake.status()
+    from lakebox.trigger.deadletter import list_failed
+
     failed = list_failed(lake.store)
     if as_json:
         click.echo(json.dumps(st | {"failed": failed}, indent=2, default=str))
@@ -379,7 +415,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
     if not st["tables"]:
         err.print("no tables yet: `lakebox ingest FILE.csv` loads a CSV of orders, `lakebox up` adds sample orders",
                   soft_wrap=True)
-    t = Table(title="tables", title_justify="left")
+    t = _table(title="tables", title_justify="left")
     for col in ("table", "version", "files", "rows", "last crawl"):
         t.add_column(col)
     for tb in st["tables"]:
@@ -423,7 +459,7 @@ def settings_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    t = Table()
+    t = _table()
     for col in ("setting", "env", "type", "default", "value", "help"):
         t.add_column(col)
     for r in rows:
@@ -475,6 +511,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, token: str | N
 
 def dashboard_services(lake: Lake) -> LakeServices:
     """What the dashboard uses of ``lake`` (the web never sees the Lake itself)."""
+    from lakebox.web.dashboard import LakeServices
+
     return LakeServices(settings=lake.settings, store=lake.store, ledger=lake.ledger, engine=lake.engine,
                         catalog=lake.catalog, named_queries=lake.named_queries, upload=lake.upload,
                         on_processed=lake.on_processed)

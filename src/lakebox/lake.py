@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 from lakebox.catalog.base import Catalog
 from lakebox.catalog.crawl import CatalogUpdater, open_catalog
@@ -26,13 +26,14 @@ from lakebox.core.runs import RunRecord
 from lakebox.process.handler import handle_event, process_object
 from lakebox.process.keylocks import KeyLocks
 from lakebox.process.runs import RunLedger
-from lakebox.process.sample import write_sample
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
 from lakebox.store import open_store
 from lakebox.store.base import Store, validate_key
 from lakebox.store.diskspace import disk_full
-from lakebox.trigger.watcher import WatchConfig, Watcher, WatchOverrides
+
+if TYPE_CHECKING:
+    from lakebox.trigger.watcher import Watcher, WatchOverrides
 
 
 @dataclass
@@ -203,6 +204,8 @@ class Lake:
         key = "raw/sample_orders.csv"
         tmp = self.store.temp_path(key)
         try:
+            from lakebox.process.sample import write_sample  # DuckDB: not for `lakebox status`
+
             write_sample(tmp, rows, as_of or self.settings.reference_date())
             self.store.upload_file(key, tmp)
         finally:
@@ -230,6 +233,8 @@ class Lake:
         """A watcher on this lake's ``raw/``; ``overrides`` take precedence over the settings.
 
         Raises ``WatchError`` when the lake is not a local folder."""
+        from lakebox.trigger.watcher import WatchConfig, Watcher  # watchdog: not for `lakebox status`
+
         return Watcher(
             store=self.store,
             ledger=self.ledger,

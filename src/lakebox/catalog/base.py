@@ -143,6 +143,21 @@ class Catalog(Protocol):
         """GetCrawler: its state. Raises :class:`EntityNotFoundError` for an unknown crawler."""
         ...
 
+    def apply_files(self, database: str, name: str, added: Sequence[FileInfo],
+                    removed: Sequence[str] = ()) -> TableDef | None:
+        """lakebox's incremental crawl of one table: record ``added`` files (replacing same keys) and forget
+        ``removed`` keys, updating counts and partitions at a cost independent of the table's size. Returns
+        the table as stored (its ``files`` left empty), or None when the table does not exist or the change
+        needs a full crawl (new columns, another layout); nothing is written then. Glue has no such action:
+        ``GlueCatalog`` always answers None and the caller crawls."""
+        ...
+
+    def files_from_source(self, database: str, name: str, raw_key: str) -> list[FileInfo]:
+        """The table's files holding rows of ``raw_key`` by their recorded provenance (``FileInfo.sources``):
+        its own outputs and the compacted files its rows were merged into. ``GlueCatalog`` records no
+        provenance (compaction is local-only) and answers []."""
+        ...
+
     def get_files(self, database: str, name: str) -> dict[str, FileInfo]:
         """The crawler's per-file cache of a table (key -> what the last crawl read), so a re-crawl reads
         only new or changed files."""

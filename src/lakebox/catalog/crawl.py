@@ -11,6 +11,11 @@ satisfied only by a crawl that *started after* it was called (after the run's ou
 Requests that arrive while a crawl runs are coalesced into the next one, so N workers finishing together
 cost at most two crawls, not N.
 
+Cost per file: when the run says what it wrote (``RunRecord.output_files``, from the writer) and every output
+is still there with that ETag, the local catalog takes the file in as a delta (:meth:`Catalog.apply_files`):
+no listing, no footer read, nothing rewritten per file already in the table, so the thousandth file costs
+what the first did. Anything else (Glue, a schema change, a deleted raw object, an older run) crawls.
+
 Across processes (concurrent Lambda invocations on Glue) no lock is possible: there the per-run update only
 adds partitions (``prune=False``) and never deletes what its listing missed; ``lakebox crawl`` prunes.
 """
@@ -20,15 +25,18 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lakebox.catalog.base import Catalog, CatalogConfigError
-from lakebox.catalog.crawler import TableDef, build_table, sanitize_table_name
-from lakebox.catalog.files import collect_file_infos, table_parameters
+from lakebox.catalog.crawler import ColumnDef, FileInfo, TableDef, build_table, sanitize_table_name
 from lakebox.catalog.glue import GlueCatalog
 from lakebox.catalog.local import LocalCatalog
 from lakebox.config import Settings
 from lakebox.core.runs import RunRecord
-from lakebox.store.base import Store
+from lakebox.store.base import NoSuchKeyError, Store
+
+if TYPE_CHECKING:
+    from lakebox.catalog.compact import Compacted
 
 #: The local catalog's SQLite file, inside the lake.
 CATALOG_KEY = "_lakebox/catalog.sqlite"
@@ -131,6 +139,11 @@ class CatalogUpdater:
         if self.crawler_name:
             self.catalog.start_crawler(self.crawler_name)  # False (running) is fine: that run covers us
             return None
+        added = self._published_files(run)
+        if added:
+            table = self._apply_run(prefix, run, added)
+            if table is not None:
+                return table
         updates = self._updates
         with updates.tickets:
             updates.requested[prefix] += 1
@@ -140,13 +153,69 @@ class CatalogUpdater:
                 return None  # a crawl that began after our request already finished
             with updates.tickets:
                 start = updates.requested[prefix]
-            table = self._crawl_prefix(prefix, self.prune_on_update)
+            table = self._crawl_prefix(prefix, self.prune_on_update, added)
             updates.covered[prefix] = start
             return table
 
-    def _crawl_prefix(self, prefix: str, prune: bool) -> TableDef | None:
+    def _apply_run(self, prefix: str, run: RunRecord, added: list[FileInfo]) -> TableDef | None:
+        """The run's outputs as a catalog delta, with the raw object's old rows taken out of any file they
+        were compacted into (rewritten without them), in one catalog transaction."""
         database, name = table_location(self.settings, prefix)
-        files = collect_file_infos(self.store, prefix, self.catalog.get_files(database, name))
+        skip = {*run.output_keys, *run.replaced_keys}
+        with self._updates.lock:
+            holders = [f for f in self.catalog.files_from_source(database, name, run.raw_key) if f.key not in skip]
+            rewritten: list[FileInfo] = []
+            emptied: list[str] = []
+            if holders:
+                # DuckDB is imported only when a file has to be rewritten: `lakebox status` never needs it.
+                from lakebox.catalog.compact import drop_source_rows
+
+                rewritten, emptied = drop_source_rows(self.store, holders, run.raw_key, self.settings.memory_limit)
+            table = self.catalog.apply_files(database, name, [*added, *rewritten], [*run.replaced_keys, *emptied])
+            for key in emptied if table is not None else [f.key for f in rewritten]:
+                self.store.delete_object(key)  # after the swap: readers never see the rows twice or not at all
+        return table
+
+    def compact(self, target_bytes: int | None = None) -> list[Compacted]:
+        """``lakebox compact``: merge each table's small files into files of about ``target_bytes`` (128 MB by
+        default), swapping them into the catalog under the update lock (see :mod:`lakebox.catalog.compact`)."""
+        from lakebox.catalog.compact import DEFAULT_TARGET_BYTES, compact_table
+
+        if self.settings.catalog == "glue":
+            raise CatalogConfigError("compaction needs the local catalog (lakebox compact on a local lake)")
+        out: list[Compacted] = []
+        for prefix in sorted({d.processed_prefix for d in self.settings.datasets}):
+            database, name = table_location(self.settings, prefix)
+            out += compact_table(self.store, self.catalog, database, name,
+                                 target_bytes=target_bytes or DEFAULT_TARGET_BYTES,
+                                 memory_limit=self.settings.memory_limit, swap_lock=self._updates.lock)
+        return out
+
+    def _published_files(self, run: RunRecord) -> list[FileInfo]:
+        """The run's outputs as the writer described them, if each is still in place with that ETag (a file
+        replaced or deleted since needs a crawl to be described); [] otherwise."""
+        if run.status != "ok" or not run.output_files or len(run.output_files) != len(run.output_keys):
+            return []
+        files = []
+        for d in run.output_files:
+            try:
+                if self.store.head_object(d["key"]).etag != d["etag"]:
+                    return []
+            except NoSuchKeyError:
+                return []
+            files.append(FileInfo(d["key"], int(d["size"]), d["etag"], int(d["rows"]),
+                                  tuple(ColumnDef(n, t) for n, t in d["columns"]), d["format"],
+                                  sources=tuple((k, int(a), int(n)) for k, a, n in d.get("sources", []))))
+        return files
+
+    def _crawl_prefix(self, prefix: str, prune: bool, described: list[FileInfo] | None = None) -> TableDef | None:
+        """Crawl ``prefix``; files in ``described`` (a run's outputs, as their writer described them) need no
+        footer read, and keep their provenance."""
+        from lakebox.catalog.files import collect_file_infos, table_parameters
+
+        database, name = table_location(self.settings, prefix)
+        known = self.catalog.get_files(database, name) | {f.key: f for f in described or ()}
+        files = collect_file_infos(self.store, prefix, known)
         table = build_table(database, name, prefix, files, parameters=table_parameters(files))
         if table is None:
             if prune:

@@ -64,6 +64,10 @@ class FileInfo:
     #: CSV only: what Glue's classifier detected (the table's field.delim and skip.header.line.count).
     delimiter: str = ","
     has_header: bool = True
+    #: Provenance: (raw key, first row, row count) for each run of rows in the file, in file order. A
+    #: processed file has one entry; a compacted file one per file merged into it. () when unknown (a file
+    #: the crawler found but lakebox did not write).
+    sources: tuple[tuple[str, int, int], ...] = ()
 
 
 @dataclass
@@ -214,6 +218,57 @@ def build_table(
         row_count=sum(f.rows for f in files),
         size_bytes=sum(f.size for f in files),
         parameters=params,
+    )
+
+
+def apply_file_delta(table: TableDef, added: Sequence[FileInfo], removed: Sequence[FileInfo]) -> TableDef | None:
+    """``table`` with ``removed`` files taken out and ``added`` ones put in, touching only their partitions:
+    what a crawl of the folder would give, at a cost independent of how many files the table has.
+
+    ``table.files`` is not consulted (the local catalog keeps the key list outside the table's row). Returns
+    None when the delta could change what a full crawl decides (a new column or type, another format or
+    partition depth, the table emptied): the caller then crawls the folder.
+    """
+    cols = {c.name: c.type for c in table.columns}
+    part_names = {c.name for c in table.partition_keys}
+    depth = len(table.partition_keys)
+    for f in added:
+        if f.format != table.format:
+            return None
+        if f.format == "csv" and (table.parameters.get("field.delim", ",") != f.delimiter or
+                                  table.parameters.get("skip.header.line.count") != ("1" if f.has_header else "0")):
+            return None
+        if any(c.name not in part_names and cols.get(c.name) != c.type for c in f.columns):
+            return None
+        keys, _ = partition_spec(f.key[len(table.location):].split("/")[:-1])
+        if len(keys) != depth or [c.name for c in table.partition_keys] != keys:
+            return None
+    file_count = table.file_count + len(added) - len(removed)
+    if file_count <= 0:
+        return None
+    parts = {p.values: PartitionDef(p.values, p.location, p.file_count, p.row_count, p.size_bytes)
+             for p in table.partitions}
+    for sign, group in ((-1, removed), (1, added)):
+        for f in group:
+            if not depth:
+                continue
+            rel_dirs = f.key[len(table.location):].split("/")[:-1]
+            _, values = partition_spec(rel_dirs)
+            loc = table.location + "/".join(rel_dirs) + "/"
+            p = parts.setdefault(tuple(values), PartitionDef(tuple(values), loc))
+            p.file_count += sign
+            p.row_count += sign * f.rows
+            p.size_bytes += sign * f.size
+    rows = table.row_count + sum(f.rows for f in added) - sum(f.rows for f in removed)
+    size = table.size_bytes + sum(f.size for f in added) - sum(f.size for f in removed)
+    params = dict(table.parameters) | {"objectCount": str(file_count), "recordCount": str(rows),
+                                       "sizeKey": str(size)}
+    return TableDef(
+        database=table.database, name=table.name, location=table.location, format=table.format,
+        columns=list(table.columns), partition_keys=list(table.partition_keys),
+        partitions=sorted((p for p in parts.values() if p.file_count > 0), key=lambda p: p.values),
+        files=[], file_count=file_count, row_count=rows, size_bytes=size, parameters=params,
+        version=table.version, updated_at=table.updated_at, last_crawl=table.last_crawl,
     )
 
 

@@ -347,6 +347,17 @@ class GlueCatalog:
 
     # --- crawler file cache --------------------------------------------------------------------------------
 
+    def apply_files(self, database: str, name: str, added: Sequence[FileInfo],
+                    removed: Sequence[str] = ()) -> TableDef | None:
+        """Always None: concurrent Lambdas share no lock, so Glue tables are kept by the crawl path, which
+        only adds partitions per run (see ``catalog.crawl``)."""
+        return None
+
+    def files_from_source(self, database: str, name: str, raw_key: str) -> list[FileInfo]:
+        """Always []: Glue tables are never compacted by lakebox, so each raw object's rows are in its own
+        outputs, which the handler replaces."""
+        return []
+
     def get_files(self, database: str, name: str) -> dict[str, FileInfo]:
         return self.files.get(database, name)
 

@@ -4,6 +4,10 @@ Implements :class:`~lakebox.catalog.base.Catalog` (method names are Glue's actio
 ``GlueCatalog`` can be found with grep). Every write is one SQLite
 transaction, so a crash (even SIGKILL) leaves the previous or the new state, never a torn one.
 ``data_version`` increases with every change: the dashboard's cache is keyed on it.
+
+A table's row holds its definition and partitions; its file list lives in ``table_files``, one row per file,
+so adding a file to a table of any size writes one row there, one in the crawler's file cache and the table's
+row (:meth:`LocalCatalog.apply_files`), never every file again.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from lakebox.catalog.base import (
     CrawlRunner,
     EntityNotFoundError,
 )
-from lakebox.catalog.crawler import ColumnDef, FileInfo, PartitionDef, TableDef, schema_changed
+from lakebox.catalog.crawler import (
+    ColumnDef,
+    FileInfo,
+    PartitionDef,
+    TableDef,
+    apply_file_delta,
+    schema_changed,
+)
 from lakebox.store.diskspace import disk_full
 
 _SCHEMA = """
@@ -38,7 +49,9 @@ CREATE TABLE IF NOT EXISTS table_versions (
   PRIMARY KEY (database, name, version));
 CREATE TABLE IF NOT EXISTS files (
   database TEXT, name TEXT, key TEXT, etag TEXT, size INTEGER, rows INTEGER, columns TEXT, format TEXT,
-  delimiter TEXT, has_header INTEGER, PRIMARY KEY (database, name, key));
+  delimiter TEXT, has_header INTEGER, sources TEXT, PRIMARY KEY (database, name, key));
+CREATE TABLE IF NOT EXISTS table_files (
+  database TEXT, name TEXT, key TEXT, PRIMARY KEY (database, name, key));
 """
 
 
@@ -70,6 +83,11 @@ def _table_from_body(body: str) -> TableDef:
     )
 
 
+def _file_row(database: str, name: str, f: FileInfo) -> tuple[object, ...]:
+    return (database, name, f.key, f.etag, f.size, f.rows, json.dumps([[c.name, c.type] for c in f.columns]),
+            f.format, f.delimiter, int(f.has_header), json.dumps([list(x) for x in f.sources]))
+
+
 class LocalCatalog:
     """A Glue-like catalog stored in SQLite.
 
@@ -83,6 +101,7 @@ class LocalCatalog:
         self._crawlers: dict[str, CrawlRunner] = {}
         self._running: dict[str, threading.Lock] = {}
         self._last_status: dict[str, str] = {}
+        self._local = threading.local()
         with self._conn() as con:
             con.executescript(_SCHEMA)
             self._migrate(con)
@@ -90,25 +109,37 @@ class LocalCatalog:
     def _migrate(self, con: sqlite3.Connection) -> None:
         """Bring catalogs written by older lakebox versions up to the current schema."""
         have = {r[1] for r in con.execute("PRAGMA table_info(files)")}
-        for column, ddl in (("delimiter", "TEXT"), ("has_header", "INTEGER")):
+        for column, ddl in (("delimiter", "TEXT"), ("has_header", "INTEGER"), ("sources", "TEXT")):
             if column not in have:
                 con.execute(f"ALTER TABLE files ADD COLUMN {column} {ddl}")
+        # Older catalogs kept each table's file list inside its row: move it to table_files.
+        for database, name, body in con.execute("SELECT database, name, body FROM tables").fetchall():
+            d = json.loads(body)
+            if "files" in d:
+                con.executemany("INSERT OR IGNORE INTO table_files VALUES (?, ?, ?)",
+                                [(database, name, k) for k in d.pop("files")])
+                con.execute("UPDATE tables SET body = ? WHERE database = ? AND name = ?",
+                            (json.dumps(d), database, name))
 
     @contextmanager
     def _conn(self) -> Iterator[sqlite3.Connection]:
-        try:
-            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        except sqlite3.OperationalError as exc:
-            raise self._io_error(exc) from exc
-        try:
+        """This thread's connection, opened once: closing the last connection checkpoints the WAL into the
+        database file, which per call cost more than the update itself."""
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            try:
+                con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            except sqlite3.OperationalError as exc:
+                raise self._io_error(exc) from exc
             try:
                 con.execute("PRAGMA journal_mode=WAL")
                 con.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.OperationalError as exc:
+                con.close()
                 raise self._io_error(exc) from exc
-            yield con
-        finally:
-            con.close()
+            # Thread-local: a thread's connection is closed when the thread ends and its locals are freed.
+            self._local.con = con
+        yield con
 
     def _io_error(self, exc: sqlite3.OperationalError) -> Exception:
         """The catalog file cannot be opened: a full disk says so, anything else names the file."""
@@ -154,14 +185,18 @@ class LocalCatalog:
                 rows = con.execute(
                     "SELECT body FROM tables WHERE database = ? ORDER BY name", (database.lower(),)
                 ).fetchall()
-        return [_table_from_body(r[0]) for r in rows]
+            tables = [_table_from_body(r[0]) for r in rows]
+            for t in tables:
+                t.files = self._table_files(con, t.database, t.name)
+        return tables
 
     def get_table(self, database: str, name: str) -> TableDef | None:
         with self._conn() as con:
-            row = con.execute(
-                "SELECT body FROM tables WHERE database = ? AND name = ?", (database.lower(), name.lower())
-            ).fetchone()
-        return _table_from_body(row[0]) if row else None
+            return self._read_table(con, database, name)
+
+    def _table_files(self, con: sqlite3.Connection, database: str, name: str) -> list[str]:
+        return [r[0] for r in con.execute(
+            "SELECT key FROM table_files WHERE database = ? AND name = ? ORDER BY key", (database, name))]
 
     def create_table(self, table: TableDef) -> None:
         with self._tx() as con:
@@ -194,37 +229,86 @@ class LocalCatalog:
                 self._replace_files(con, table.database, table.name, files)
         return table
 
-    def _read_table(self, con: sqlite3.Connection, database: str, name: str) -> TableDef | None:
+    def _read_table(self, con: sqlite3.Connection, database: str, name: str, *,
+                    with_files: bool = True) -> TableDef | None:
         row = con.execute(
             "SELECT body FROM tables WHERE database = ? AND name = ?", (database.lower(), name.lower())
         ).fetchone()
-        return _table_from_body(row[0]) if row else None
+        if row is None:
+            return None
+        table = _table_from_body(row[0])
+        if with_files:
+            table.files = self._table_files(con, table.database, table.name)
+        return table
+
+    def apply_files(self, database: str, name: str, added: Sequence[FileInfo],
+                    removed: Sequence[str] = ()) -> TableDef | None:
+        """Add (or replace) ``added`` files and drop ``removed`` keys, in one transaction whose cost does not
+        grow with the table: the table's row (counts, partitions) and one cache row per file. None when the
+        table does not exist or the change needs a crawl (see :func:`~lakebox.catalog.crawler.apply_file_delta`);
+        nothing is written then."""
+        database, name = database.lower(), name.lower()
+        with self._tx() as con:
+            table = self._read_table(con, database, name, with_files=False)
+            if table is None:
+                return None
+            touched = sorted({*removed, *(f.key for f in added)})
+            marks = ",".join("?" * len(touched))
+            listed = {r[0] for r in con.execute(
+                f"SELECT key FROM table_files WHERE database = ? AND name = ? AND key IN ({marks})",
+                (database, name, *touched))}
+            cached = self._cached_files(con, database, name, touched)
+            if listed - set(cached):
+                return None  # a listed file the cache does not describe: only a crawl can say what it holds
+            old = [cached[k] for k in touched if k in listed]
+            new = apply_file_delta(table, added, old)
+            if new is None:
+                return None
+            self._write_table(con, new, table, archive=False, last_crawl=_now(), files=False)
+            gone = [k for k in removed if k not in {f.key for f in added}]
+            con.executemany("DELETE FROM table_files WHERE database = ? AND name = ? AND key = ?",
+                            [(database, name, k) for k in gone])
+            con.executemany("DELETE FROM files WHERE database = ? AND name = ? AND key = ?",
+                            [(database, name, k) for k in gone])
+            con.executemany("INSERT OR IGNORE INTO table_files VALUES (?, ?, ?)",
+                            [(database, name, f.key) for f in added])
+            con.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [_file_row(database, name, f) for f in added])
+        new.files = []  # not read back: the caller has the delta, and reading every key is what this avoids
+        return new
 
     def _write_table(self, con: sqlite3.Connection, table: TableDef, old: TableDef | None, *, archive: bool,
-                     last_crawl: str | None) -> None:
+                     last_crawl: str | None, files: bool = True) -> None:
         """Store ``table`` (normalising its names, version and times in place); ``archive`` starts a new
-        version (kept in table_versions), as Glue's UpdateTable without SkipArchive does."""
+        version (kept in table_versions), as Glue's UpdateTable without SkipArchive does. ``files`` replaces
+        the table's file list with ``table.files``; the incremental path edits it row by row instead."""
         now = _now()
         table.database, table.name = table.database.lower(), table.name.lower()
         con.execute("INSERT OR IGNORE INTO databases VALUES (?, ?)", (table.database, now))
         table.version = 1 if old is None else old.version + (1 if archive else 0)
         table.updated_at = now
         table.last_crawl = last_crawl or now
-        body = json.dumps(table.to_dict() | {"files": table.files})
+        body = json.dumps(table.to_dict())
         con.execute(
             "INSERT OR REPLACE INTO tables VALUES (?, ?, ?, ?, ?, ?)",
             (table.database, table.name, table.version, body, now, table.last_crawl),
         )
+        if files:
+            con.execute("DELETE FROM table_files WHERE database = ? AND name = ?", (table.database, table.name))
+            con.executemany("INSERT OR IGNORE INTO table_files VALUES (?, ?, ?)",
+                            [(table.database, table.name, k) for k in table.files])
         if archive:
+            # A version keeps the file list it had: versions are rare (schema changes), so the copy is cheap.
             con.execute(
                 "INSERT OR REPLACE INTO table_versions VALUES (?, ?, ?, ?, ?)",
-                (table.database, table.name, table.version, body, now),
+                (table.database, table.name, table.version,
+                 json.dumps(table.to_dict() | {"files": table.files}), now),
             )
         self._bump(con)
 
     def delete_table(self, database: str, name: str) -> None:
         with self._tx() as con:
-            for t in ("tables", "table_versions", "files"):
+            for t in ("tables", "table_versions", "files", "table_files"):
                 con.execute(f"DELETE FROM {t} WHERE database = ? AND name = ?", (database.lower(), name.lower()))
             self._bump(con)
 
@@ -250,7 +334,7 @@ class LocalCatalog:
             if not new:
                 return
             stored.partitions = sorted([*stored.partitions, *new], key=lambda p: p.values)
-            self._write_table(con, stored, stored, archive=False, last_crawl=stored.last_crawl)
+            self._write_table(con, stored, stored, archive=False, last_crawl=stored.last_crawl, files=False)
 
     # --- crawlers ----------------------------------------------------------------------------------------
 
@@ -287,16 +371,32 @@ class LocalCatalog:
     def get_files(self, database: str, name: str) -> dict[str, FileInfo]:
         """What the last crawl learned about each file, so a re-crawl reads only new or changed footers."""
         with self._conn() as con:
-            rows = con.execute(
-                "SELECT key, etag, size, rows, columns, format, delimiter, has_header FROM files "
-                "WHERE database = ? AND name = ?",
-                (database.lower(), name.lower()),
-            ).fetchall()
+            return self._cached_files(con, database.lower(), name.lower(), None)
+
+    def _cached_files(self, con: sqlite3.Connection, database: str, name: str,
+                      keys: Sequence[str] | None) -> dict[str, FileInfo]:
+        sql = ("SELECT key, etag, size, rows, columns, format, delimiter, has_header, sources FROM files "
+               "WHERE database = ? AND name = ?")
+        args: tuple[str, ...] = (database, name)
+        if keys is not None:
+            sql += f" AND key IN ({','.join('?' * len(keys))})"
+            args += tuple(keys)
         return {
             r[0]: FileInfo(r[0], r[2], r[1], r[3], tuple(ColumnDef(c[0], c[1]) for c in json.loads(r[4])), r[5],
-                           r[6] or ",", bool(r[7]))
-            for r in rows
+                           r[6] or ",", bool(r[7]), tuple((x[0], int(x[1]), int(x[2])) for x in json.loads(r[8] or "[]")))
+            for r in con.execute(sql, args)
         }
+
+    def files_from_source(self, database: str, name: str, raw_key: str) -> list[FileInfo]:
+        """The table's files holding rows of ``raw_key`` (its own outputs, and compacted files it was merged
+        into), from the provenance the writer and the compactor recorded."""
+        needle = json.dumps(raw_key)
+        with self._conn() as con:
+            keys = [r[0] for r in con.execute(
+                "SELECT key FROM files WHERE database = ? AND name = ? AND instr(sources, ?) > 0",
+                (database.lower(), name.lower(), needle))]
+            found = self._cached_files(con, database.lower(), name.lower(), keys) if keys else {}
+        return [f for f in found.values() if any(src == raw_key for src, _, _ in f.sources)]
 
     def put_files(self, database: str, name: str, files: Sequence[FileInfo]) -> None:
         with self._tx() as con:
@@ -305,14 +405,8 @@ class LocalCatalog:
     def _replace_files(self, con: sqlite3.Connection, database: str, name: str,
                        files: Sequence[FileInfo]) -> None:
         con.execute("DELETE FROM files WHERE database = ? AND name = ?", (database.lower(), name.lower()))
-        con.executemany(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (database.lower(), name.lower(), f.key, f.etag, f.size, f.rows,
-                 json.dumps([[c.name, c.type] for c in f.columns]), f.format, f.delimiter, int(f.has_header))
-                for f in files
-            ],
-        )
+        con.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [_file_row(database.lower(), name.lower(), f) for f in files])
 
     # --- change tracking ---------------------------------------------------------------------------------
 

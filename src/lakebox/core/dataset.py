@@ -59,6 +59,48 @@ class DropRule:
     min_age_days: int = 30
 
 
+#: How a partition value is derived from its source column (``month`` of a date gives ``YYYY-MM``).
+GRANULARITIES = ("year", "month", "day", "value")
+_PARTITION = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(?:=\s*(year|month|day|value)\s*\(\s*([a-z_][a-z0-9_]*)\s*\))?\s*$")
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A Hive-style partition of processed/: ``name=value`` folders, the value derived from ``source``.
+
+    ``year``/``month``/``day`` of a date column give ``YYYY``, ``YYYY-MM`` and ``YYYY-MM-DD`` (how Athena users
+    partition by time); ``value`` uses the column's value as it is."""
+
+    name: str
+    source: str
+    granularity: str = "month"
+
+
+def parse_partition(spec: str, columns: tuple[Column, ...], date_column: str | None) -> Partition:
+    """``"order_month=month(order_date)"``, or the short ``"order_month"``: a name ending in ``_year``,
+    ``_month`` or ``_day`` takes that part of the drop rule's date column; an output column's name partitions
+    by its value."""
+    m = _PARTITION.match(spec.lower())
+    if m is None:
+        raise InvalidInputError(f"partition_by {spec!r}: expected NAME or NAME=year|month|day|value(COLUMN)")
+    name, granularity, source = m.group(1), m.group(2), m.group(3)
+    names = {c.name for c in columns}
+    if granularity is None:
+        if name in names:
+            return Partition(name, name, "value")
+        suffix = name.rsplit("_", 1)[-1]
+        if suffix not in ("year", "month", "day") or date_column is None:
+            raise InvalidInputError(f"partition_by {spec!r}: not an output column; write NAME=month(DATE_COLUMN)")
+        granularity, source = suffix, date_column
+    if source not in names:
+        raise InvalidInputError(f"partition_by {spec!r}: {source!r} is not an output column")
+    if name in names:
+        raise InvalidInputError(f"partition_by {spec!r}: {name!r} is already a column; choose another partition name")
+    if granularity != "value" and next(c for c in columns if c.name == source).type not in ("date", "timestamp"):
+        raise InvalidInputError(f"partition_by {spec!r}: {granularity}() needs a date or timestamp column")
+    return Partition(name, source, granularity)
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A kind of raw file and how it becomes a processed table."""
@@ -75,6 +117,8 @@ class Dataset:
     glue_csv: bool = False
     #: An explicit catalog table name instead of the folder name plus the table prefix.
     table_name: str | None = None
+    #: Hive-style partition folders under processed/ (``order_month=2025-02/``), or None for flat output.
+    partition: Partition | None = None
 
     def owns(self, key: str) -> bool:
         return key.startswith(self.raw_prefix) and key.lower().endswith(".csv")
@@ -90,6 +134,13 @@ class Dataset:
         rel = raw_key[len(self.raw_prefix):]
         stem = rel[: -len(".csv")] if rel.lower().endswith(".csv") else rel
         return f"{self.processed_prefix}{stem}.{'parquet' if fmt == 'parquet' else 'csv'}"
+
+    def partition_output_key(self, raw_key: str, value: str) -> str:
+        """``raw/a/b.csv`` -> ``processed/a/order_month=2025-02/b.parquet``: one file per raw file and partition,
+        named after the raw file, so its rows can be found (and replaced) again."""
+        assert self.partition is not None
+        folder, _, name = self.output_key(raw_key, "parquet").rpartition("/")
+        return f"{folder}/{self.partition.name}={value}/{name}"
 
     def quarantine_key(self, raw_key: str) -> str:
         rel = raw_key[len(self.raw_prefix):]
@@ -114,7 +165,7 @@ def default_dataset() -> Dataset:
 
 #: The keys a ``[datasets.NAME]`` table, one of its ``columns`` tables and its ``drop_rule`` table may hold.
 DATASET_KEYS = ("columns", "keep_source_names", "glue_csv", "drop_rule", "raw_prefix", "processed_prefix",
-                "delimiter", "output_format", "table_name")
+                "delimiter", "output_format", "table_name", "partition_by")
 COLUMN_KEYS = ("source", "type", "required", "lower", "date_format", "trim")
 DROP_RULE_KEYS = ("status_column", "date_column", "statuses", "min_age_days")
 
@@ -198,6 +249,11 @@ def dataset_from_config(name: str, body: Mapping[str, Any]) -> Dataset:
     fmt = body.get("output_format", "csv" if glue_csv else None)
     if fmt is not None and fmt not in get_args(OutputFormat):
         raise InvalidInputError(f"{where} output_format must be {' or '.join(get_args(OutputFormat))}, not {fmt!r}")
+    partition = None
+    if body.get("partition_by"):
+        partition = parse_partition(str(body["partition_by"]), tuple(cols), rule.date_column if rule else None)
+        if glue_csv or fmt == "csv":
+            raise InvalidInputError(f"{where} partition_by needs Parquet output")
     return Dataset(
         name=name,
         columns=tuple(cols),
@@ -208,4 +264,5 @@ def dataset_from_config(name: str, body: Mapping[str, Any]) -> Dataset:
         output_format=fmt,
         glue_csv=glue_csv,
         table_name=body.get("table_name"),
+        partition=partition,
     )

@@ -22,7 +22,12 @@ class RunRecord:
     rows_dropped: int = 0
     rows_quarantined: int = 0
     output_keys: list[str] = field(default_factory=list)
+    #: What each published output holds, as its writer knew it: ``key``, ``size``, ``etag``, ``rows``, ``format``
+    #: and ``columns`` ([name, Glue type] pairs). The catalog records new files from this without reopening them.
+    output_files: list[dict[str, Any]] = field(default_factory=list)
     quarantine_key: str | None = None
+    #: Outputs of the previous run of the same raw object that this run removed (partitions it no longer has).
+    replaced_keys: list[str] = field(default_factory=list)
     size: int | None = None
     as_of: str | None = None
     started_at: str = ""

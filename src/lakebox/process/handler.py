@@ -18,8 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from lakebox.catalog.crawl import CatalogUpdater
 from lakebox.config import Settings, load_settings
 from lakebox.core.runs import RunRecord, now_iso
@@ -27,7 +25,6 @@ from lakebox.events import EventError, is_test_event, parse_event
 from lakebox.process.keylocks import KeyLocks
 from lakebox.process.rules import dataset_for_key
 from lakebox.process.runs import RunLedger
-from lakebox.process.transform import RejectedFile, connect, transform_csv
 from lakebox.store.base import TMP_PREFIX, NoSuchKeyError, Store
 from lakebox.store.diskspace import disk_full
 
@@ -79,6 +76,13 @@ def _process_object(
         prev.status = "skipped"
         return prev
 
+    # DuckDB comes with the first file processed, not with importing the handler (`lakebox status`).
+    import duckdb
+
+    from lakebox.process.pool import POOL
+    from lakebox.process.publish import publish_outputs, remove_stale
+    from lakebox.process.transform import RejectedFile, transform_csv
+
     as_of = settings.reference_date()
     fmt = dataset.output_format or settings.output_format
     run = RunRecord(raw_key=key, etag=info.etag, dataset=dataset.name, size=info.size, as_of=as_of.isoformat(),
@@ -102,18 +106,15 @@ def _process_object(
         out_tmp = store.temp_path(out_key)
         q_tmp = store.temp_path(q_key)
         temps += [out_tmp, q_tmp]
-        con = connect(settings.memory_limit, settings.threads, spill_dir=work)
-        try:
+        with POOL.connection(settings.memory_limit, settings.threads, spill_dir=work) as con:
             result = transform_csv(con, Path(src), dataset, as_of, out_tmp, fmt, q_tmp)
-        finally:
-            con.close()
+            # Publish: each put is atomic (rename or single PUT), so readers see old or new, never half.
+            publish_outputs(con, store, dataset, key, out_tmp, fmt, result.rows_kept, work, run)
         run.rows_read, run.rows_kept = result.rows_read, result.rows_kept
         run.rows_dropped, run.rows_quarantined = result.rows_dropped, result.rows_quarantined
         if result.extra_columns:
             run.warnings.append(f"ignored extra column(s): {', '.join(result.extra_columns)}")
-        # Publish: each put is atomic (rename or single PUT), so readers see old or new, never half.
-        store.upload_file(out_key, out_tmp)
-        run.output_keys = [out_key]
+        remove_stale(store, prev, run)
         if result.quarantine_written:
             store.upload_file(q_key, q_tmp)
             run.quarantine_key = q_key

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
-from lakebox.core.dataset import Column, Dataset
+from lakebox.core.dataset import Column, Dataset, Partition
 from lakebox.core.errors import InvalidInputError
 from lakebox.core.sql import quote_ident, quote_literal
 
@@ -188,3 +188,15 @@ def drop_predicate(dataset: Dataset, as_of: dt.date) -> str:
     return f"({status_expr} IN ({statuses}) AND {date_expr} <= DATE '{cutoff.isoformat()}')"
 
 
+
+
+# --- partitions ---------------------------------------------------------------------------------------------
+
+
+def partition_expr(partition: Partition) -> str:
+    """SQL for a row's partition value (text, as Hive folder names are); DuckDB's writer puts NULL in Hive's
+    ``__HIVE_DEFAULT_PARTITION__`` folder."""
+    col = quote_ident(partition.source)
+    fmt = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d"}.get(partition.granularity)
+    value = f"strftime({col}, {quote_literal(fmt)})" if fmt else f"CAST({col} AS VARCHAR)"
+    return value

@@ -1,9 +1,11 @@
 """The DuckDB part of the "Lambda": read one raw CSV streaming, validate, apply the rule, write outputs.
 
 DuckDB reads the file in chunks and writes Parquet/CSV straight from its own vectors; rows never become
-Python objects (the original Lambda read the whole file into memory with ``csv.DictReader``). Two scans:
-one writes the kept rows, the other counts everything and writes the quarantined rows. Both outputs go to
-temp files; the caller publishes them atomically.
+Python objects (the original Lambda read the whole file into memory with ``csv.DictReader``). A clean file
+takes one streaming scan with bounded memory (``process.stream``): typed, validated, filtered and written,
+its counts taken from that same scan; rows the reader rejects are quarantined from DuckDB's reject table. A
+file with rows that fail validation after parsing is staged once and written from the stage (the exact path),
+so those rows are quarantined by line. Both outputs go to temp files; the caller publishes them atomically.
 """
 
 from __future__ import annotations
@@ -29,9 +31,16 @@ from lakebox.process.rules import (
     typed_exprs,
 )
 from lakebox.process.strays import STRAY_CR_REASON, StrayRow, split_strays
+from lakebox.process.stream import StreamCounts, copy_options, stream_kept, streamable
 
-#: Longest CSV record DuckDB accepts; longer ones are quarantined with the reason, not a crash.
-MAX_LINE_BYTES = 8 * 1024 * 1024
+#: Parquet row groups of processed output in MiB of buffered data per writing thread; 0 keeps DuckDB's
+#: 122,880-row groups (the fastest to write; compaction writes large ones, see ``process.stream.copy_options``).
+DEFAULT_ROW_GROUP_MB = 0
+
+#: Longest CSV record DuckDB accepts; longer ones are quarantined with the reason, not a crash. DuckDB's
+#: reader buffers scale with it (8 MiB ran a 256 MB memory limit out of memory), so it stays at DuckDB's own
+#: default.
+MAX_LINE_BYTES = 2 * 1024 * 1024
 _SNIFF_BYTES = 1024 * 1024
 
 
@@ -89,6 +98,7 @@ def transform_csv(
     out_path: Path,
     out_format: str,
     quarantine_path: Path,
+    row_group_mb: int = DEFAULT_ROW_GROUP_MB,
 ) -> TransformResult:
     """Process one raw CSV into ``out_path`` (kept rows) and ``quarantine_path`` (bad rows, if any).
 
@@ -118,19 +128,31 @@ def transform_csv(
     typed, ok = typed_exprs(dataset, mapping)
     dropped = drop_predicate(dataset, as_of)
     out_cols = ", ".join(quote_ident(c.name) for c in dataset.columns)
-    # Snappy: Parquet's usual codec (Glue and Spark write it) and the fastest to write here.
-    fmt = "(FORMAT parquet, COMPRESSION snappy)" if out_format == "parquet" else "(FORMAT csv, HEADER true)"
     # Where stray-CR lines are set aside, if the strict read fails (removed whatever happens).
     cleaned = out_path.with_name(out_path.name + ".lines.csv")
+    select_typed = f"SELECT {', '.join(typed)} FROM {{reader}}"
+    # Column statistics (what proves a streamed file clean) come only with Parquet output.
+    stream = streamable(dataset) and out_format == "parquet"
+
+    def first_pass(reader: str) -> StreamCounts | None:
+        """The single streaming pass when it can vouch for its counts; else stage the rows (exact path)."""
+        if stream:
+            counts = stream_kept(con, select_typed.format(reader=reader), ok, dropped, dataset, out_path,
+                                 copy_options(out_format, row_group_mb))
+            if counts is not None:
+                return counts
+            con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {select_typed.format(reader=reader)}")
+        return None
+
     try:
-        stage = f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {', '.join(typed)} FROM {{reader}}"
         strays: list[StrayRow] = []
         # One scan of the CSV: DuckDB's reader casts numbers and dates itself and sends rows it cannot cast,
         # or that have the wrong field count, to its reject table with their line numbers. Row order is not
         # preserved (Athena promises none either), which lets both cores work.
         con.execute("SET preserve_insertion_order = false")
         try:
-            con.execute(stage.format(reader=reader))
+            counts = first_pass(reader)
         except duckdb.InvalidInputException:
             # The strict reader gives up on the whole file for mixed line endings or a stray CR (and for other
             # malformed input). Set stray-CR lines aside with their line numbers and read the rest; if the file
@@ -139,7 +161,7 @@ def transform_csv(
             reader = reader_of(cleaned)
             con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
             try:
-                con.execute(stage.format(reader=reader))
+                counts = first_pass(reader)
             except duckdb.Error as exc:
                 raise RejectedFile(f"cannot parse as CSV: {_short(exc)}") from exc
         except duckdb.Error as exc:
@@ -158,18 +180,22 @@ def transform_csv(
         bad_utf8 = con.execute("SELECT min(line) FROM rejected WHERE bad_utf8").fetchone()
         if bad_utf8 and bad_utf8[0] is not None:
             raise RejectedFile(f"not UTF-8: invalid byte sequence at line {bad_utf8[0]}; re-save the file as UTF-8")
-        copied = con.execute(
-            f"COPY (SELECT {out_cols} FROM staged WHERE {ok} AND NOT coalesce({dropped}, FALSE)) "
-            f"TO {quote_literal(str(out_path))} {fmt}"
-        ).fetchone()
-        n_dropped, n_invalid = con.execute(
-            f"SELECT count(*) FILTER (WHERE ({ok}) AND coalesce({dropped}, FALSE)), count(*) FILTER (WHERE NOT ({ok})) "
-            "FROM staged"
-        ).fetchone() or (0, 0)
+        if counts is not None:
+            kept, n_dropped, n_invalid = counts.kept, counts.dropped, 0
+        else:
+            copied = con.execute(
+                f"COPY (SELECT {out_cols} FROM staged WHERE {ok} AND NOT coalesce({dropped}, FALSE)) "
+                f"TO {quote_literal(str(out_path))} ({copy_options(out_format, row_group_mb)})"
+            ).fetchone()
+            n_dropped, n_invalid = con.execute(
+                f"SELECT count(*) FILTER (WHERE ({ok}) AND coalesce({dropped}, FALSE)), "
+                f"count(*) FILTER (WHERE NOT ({ok})) FROM staged"
+            ).fetchone() or (0, 0)
+            con.execute("DROP TABLE staged")
+            kept = int(copied[0]) if copied else 0
         n_rejected = int((con.execute("SELECT count(*) FROM rejected").fetchone() or (0,))[0])
-        con.execute("DROP TABLE staged")
 
-        result.rows_kept = int(copied[0]) if copied else 0
+        result.rows_kept = kept
         result.rows_dropped = int(n_dropped)
         result.rows_quarantined = int(n_invalid) + n_rejected
         result.rows_read = result.rows_kept + result.rows_dropped + result.rows_quarantined

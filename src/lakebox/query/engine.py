@@ -7,8 +7,14 @@ bytes scanned. The metadata files are the query history.
 
 ``start_query_execution`` runs the query on a small thread pool and returns its id at once, as Athena does;
 ``run_query`` (the blocking convenience the CLI, dashboard and named queries use) runs the same execution on
-the caller's thread, so it costs no hand-over. Bytes scanned is the size of the files of the tables a query
-reads, an upper bound of what Athena would bill for Parquet.
+the caller's thread, so it costs no hand-over. Bytes scanned (``DataScannedInBytes``) is what DuckDB's
+profiler counts: the compressed column data read after partition pruning, column pruning and row groups
+skipped by their statistics, which is what Athena bills for Parquet (Athena's 10 MB minimum is not applied).
+Where no profiled cursor is free, or a query reads no column data (``COUNT(*)`` from Parquet metadata), it is
+the size of the tables' files, an upper bound.
+
+Partitioned tables whose files all sit in ``key=value`` folders are read with DuckDB's hive reader, so a
+filter on a partition column skips the other partitions' files.
 
 Security: each DuckDB connection may read only the lake's table folders (``allowed_directories``), with
 external access disabled and the configuration locked, so SQL cannot read other files, COPY, ATTACH,
@@ -56,6 +62,7 @@ from lakebox.query.base import (
 )
 from lakebox.query.ddl import SERDE_PARAM, changes_catalog, is_ddl, run_ddl
 from lakebox.query.ddl_engine import DuckDdlHost, LakeLocations
+from lakebox.query.deadlines import Interrupter
 from lakebox.query.dialect import CATALOG_NAME, Translation, check_statement, translate
 from lakebox.query.duck_errors import from_duckdb
 from lakebox.query.errors import AthenaError
@@ -72,7 +79,7 @@ _STAGING_PREFIX = ".lakebox-result-"
 @dataclass
 class _Execution:
     """One execution: what GetQueryExecution reports until its record is written, and the events by which
-    StopQueryExecution (or the time limit) interrupts it."""
+    StopQueryExecution interrupts it."""
 
     execution_id: str
     sql: str
@@ -82,8 +89,6 @@ class _Execution:
     #: Whether this execution may change the catalog (DDL): the Athena API and ``lakebox query`` yes, when the
     #: ``allow_ddl`` setting says so; the dashboard never.
     ddl_allowed: bool = False
-    #: Set by a stop and when the query ends: wakes the thread that interrupts it.
-    wake: threading.Event = field(default_factory=threading.Event)
 
     def record(self) -> QueryExecution:
         return {
@@ -114,6 +119,10 @@ class DuckEngine:
         self._db_version: int | None = None
         self._tables: dict[tuple[str, str], TableDef] = {}
         self._broken: dict[tuple[str, str], str] = {}
+        self._deadlines = Interrupter()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        #: id of each profiled cursor -> the data version of the connection it belongs to.
+        self._profiled: dict[int, int | None] = {}
 
     # --- the DuckDB side -------------------------------------------------------------------------------
 
@@ -134,6 +143,14 @@ class DuckEngine:
         listing = "[" + ", ".join(quote_literal(f) for f in files) + "]"
         file_col = "_lakebox_file" if t.partition_keys else None
         with_file = f", filename={quote_literal(file_col)}" if file_col else ""
+        if t.format == "parquet" and _hive_layout(t):
+            # Every file sits in k=v folders named after the partition keys: DuckDB's hive reader then skips
+            # the files of partitions a filter excludes (partition pruning), which the path-cutting below
+            # cannot. Values stay text, as Glue's partition values are.
+            data = ", ".join(quote_ident(c.name) for c in t.columns)
+            keys = ", ".join(quote_ident(k.name) for k in t.partition_keys)
+            return (f"SELECT {data}, {keys} FROM read_parquet({listing}, hive_partitioning=true, "
+                    "hive_types_autocast=false, union_by_name=true)")
         if t.format == "parquet":
             source = f"read_parquet({listing}, hive_partitioning=false, union_by_name=true{with_file})"
         elif SERDE_PARAM in t.parameters or t.format == "json":
@@ -167,7 +184,7 @@ class DuckEngine:
         version = self.catalog.data_version()
         with self._lock:
             if self._db is not None and self._db_version == version:
-                return self._db.cursor()
+                return self._take_cursor()
             root = self._root()
             scratch = root / "_lakebox" / "tmp"
             (scratch / "results").mkdir(parents=True, exist_ok=True)
@@ -201,11 +218,28 @@ class DuckEngine:
             con.execute("SET enable_external_access = false")
             con.execute("SET autoinstall_known_extensions = false")
             con.execute("SET autoload_known_extensions = false")
+            cursors = _profiled_cursors(con, PROFILED_CURSORS)
             con.execute("SET lock_configuration = true")
             # The previous connection is not closed here: queries on other threads may still be using its
             # cursors. Dropping the reference lets it close when the last of them finishes.
             self._db, self._db_version, self._tables, self._broken = con, version, tables, broken
-            return con.cursor()
+            self._cursors = cursors
+            self._profiled = {id(c): version for c in cursors}
+            return self._take_cursor()
+
+    def _take_cursor(self) -> duckdb.DuckDBPyConnection:
+        """A profiled cursor of the current connection if one is free (the caller holds the lock), else a
+        plain one: bytes scanned are then estimated from file sizes."""
+        if self._cursors:
+            return self._cursors.pop()
+        assert self._db is not None
+        return self._db.cursor()
+
+    def _give_back(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """Return a profiled cursor to the pool, unless the connection was rebuilt since it was taken."""
+        with self._lock:
+            if id(cur) in self._profiled and self._profiled[id(cur)] == self._db_version:
+                self._cursors.append(cur)
 
     def _create_views(self, con: duckdb.DuckDBPyConnection, tables: dict[tuple[str, str], TableDef],
                       broken: dict[tuple[str, str], str]) -> None:
@@ -316,27 +350,34 @@ class DuckEngine:
         result = QueryResult(execution_id=exec_id, sql=run.sql, database=database)
         planning_ms = 0.0
         tr: Translation | None = None
+        taken: duckdb.DuckDBPyConnection | None = None
         try:
             cur = self._connection()
+            taken = cur
             if is_ddl(run.sql):
                 self._run_ddl(run, result)
                 tr = None
             else:
                 tr = translate(run.sql, self.resolve, database, self.catalog_columns())
             planning_ms = (time.perf_counter() - t0) * 1000
+            scanned = None
             if tr is None:
                 pass
             elif tr.kind in ("show", "describe"):
                 self._answer_from_catalog(tr, database, result)
             else:
-                self._execute(cur, tr, result, max_rows, timeout or self.settings.query_timeout,
-                              csv_key=f"{ENRICHED}{exec_id}.csv" if write_result else None, run=run)
-            result.stats["DataScannedInBytes"] = sum(
+                scanned = self._execute(cur, tr, result, max_rows, timeout or self.settings.query_timeout,
+                                        csv_key=f"{ENRICHED}{exec_id}.csv" if write_result else None, run=run)
+            # A query DuckDB answers from Parquet metadata alone (COUNT(*)) reads no column data; Athena still
+            # reports bytes for it, so it gets the tables' size (the upper bound) rather than 0.
+            result.stats["DataScannedInBytes"] = scanned if scanned else sum(
                 self._tables[t].size_bytes for t in tr.tables if t in self._tables) if tr else 0
         except AthenaError as exc:
             result.state, result.error = "FAILED", exc
         except duckdb.Error as exc:
             result.state, result.error = "FAILED", from_duckdb(exc, tr.source if tr else None)
+        if taken is not None:
+            self._give_back(taken)
         if run.cancelled.is_set():
             result.state, result.error = "CANCELLED", AthenaError("QUERY_CANCELLED", "Query was cancelled")
         total_ms = (time.perf_counter() - t0) * 1000
@@ -362,24 +403,29 @@ class DuckEngine:
             self.get_query_execution(execution_id)  # an unknown id is an error, as on Athena
             return
         run.cancelled.set()
-        run.wake.set()
+        self._deadlines.poke()
 
     def _execute(self, cur: duckdb.DuckDBPyConnection, tr: Translation, result: QueryResult,
-                 max_rows: int | None, timeout: float, csv_key: str | None, run: _Execution) -> None:
-        """Run the query into a temp table, fetch (up to ``max_rows``) rows from it, and let DuckDB write
-        Athena's result CSV from it when the column types allow (see :meth:`_copy_csv`)."""
-        done = threading.Event()
-        watcher = threading.Thread(target=_interrupt_when_stopped, args=(cur, run, timeout, done), daemon=True)
-        watcher.start()
-        staged = f"_lakebox_result_{uuid.uuid4().hex}" if tr.kind == "select" else None
+                 max_rows: int | None, timeout: float, csv_key: str | None, run: _Execution) -> int | None:
+        """Run the query and fetch (up to ``max_rows``) rows with DuckDB's own fetch.
+
+        Only when a result file is wanted does the result go through a temp table, from which DuckDB writes
+        Athena's result CSV when the column types allow (see :meth:`_copy_csv`): the rows are computed
+        once and both the caller and the file get them. Without a result file (the dashboard's views) the
+        query's rows are fetched straight from its execution, with no copy."""
+        token = self._deadlines.watch(cur, timeout, run.cancelled)
+        scanned: int | None = None
+        select = tr.kind == "select"
+        staged = f"_lakebox_result_{uuid.uuid4().hex}" if select and csv_key else None
         try:
+            # A capped query computes only what it may return (plus one row to detect truncation), so a huge
+            # result never has to be materialized; its result file then holds the capped rows.
+            limit = f" LIMIT {int(max_rows) + 1}" if max_rows is not None and select else ""
+            body = f"SELECT * FROM ({tr.sql}){limit}" if limit else tr.sql
             if staged:
-                # A capped query stages only what it may return (plus one row to detect truncation), so a
-                # huge result never has to be materialized; its result file then holds the capped rows.
-                limit = f" LIMIT {int(max_rows) + 1}" if max_rows is not None else ""
-                body = f"SELECT * FROM ({tr.sql}){limit}" if limit else tr.sql
                 cur.execute(f"CREATE TEMP TABLE {staged} AS {body}")
-            rel = cur.execute(f"SELECT * FROM {staged}" if staged else tr.sql)
+                scanned = self._scanned(cur) if tr.tables else 0
+            rel = cur.execute(f"SELECT * FROM {staged}" if staged else body)
             desc = rel.description or []
             names = [d[0] for d in desc]
             if tr.output_names and len(tr.output_names) == len(names):
@@ -392,6 +438,8 @@ class DuckEngine:
                 if len(rows) > max_rows:
                     result.truncated = True
                     rows = rows[:max_rows]
+            if not staged:
+                scanned = self._scanned(cur) if tr.tables else 0  # no table read: nothing scanned
             if staged and csv_key:
                 result.csv_written = self._copy_csv(cur, staged, [d[0] for d in desc], names, types, csv_key,
                                                     max_rows)
@@ -400,14 +448,23 @@ class DuckEngine:
                 raise AthenaError("QUERY_CANCELLED", "Query was cancelled") from None
             raise AthenaError("QUERY_TIMEOUT", f"Query exceeded the {timeout:g} s time limit and was cancelled") from None
         finally:
-            done.set()
-            run.wake.set()
-            watcher.join()
+            self._deadlines.release(token)
             if staged:
                 cur.execute(f"DROP TABLE IF EXISTS {staged}")
         result.columns = [{"name": n, "type": t} for n, t in zip(names, types, strict=True)]
-        result.rows = [list(r) for r in rows]
+        result.rows = list(map(list, rows))
         result.row_count = len(result.rows)
+        return scanned
+
+    def _scanned(self, cur: duckdb.DuckDBPyConnection) -> int | None:
+        """Bytes of (compressed) column data the last statement on ``cur`` read, from DuckDB's profiler:
+        what Athena bills for Parquet, after partition pruning, column pruning and row groups skipped by
+        their min/max statistics. None for an unprofiled cursor."""
+        if id(cur) not in self._profiled:
+            return None
+        info = json.loads(cur.get_profiling_information(format="json"))
+        value = info.get("query", {}).get("total_bytes_scanned")
+        return int(value) if isinstance(value, int | float) else None
 
     def _copy_csv(self, cur: duckdb.DuckDBPyConnection, table: str, cols: list[str], names: list[str],
                   types: list[str], key: str, max_rows: int | None = None) -> bool:
@@ -589,14 +646,32 @@ class DuckEngine:
                 self._db = None
 
 
-def _interrupt_when_stopped(cur: duckdb.DuckDBPyConnection, run: _Execution, timeout: float,
-                            done: threading.Event) -> None:
-    """Interrupt the query once it is stopped or its time is up, and keep interrupting until it has ended:
-    an interrupt that lands before DuckDB started the statement would otherwise be lost."""
-    run.wake.wait(timeout)
-    while not done.is_set():
-        cur.interrupt()
-        done.wait(0.05)
+#: Cursors per connection with DuckDB's profiler on (it must be switched on before the configuration is
+#: locked); queries beyond that many at once run on plain cursors.
+PROFILED_CURSORS = 8
+
+
+def _profiled_cursors(con: duckdb.DuckDBPyConnection, n: int) -> list[duckdb.DuckDBPyConnection]:
+    cursors = []
+    for _ in range(n):
+        cur = con.cursor()
+        cur.execute("SET enable_profiling = 'no_output'")
+        cur.execute("SET profiling_coverage = 'ALL'")
+        cursors.append(cur)
+    return cursors
+
+
+def _hive_layout(t: TableDef) -> bool:
+    """Whether every file of ``t`` sits in ``key=value`` folders named exactly after its partition keys."""
+    names = [k.name for k in t.partition_keys]
+    if not names or not t.files:
+        return False
+    for key in t.files:
+        rel = key[len(t.location):].split("/")[:-1]
+        if len(rel) != len(names) or any(part.partition("=")[0] != n or "=" not in part
+                                         for part, n in zip(rel, names, strict=True)):
+            return False
+    return True
 
 
 def _check_ddl_allowed(sql: str, setting: bool | None) -> None:

@@ -1,0 +1,141 @@
+"""Fixed costs of a query, side by side with DuckDB doing the same thing by hand.
+
+* in-process ``SELECT 1``: ``engine.run_query`` (the dashboard's call, no result file; and with Athena's result
+  file and metadata) against ``duckdb`` ``execute().fetchall()``;
+* a 50,000-row result: the same comparison over the same Parquet file;
+* the CLI: ``lakebox query --name order_status_summary`` (wall time of the whole process) against a plain
+  Python script that imports duckdb and runs the same SQL on the same file; ``lakebox --help``.
+
+Every pair is measured interleaved (A, B, A, B, ...) so load from other work on the machine hits both sides
+alike; the table shows medians.
+
+    python benchmarks/bench_query.py [--rows 300000] [--repeat 15] [--out benchmarks/results/query.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+AS_OF = dt.date(2025, 5, 1)
+HERE = Path(__file__).resolve().parent
+ROWS_50K = ("SELECT order_id, customer_id, order_amount, order_status, order_date FROM {src} "
+            "ORDER BY order_id LIMIT 50000")
+STATUS = ("SELECT order_status, COUNT(*) AS order_count, SUM(order_amount) AS total_amount FROM {src} "
+          "GROUP BY order_status ORDER BY order_count DESC, order_status")
+
+
+def interleaved(a: Callable[[], object], b: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median seconds of ``a`` and of ``b``, run alternately after one warm-up each."""
+    a()
+    b()
+    ta: list[float] = []
+    tb: list[float] = []
+    for _ in range(repeat):
+        for fn, out in ((a, ta), (b, tb)):
+            t = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t)
+    return statistics.median(ta), statistics.median(tb)
+
+
+def run(cmd: list[str], env: dict[str, str]) -> None:
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env=env)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=300_000)
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "query.md")
+    args = ap.parse_args()
+
+    import duckdb
+
+    from lakebox.config import load_settings
+    from lakebox.lake import Lake
+    from lakebox.process.sample import write_sample
+
+    work = Path(tempfile.mkdtemp(prefix="lakebox-bench-query-"))
+    try:
+        lake_dir = work / "lake"
+        lake = Lake(load_settings({"lake": str(lake_dir), "as_of": AS_OF.isoformat()}, env={}))
+        write_sample(work / "orders.csv", args.rows, AS_OF)
+        assert lake.ingest([work / "orders.csv"])[0].run.status == "ok"
+        parquet = str(lake_dir / "processed" / "orders.parquet")
+        src = f"read_parquet('{parquet}')"
+        con = duckdb.connect()
+        engine = lake.engine
+        rows: list[tuple[str, float, float, str]] = []
+
+        def pair(label: str, ours: Callable[[], object], theirs: Callable[[], object], target: str,
+                 repeat: int = args.repeat) -> None:
+            a, b = interleaved(ours, theirs, repeat)
+            rows.append((label, a, b, target))
+            print(f"  {label}: {a * 1000:.2f} ms vs {b * 1000:.2f} ms", file=sys.stderr)
+
+        def ok(r: object) -> object:
+            assert getattr(r, "state", "SUCCEEDED") == "SUCCEEDED", getattr(r, "error", None)
+            return r
+
+        pair("in-process `SELECT 1` (no result file)",
+             lambda: ok(engine.run_query("SELECT 1", write_result=False)),
+             lambda: con.execute("SELECT 1").fetchall(), "< 1 ms", repeat=args.repeat * 20)
+        pair("in-process `SELECT 1` with Athena's result file + metadata",
+             lambda: ok(engine.run_query("SELECT 1")),
+             lambda: con.execute("SELECT 1").fetchall(), "", repeat=args.repeat * 4)
+        pair("50,000-row result (no result file)",
+             lambda: ok(engine.run_query(ROWS_50K.format(src="orders_processed"), write_result=False)),
+             lambda: con.execute(ROWS_50K.format(src=src)).fetchall(), "<= 1.15x")
+        csv_out = work / "duck.csv"
+        pair("50,000-row result with the result CSV",
+             lambda: ok(engine.run_query(ROWS_50K.format(src="orders_processed"))),
+             lambda: (con.execute(ROWS_50K.format(src=src)).fetchall(),
+                      con.execute(f"COPY ({ROWS_50K.format(src=src)}) TO '{csv_out}' (FORMAT csv, FORCE_QUOTE *)")),
+             "")
+
+        env = dict(os.environ)
+        lakebox = [sys.executable, "-m", "lakebox", "--lake", str(lake_dir), "--as-of", AS_OF.isoformat()]
+        script = work / "plain.py"
+        script.write_text(f"import duckdb\nprint(duckdb.connect().execute({STATUS.format(src=src)!r}).fetchall())\n")
+        cli_repeat = max(5, args.repeat // 2)
+        pair("CLI `lakebox query --name order_status_summary` (wall)",
+             lambda: run([*lakebox, "query", "--name", "order_status_summary"], env),
+             lambda: run([sys.executable, str(script)], env), "<= 1.5x", repeat=cli_repeat)
+        pair("CLI `lakebox --help` (wall) vs `python -c pass`",
+             lambda: run([sys.executable, "-m", "lakebox", "--help"], env),
+             lambda: run([sys.executable, "-c", "pass"], env), "< 100 ms", repeat=cli_repeat)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    load = os.getloadavg()[0]
+    lines = [
+        "# Query fixed costs",
+        "",
+        f"Medians of interleaved runs; {args.rows:,}-row table in one Parquet file. {platform.machine()}, "
+        f"{os.cpu_count()} cores shared with other work (load average {load:.1f} at the end), "
+        f"Python {platform.python_version()}, {dt.date.today()}.",
+        "",
+        "| measurement | lakebox | DuckDB by hand | ratio | target |",
+        "|---|--:|--:|--:|---|",
+    ]
+    for label, a, b, target in rows:
+        lines.append(f"| {label} | {a * 1000:.2f} ms | {b * 1000:.2f} ms | {a / b:.2f}x | {target} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
