@@ -4,6 +4,7 @@ half-written, and keep going. The lake sits on a real, tiny tmpfs (root only; sk
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 from collections.abc import Iterator
@@ -32,13 +33,17 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def _fill(path: Path) -> None:
-    """Use up the file system but for a few KiB."""
-    with open(path, "wb") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-        except OSError:
-            pass
+    """Use up the file system but for a few KiB (unbuffered writes: nothing is left to flush on close)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while True:
+            try:
+                os.write(fd, b"\0" * 65536)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+                break
+    finally:
+        os.close(fd)
     st = os.statvfs(path.parent)
     assert st.f_bavail * st.f_frsize < 65536
 
