@@ -8,7 +8,7 @@ VENV="${FLOORS_VENV:-.venv-floors}"
 UV="${UV:-.venv/bin/uv}"
 [ -x "$UV" ] || { python3 -m pip install -q uv; UV=uv; }
 rm -rf "$VENV"
-"$UV" venv -q "$VENV" -p python3
+"$UV" venv -q --seed "$VENV" -p python3  # --seed: pip, which the Lambda packaging tests use
 VIRTUAL_ENV="$VENV" "$UV" pip install -q --resolution lowest-direct -e '.[dev]'
 VIRTUAL_ENV="$VENV" "$UV" pip list | grep -i -E '^(duckdb|sqlglot|click|rich|flask|waitress|watchdog|plotly|boto3|moto|pytest|hypothesis|pyarrow) '
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider -m "not slow and not browser" "$@"
