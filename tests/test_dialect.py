@@ -119,7 +119,7 @@ def test_table_reference_forms_resolve_to_the_catalog_table(sql: str) -> None:
     t = translate(sql, resolve, "sales")
     assert t.kind == "select"
     assert t.tables == [("sales", "orders")]
-    assert 'FROM "sales"."orders" AS ' in t.sql
+    assert 'FROM "lakebox_views"."sales"."orders" AS ' in t.sql
 
 
 def test_the_default_database_applies_to_bare_names_only() -> None:
@@ -131,9 +131,9 @@ def test_the_default_database_applies_to_bare_names_only() -> None:
 
 def test_the_written_name_stays_usable_as_a_qualifier() -> None:
     t = translate("SELECT orders.id FROM sales.orders WHERE orders.id > 1", resolve, "sales")
-    assert 'FROM "sales"."orders" AS "orders"' in t.sql
+    assert 'FROM "lakebox_views"."sales"."orders" AS "orders"' in t.sql
     t = translate("SELECT o.id FROM orders AS o JOIN items i ON o.id = i.order_id", resolve, "sales")
-    assert '"sales"."orders" AS "o"' in t.sql and '"sales"."items" AS "i"' in t.sql
+    assert '"lakebox_views"."sales"."orders" AS o' in t.sql and '"lakebox_views"."sales"."items" AS i' in t.sql
     assert t.tables == [("sales", "orders"), ("sales", "items")]
 
 
@@ -211,5 +211,5 @@ def test_show_describe_and_explain() -> None:
     assert translate("DESCRIBE orders", resolve, "sales").kind == "describe"
     t = translate("EXPLAIN SELECT * FROM orders", resolve, "sales")
     assert t.kind == "explain"
-    assert t.sql.startswith("EXPLAIN SELECT * FROM \"sales\".\"orders\"")
+    assert t.sql.startswith('EXPLAIN SELECT * FROM "lakebox_views"."sales"."orders"')
     assert t.tables == [("sales", "orders")]

@@ -52,6 +52,7 @@ from lakebox.catalog.crawler import ColumnDef, PartitionDef, TableDef, is_data_f
 from lakebox.catalog.views import VIEW_FORMAT, is_view, view_parameters, view_sql
 from lakebox.query.dialect import CATALOG_NAME, strip_statement
 from lakebox.query.errors import AthenaError
+from lakebox.query.syntax import check_nesting
 
 _COMMENTS = re.compile(r"^(\s+|--[^\n]*(\n|$)|/\*.*?\*/)*", re.DOTALL)
 _HEAD = re.compile(
@@ -163,6 +164,7 @@ def run_ddl(host: DdlHost, sql: str, database: str) -> DdlResult:
     view = re.match(r"CREATE\s+(OR\s+REPLACE\s+)?VIEW\s+", body, re.IGNORECASE)
     if view:
         return _create_view(host, body, database, replace=bool(view.group(1)))
+    check_nesting(body)
     try:
         tree = sqlglot.parse_one(body, read="athena")
     except (ParseError, TokenError) as exc:

@@ -22,9 +22,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from lakebox.query import trino, trino_allow, trino_checks
+from lakebox.query import relations, trino, trino_allow, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
-from lakebox.query.syntax import check_select_lists, check_statement_start, syntax_error, table_hint
+from lakebox.query.syntax import check_nesting, check_select_lists, check_statement_start, syntax_error, table_hint
 from lakebox.query.trino import AthenaTrino
 from lakebox.query.trino_types import catalog_columns, column_types, trino_type
 
@@ -103,6 +103,7 @@ def parse_one(sql: str) -> exp.Expr:
             column=col,
         )
     check_statement_start(sql)
+    check_nesting(sql)
     try:
         statements = [s for s in AthenaTrino().parse(sql) if s is not None]
     except (ParseError, TokenError) as exc:
@@ -162,40 +163,28 @@ def check_sources(tree: exp.Expr) -> None:
                 raise AthenaError("FUNCTION_NOT_FOUND", f"Function '{shown}' not registered")
 
 
-def _ctes_in_scope(table: exp.Table) -> set[str]:
-    """The CTE names a table reference can see: those of the WITH clauses on its own ancestor chain. (A CTE
-    inside one subquery must not make the same name resolvable elsewhere: DuckDB would then read the name
-    as a file path.)"""
-    names: set[str] = set()
-    node: exp.Expr | None = table.parent
-    while node is not None:
-        # sqlglot keeps the WITH clause under "with_" (older releases: "with").
-        with_ = (node.args.get("with_") or node.args.get("with")) if isinstance(node, exp.Expression) else None
-        if isinstance(with_, exp.With):
-            names |= {c.alias_or_name.lower() for c in with_.expressions}
-        node = node.parent
-    return names
-
-
 def resolve_tables(tree: exp.Expr, resolver: Resolver, default_db: str, sql: str = "",
                    known: CatalogColumns | None = None) -> list[tuple[str, str]]:
-    """Rewrite every table reference to its DuckDB view ``"db"."table"``; return the tables used.
+    """Point every relation name at what it means (see :mod:`lakebox.query.relations`): a CTE's internal
+    name, or a catalog table's view ``"lakebox_views"."db"."table"``; return the catalog tables used.
 
-    With the catalog's tables (``known``), an unknown table's error ends with the nearest table name (or, for an empty
-    catalog, how to load one); Athena's message stops at "does not exist"."""
+    A name that is neither fails as TABLE_NOT_FOUND, whatever DuckDB would have made of it (its own
+    catalogs, a file path). With the catalog's tables (``known``), an unknown table's error ends with the
+    nearest table name (or, for an empty catalog, how to load one); Athena's message stops at "does not
+    exist"."""
+    ctes = relations.rename_ctes(tree)
     used: list[tuple[str, str]] = []
     for table in list(tree.find_all(exp.Table)):
+        if id(table) in ctes:
+            continue
         if isinstance(table.this, exp.Func) or isinstance(table.this, exp.Anonymous):
             fname = table.this.name if isinstance(table.this, exp.Anonymous) else table.this.sql_name()
             raise AthenaError("FUNCTION_NOT_FOUND", f"Table function '{fname.lower()}' is not registered")
         if not isinstance(table.this, exp.Identifier):
-            if isinstance(table.this, exp.Expression) and not isinstance(table.this, exp.Identifier):
-                raise AthenaError("NOT_SUPPORTED", f"unsupported table reference {table.sql('athena')}")
+            raise AthenaError("NOT_SUPPORTED", f"unsupported table reference {table.sql('athena')[:200]}")
         name = table.name
         db = table.db or None
         catalog = table.catalog or None
-        if db is None and catalog is None and name.lower() in _ctes_in_scope(table):
-            continue
         if catalog is not None and catalog.lower() != CATALOG_NAME:
             raise AthenaError("CATALOG_NOT_FOUND", f"Catalog '{catalog}' does not exist")
         if name.lower().startswith(("read_", "glob")) and not db:
@@ -207,14 +196,13 @@ def resolve_tables(tree: exp.Expr, resolver: Resolver, default_db: str, sql: str
             message = f"Table '{CATALOG_NAME}.{target}' does not exist" + table_hint(name, known)
             raise AthenaError("TABLE_NOT_FOUND", at(message, line, col), line=line, column=col)
         rdb, rname = found
-        alias = table.alias
-        new = exp.Table(
-            this=exp.to_identifier(rname, quoted=True),
-            db=exp.to_identifier(rdb, quoted=True),
-        )
-        # Keep column references like orders_processed.x working by aliasing to the written name.
-        new.set("alias", exp.TableAlias(this=exp.to_identifier(alias or name, quoted=True)))
-        table.replace(new)
+        # Rewritten in place, so TABLESAMPLE, column aliases and the rest of the reference stay as written.
+        table.set("this", exp.to_identifier(rname, quoted=True))
+        table.set("db", exp.to_identifier(rdb, quoted=True))
+        table.set("catalog", exp.to_identifier(relations.VIEW_DATABASE, quoted=True))
+        if not table.args.get("alias"):
+            # Keep column references like orders_processed.x working by aliasing to the written name.
+            table.set("alias", exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
         used.append((rdb, rname))
     return used
 
@@ -250,7 +238,19 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     ``catalog`` gives the columns of the catalog's tables; with it, ``information_schema`` can be queried,
     ``GROUP BY`` aliases and string/number mix-ups are refused as Athena refuses them, and decimal
     ``avg``/``round`` keep Trino's types. Without it those checks are skipped.
+
+    Nesting deeper than ``syntax.MAX_NESTING`` is refused before parsing; a statement that still exhausts
+    Python's recursion (a chain of thousands of operators, which needs no parentheses) is refused as well,
+    where Trino would fail with a stack overflow.
     """
+    try:
+        return _translate(sql, resolver, default_db, catalog)
+    except RecursionError:
+        raise AthenaError("SYNTAX_ERROR", "statement is too large to analyse (too deeply nested); split it "
+                          "into WITH queries") from None
+
+
+def _translate(sql: str, resolver: Resolver, default_db: str, catalog: CatalogColumns | None) -> Translation:
     # Leading whitespace is kept, so that error positions count lines and columns in the statement as sent.
     text = sql[:len(sql) - len(sql.lstrip())] + strip_statement(sql)
     body = _LEADING_COMMENTS.sub("", text, count=1)
@@ -273,7 +273,7 @@ def translate(sql: str, resolver: Resolver, default_db: str,
             return Translation("show", body, source=text)
         inner = body[m.end():].strip()
         inner = re.sub(r"^\((?:[^()]*)\)\s*", "", inner)  # EXPLAIN (TYPE ...) options
-        sub = translate(inner, resolver, default_db, catalog)
+        sub = _translate(inner, resolver, default_db, catalog)
         if sub.kind != "select":
             raise AthenaError("NOT_SUPPORTED", "EXPLAIN works on queries only")
         return Translation("explain", "EXPLAIN " + sub.sql, sub.tables, source=text)
@@ -295,6 +295,7 @@ def translate(sql: str, resolver: Resolver, default_db: str,
     trino_checks.check_group_by_aliases(tree, text, schema)
     trino_checks.check_operand_types(tree, text, columns)
     tree = trino.rewrite(tree, text, columns)
+    relations.check_relations(tree)
     try:
         duck = tree.sql(dialect="duckdb")
     except (ValueError, sqlglot.errors.UnsupportedError) as exc:

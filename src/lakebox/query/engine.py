@@ -66,6 +66,7 @@ from lakebox.query.deadlines import Interrupter
 from lakebox.query.dialect import CATALOG_NAME, Translation, check_statement, translate
 from lakebox.query.duck_errors import from_duckdb
 from lakebox.query.errors import AthenaError
+from lakebox.query.relations import VIEW_DATABASE, view_name
 from lakebox.query.results import athena_csv, athena_type, read_athena_csv
 from lakebox.query.show import answer_from_catalog
 from lakebox.store.base import InvalidKeyError, NoSuchKeyError, Store
@@ -199,14 +200,17 @@ class DuckEngine:
                 con.execute(f"SET threads = {int(self.settings.threads)}")
             tables = {(t.database, t.name): t for t in self.catalog.get_tables()}
             broken: dict[tuple[str, str], str] = {}
+            # The catalog's views live in their own database, which holds nothing else: translated SQL names
+            # every table there in full (query.relations), so no name can reach DuckDB's own catalogs.
+            con.execute(f"ATTACH ':memory:' AS {quote_ident(VIEW_DATABASE)}")
             for (db, name), t in tables.items():
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(db)}")
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(VIEW_DATABASE)}.{quote_ident(db)}")
                 if is_view(t):
                     continue
                 try:
                     # A table whose location holds no files reads as empty, as on Athena.
                     source = self._table_source(t, root) if t.files else _empty_source(t)
-                    con.execute(f"CREATE OR REPLACE VIEW {quote_ident(db)}.{quote_ident(name)} AS {source}")
+                    con.execute(f"CREATE OR REPLACE VIEW {view_name(db, name)} AS {source}")
                 except duckdb.Error as exc:
                     broken[(db, name)] = str(exc).strip().splitlines()[0]
             trino.install(con)
@@ -259,7 +263,7 @@ class DuckEngine:
             for key, t in list(pending.items()):
                 try:
                     tr = translate(view_sql(t), resolve, t.database, columns)
-                    con.execute(f"CREATE OR REPLACE VIEW {quote_ident(key[0])}.{quote_ident(key[1])} AS {tr.sql}")
+                    con.execute(f"CREATE OR REPLACE VIEW {view_name(*key)} AS {tr.sql}")
                 except (AthenaError, duckdb.Error, ValueError) as exc:
                     reasons[key] = str(exc).strip().splitlines()[0]
                     continue

@@ -10,6 +10,34 @@ from lakebox.query.dialect import CATALOG_NAME
 from lakebox.query.errors import AthenaError
 
 
+def hive_pattern_matches(pattern: str, name: str) -> bool:
+    """Hive's SHOW TABLES pattern: ``*`` is any text, ``|`` separates alternatives, case-insensitively; nothing
+    else is special. Matched without regular expressions: each alternative is cut at its stars into literal
+    pieces, the first anchored at the start, the last at the end, the ones between found leftmost-first (which
+    is exact for ``*`` wildcards). The cost is at most one substring search per piece, so a pattern of
+    thousands of stars cannot stall the server the way a backtracking ``.*.*.*`` regex did."""
+    text = name.casefold()
+    return any(_wildcard_matches(alt.casefold(), text) for alt in pattern.split("|"))
+
+
+def _wildcard_matches(pattern: str, text: str) -> bool:
+    pieces = pattern.split("*")
+    if len(pieces) == 1:
+        return pattern == text
+    first, middle, last = pieces[0], pieces[1:-1], pieces[-1]
+    if len(first) + len(last) > len(text) or not text.startswith(first) or not text.endswith(last):
+        return False
+    pos, end = len(first), len(text) - len(last)
+    for piece in middle:
+        if not piece:
+            continue  # consecutive stars
+        found = text.find(piece, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    return True
+
+
 def _unquote(name: str) -> str:
     return name.strip('"`')
 
@@ -30,10 +58,7 @@ def answer_from_catalog(catalog: CatalogView, sql: str, database: str) -> tuple[
         pattern = m.group(2)
         tables = [t.name for t in catalog.get_tables(db)]
         if pattern:
-            # Hive's SHOW TABLES patterns: * is any text, | separates alternatives; nothing else is special.
-            alts = [re.escape(p).replace(r"\*", ".*") for p in pattern.split("|")]
-            rx = re.compile("^(" + "|".join(alts) + ")$", re.I)
-            tables = [t for t in tables if rx.match(t)]
+            tables = [t for t in tables if hive_pattern_matches(pattern, t)]
         rows, names = [[t] for t in tables], ["tab_name"]
     elif up.startswith("SHOW COLUMNS") or up.startswith(("DESCRIBE", "DESC ")):
         m = re.match(r"(?:SHOW COLUMNS (?:IN|FROM)|DESCRIBE|DESC) (\S+)(?: (?:IN|FROM) (\S+))?$", text, re.I)

@@ -61,6 +61,37 @@ def check_statement_start(sql: str) -> None:
     raise mismatched(word, line, col, [*(f"'{w}'" for w in STATEMENT_STARTS), "<query>"])
 
 
+#: How deep parentheses, brackets and CASE ... END may nest. sqlglot parses, and lakebox translates, by
+#: recursion (about 20 Python frames per level): past ~45 levels Python's recursion limit ended the request
+#: with a RecursionError. Trino has no fixed limit but fails with a stack overflow past some thousands.
+MAX_NESTING = 32
+_OPENERS = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.CASE})
+_CLOSERS = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.END})
+
+
+def check_nesting(sql: str) -> None:
+    """Refuse a statement nested deeper than :data:`MAX_NESTING` before it is parsed, as a SYNTAX_ERROR at
+    the opening that goes too deep. One pass over the tokens with a counter: no recursion, so the check
+    itself cannot overflow. Text that does not tokenize is left to the parser's error."""
+    try:
+        tokens = AthenaTrino().tokenize(sql)
+    except TokenError:
+        return
+    depth = 0
+    for token in tokens:
+        if token.token_type in _OPENERS:
+            depth += 1
+            if depth > MAX_NESTING:
+                line, col = line_col(sql, token.start)
+                raise AthenaError(
+                    "SYNTAX_ERROR",
+                    f"line {line}:{col}: statement is too deeply nested: more than {MAX_NESTING} levels of "
+                    "parentheses, brackets or CASE expressions (lakebox's limit); use a WITH query for the "
+                    "inner parts", line=line, column=col)
+        elif token.token_type in _CLOSERS and depth > 0:
+            depth -= 1
+
+
 def check_select_lists(tree: exp.Expr, sql: str) -> None:
     """Refuse a SELECT without a select list (``SELECT FROM t``), which sqlglot reads and Trino does not,
     at the token where the list should start."""
