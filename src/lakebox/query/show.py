@@ -4,33 +4,44 @@ not on Trino, so they never reach the SQL engine)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lakebox.query.base import CatalogView, Value
 from lakebox.query.dialect import CATALOG_NAME
 from lakebox.query.errors import AthenaError
 
 
+def hive_pattern(pattern: str) -> Callable[[str], bool]:
+    """Hive's SHOW TABLES pattern as a predicate: ``*`` is any text, ``|`` separates alternatives, matched
+    case-insensitively; nothing else is special.
+
+    No regular expression: each alternative is cut at its stars into literal pieces (runs of stars count
+    once), the first anchored at the start, the last at the end, the ones between found leftmost-first,
+    which is exact for ``*`` wildcards. A name costs at most one substring search per piece, so a pattern of
+    thousands of stars cannot stall the server as the backtracking ``.*.*.*`` regex did."""
+    alts = [[p for i, p in enumerate(alt.casefold().split("*")) if p or i in (0, alt.count("*"))]
+            for alt in pattern.split("|")]
+
+    def matches(name: str) -> bool:
+        text = name.casefold()
+        return any(_pieces_match(pieces, text) for pieces in alts)
+
+    return matches
+
+
 def hive_pattern_matches(pattern: str, name: str) -> bool:
-    """Hive's SHOW TABLES pattern: ``*`` is any text, ``|`` separates alternatives, case-insensitively; nothing
-    else is special. Matched without regular expressions: each alternative is cut at its stars into literal
-    pieces, the first anchored at the start, the last at the end, the ones between found leftmost-first (which
-    is exact for ``*`` wildcards). The cost is at most one substring search per piece, so a pattern of
-    thousands of stars cannot stall the server the way a backtracking ``.*.*.*`` regex did."""
-    text = name.casefold()
-    return any(_wildcard_matches(alt.casefold(), text) for alt in pattern.split("|"))
+    """Whether ``name`` matches Hive's SHOW TABLES ``pattern`` (see :func:`hive_pattern`)."""
+    return hive_pattern(pattern)(name)
 
 
-def _wildcard_matches(pattern: str, text: str) -> bool:
-    pieces = pattern.split("*")
+def _pieces_match(pieces: list[str], text: str) -> bool:
     if len(pieces) == 1:
-        return pattern == text
-    first, middle, last = pieces[0], pieces[1:-1], pieces[-1]
+        return pieces[0] == text
+    first, last = pieces[0], pieces[-1]
     if len(first) + len(last) > len(text) or not text.startswith(first) or not text.endswith(last):
         return False
     pos, end = len(first), len(text) - len(last)
-    for piece in middle:
-        if not piece:
-            continue  # consecutive stars
+    for piece in pieces[1:-1]:
         found = text.find(piece, pos, end)
         if found < 0:
             return False
@@ -58,7 +69,8 @@ def answer_from_catalog(catalog: CatalogView, sql: str, database: str) -> tuple[
         pattern = m.group(2)
         tables = [t.name for t in catalog.get_tables(db)]
         if pattern:
-            tables = [t for t in tables if hive_pattern_matches(pattern, t)]
+            matches = hive_pattern(pattern)
+            tables = [t for t in tables if matches(t)]
         rows, names = [[t] for t in tables], ["tab_name"]
     elif up.startswith("SHOW COLUMNS") or up.startswith(("DESCRIBE", "DESC ")):
         m = re.match(r"(?:SHOW COLUMNS (?:IN|FROM)|DESCRIBE|DESC) (\S+)(?: (?:IN|FROM) (\S+))?$", text, re.I)
