@@ -24,7 +24,13 @@ from sqlglot.errors import ParseError, TokenError
 
 from lakebox.query import relations, trino, trino_allow, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
-from lakebox.query.syntax import check_nesting, check_select_lists, check_statement_start, syntax_error, table_hint
+from lakebox.query.syntax import (
+    check_nesting,
+    check_select_lists,
+    check_statement_start,
+    syntax_error,
+    table_hint,
+)
 from lakebox.query.trino import AthenaTrino
 from lakebox.query.trino_types import catalog_columns, column_types, trino_type
 

@@ -78,7 +78,7 @@ def rename_ctes(tree: exp.Expr) -> set[int]:
 
     A reference keeps its written name as its alias, so ``a.col`` still resolves. Two CTEs of one WITH with
     the same name are refused, as Trino refuses them."""
-    ctes = [c for c in tree.find_all(exp.CTE)]
+    ctes = list(tree.find_all(exp.CTE))
     names: dict[int, str] = {}
     for cte in ctes:
         names[id(cte)] = cte.alias_or_name.lower()
@@ -96,9 +96,9 @@ def rename_ctes(tree: exp.Expr) -> set[int]:
     for table in tree.find_all(exp.Table):
         if table.args.get("db") or table.args.get("catalog") or not isinstance(table.this, exp.Identifier):
             continue
-        cte = _visible_cte(table, names)
-        if cte is not None:
-            targets.append((table, cte))
+        target = _visible_cte(table, names)
+        if target is not None:
+            targets.append((table, target))
     for table, cte in targets:
         written = table.name
         table.set("this", exp.to_identifier(internal[id(cte)], quoted=True))
