@@ -2,14 +2,18 @@
 
 The steps, in order:
 
-1. size and statement checks (Athena's 262,144-byte limit; exactly one statement; a trailing ``;`` is fine);
+1. size and statement checks (Athena's 262,144-byte limit; exactly one statement; a trailing ``;`` is fine;
+   nesting at most ``syntax.MAX_NESTING`` deep, checked before parsing);
 2. classification: SELECT / WITH / VALUES run as queries; SHOW, DESCRIBE and EXPLAIN are answered from the
    catalog; everything else (INSERT, COPY, ATTACH, SET, INSTALL, ...) is refused;
-3. name resolution: every table reference is resolved case-insensitively through the catalog, as
-   ``table``, ``db.table`` or ``"AwsDataCatalog".db.table``, with the default database from the query context
-   (Athena's ``QueryExecutionContext.Database``); table functions such as ``read_csv`` are refused;
+3. name resolution (``query.relations``): CTEs get internal names by Trino's scoping; every other table
+   reference is resolved case-insensitively through the catalog, as ``table``, ``db.table`` or
+   ``"AwsDataCatalog".db.table``, with the default database from the query context (Athena's
+   ``QueryExecutionContext.Database``), and rewritten to its fully qualified lakebox view; anything else,
+   and table functions such as ``read_csv``, are refused;
 4. Trino semantics on DuckDB: ``query.trino.rewrite`` fixes functions and operators that differ;
-5. generation of DuckDB SQL by sqlglot.
+5. a last check that every relation is a lakebox view, an internal CTE, a subquery, VALUES or UNNEST, then
+   generation of DuckDB SQL by sqlglot.
 """
 
 from __future__ import annotations

@@ -16,9 +16,11 @@ the size of the tables' files, an upper bound.
 Partitioned tables whose files all sit in ``key=value`` folders are read with DuckDB's hive reader, so a
 filter on a partition column skips the other partitions' files.
 
-Security: each DuckDB connection may read only the lake's table folders (``allowed_directories``), with
-external access disabled and the configuration locked, so SQL cannot read other files, COPY, ATTACH,
-INSTALL, LOAD or SET, even if it got past the read-only guard in ``query.dialect``.
+Security: the catalog's tables are views in their own attached database (``query.relations.VIEW_DATABASE``),
+which translated SQL names in full, so no query names DuckDB's own catalogs or a file. Each DuckDB
+connection may read only the lake's table folders (``allowed_directories``), with external access disabled
+and the configuration locked, so SQL cannot read other files, COPY, ATTACH, INSTALL, LOAD or SET, even if it
+got past the read-only guard in ``query.dialect``.
 """
 
 from __future__ import annotations
