@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from lakebox.cli import main
 from lakebox.lake import Lake
 from lakebox.query.show import hive_pattern, hive_pattern_matches
-from lakebox.query.syntax import MAX_NESTING
+from lakebox.query.syntax import MAX_BRACKET_NESTING, MAX_NESTING
 
 pytest_plugins = ["web_fixtures"]
 
@@ -182,6 +182,18 @@ def test_deep_nesting_is_refused_by_the_engine(orders_lake: Lake) -> None:
 def test_other_deep_shapes_fail_cleanly(orders_lake: Lake, sql: str) -> None:
     r = orders_lake.engine.run_query(sql, write_result=False)
     assert r.state == "FAILED" and r.error is not None and r.error.error_type == "SYNTAX_ERROR", r.error
+
+
+def test_nested_arrays_cannot_stall_the_parser(orders_lake: Lake) -> None:
+    """sqlglot's parser doubles its work for each nested ARRAY[...] (14 levels: 15 s holding the GIL)."""
+    deep = "SELECT " + "map(ARRAY[1], ARRAY[" * 20 + "1" + "])" * 20
+    t0 = time.perf_counter()
+    r = orders_lake.engine.run_query(deep, write_result=False)
+    assert time.perf_counter() - t0 < 2.0
+    assert r.state == "FAILED" and r.error is not None and r.error.error_type == "SYNTAX_ERROR"
+    assert f"more than {MAX_BRACKET_NESTING} levels of brackets" in r.error.message
+    ok = "SELECT cardinality(" + "ARRAY[" * MAX_BRACKET_NESTING + "1" + "]" * MAX_BRACKET_NESTING + ")"
+    assert orders_lake.engine.run_query(ok, write_result=False).rows == [[1]]
 
 
 def test_deep_nesting_from_the_cli(orders_lake: Lake) -> None:

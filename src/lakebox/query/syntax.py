@@ -65,31 +65,40 @@ def check_statement_start(sql: str) -> None:
 #: recursion (about 20 Python frames per level): past ~45 levels Python's recursion limit ended the request
 #: with a RecursionError. Trino has no fixed limit but fails with a stack overflow past some thousands.
 MAX_NESTING = 32
+#: How deep brackets (``ARRAY[ARRAY[...]]``) may nest: sqlglot's parser takes twice as long for each level
+#: (12 levels: seconds, 20: hours, holding the GIL), so a few levels of nested arrays could stall the server.
+MAX_BRACKET_NESTING = 6
 _OPENERS = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.CASE})
 _CLOSERS = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.END})
 
 
 def check_nesting(sql: str) -> None:
-    """Refuse a statement nested deeper than :data:`MAX_NESTING` before it is parsed, as a SYNTAX_ERROR at
-    the opening that goes too deep. One pass over the tokens with a counter: no recursion, so the check
-    itself cannot overflow. Text that does not tokenize is left to the parser's error."""
+    """Refuse a statement nested deeper than :data:`MAX_NESTING` (or brackets deeper than
+    :data:`MAX_BRACKET_NESTING`) before it is parsed, as a SYNTAX_ERROR at the opening that goes too deep.
+    One pass over the tokens with counters: no recursion, so the check itself cannot overflow. Text that does
+    not tokenize is left to the parser's error."""
     try:
         tokens = AthenaTrino().tokenize(sql)
     except TokenError:
         return
-    depth = 0
+    depth = brackets = 0
     for token in tokens:
-        if token.token_type in _OPENERS:
+        kind = token.token_type
+        if kind in _OPENERS:
             depth += 1
-            if depth > MAX_NESTING:
+            brackets += kind == TokenType.L_BRACKET
+            if depth > MAX_NESTING or brackets > MAX_BRACKET_NESTING:
                 line, col = line_col(sql, token.start)
+                what = (f"more than {MAX_BRACKET_NESTING} levels of brackets" if brackets > MAX_BRACKET_NESTING
+                        else f"more than {MAX_NESTING} levels of parentheses, brackets or CASE expressions")
                 raise AthenaError(
                     "SYNTAX_ERROR",
-                    f"line {line}:{col}: statement is too deeply nested: more than {MAX_NESTING} levels of "
-                    "parentheses, brackets or CASE expressions (lakebox's limit); use a WITH query for the "
-                    "inner parts", line=line, column=col)
-        elif token.token_type in _CLOSERS and depth > 0:
-            depth -= 1
+                    f"line {line}:{col}: statement is too deeply nested: {what} (lakebox's limit); use a WITH "
+                    "query for the inner parts", line=line, column=col)
+        elif kind in _CLOSERS:
+            depth = max(depth - 1, 0)
+            if kind == TokenType.R_BRACKET:
+                brackets = max(brackets - 1, 0)
 
 
 def check_select_lists(tree: exp.Expr, sql: str) -> None:
