@@ -152,7 +152,7 @@ def test_ctes_keep_trinos_meaning(orders_lake: Lake, sql: str, rows: list[list[o
 
 
 def test_a_cte_named_twice_is_refused(orders_lake: Lake) -> None:
-    assert _failed(orders_lake, "WITH a AS (SELECT 1), a AS (SELECT 2) SELECT * FROM a") == "SYNTAX_ERROR"
+    assert _failed(orders_lake, "WITH a AS (SELECT 1), a AS (SELECT 2) SELECT * FROM a") == "DUPLICATE_NAMED_QUERY"
 
 
 # --- 3. deep nesting -------------------------------------------------------------------------------------------

@@ -45,29 +45,28 @@ def _with_of(node: exp.Expr) -> exp.With | None:
     return with_ if isinstance(with_, exp.With) else None
 
 
-def _visible_cte(table: exp.Table, names: dict[int, str]) -> exp.CTE | None:
+def _visible_cte(table: exp.Table, positions: dict[int, dict[str, int]]) -> exp.CTE | None:
     """The CTE a bare table name refers to under Trino's scoping, or None (then it names a table).
 
     Walks up from the reference without recursion: entering a WITH through one of its queries makes the
     earlier queries visible (and that query itself under RECURSIVE); reaching a query's WITH from its body
-    makes all of them visible. The innermost match wins."""
+    makes all of them visible. The innermost match wins. ``positions`` maps each WITH to its names' indexes."""
     wanted = table.name.lower()
     child: exp.Expr = table
     node = table.parent
     while node is not None:
         if isinstance(node, exp.With) and isinstance(child, exp.CTE):
-            ctes = list(node.expressions)
-            idx = next(i for i, c in enumerate(ctes) if c is child)
-            upto = idx + 1 if node.args.get("recursive") else idx
-            for cte in reversed(ctes[:upto]):
-                if names[id(cte)] == wanted:
-                    return cte
+            at = positions[id(node)].get(wanted)
+            # The index of the query the reference sits in: child's own, found by its name.
+            own = positions[id(node)][child.alias_or_name.lower()]
+            if at is not None and (at < own or (at == own and node.args.get("recursive"))):
+                return node.expressions[at]
         else:
             with_ = _with_of(node)
             if with_ is not None and child is not with_:
-                for cte in reversed(with_.expressions):
-                    if names[id(cte)] == wanted:
-                        return cte
+                at = positions[id(with_)].get(wanted)
+                if at is not None:
+                    return with_.expressions[at]
         child, node = node, node.parent
     return None
 
@@ -79,15 +78,14 @@ def rename_ctes(tree: exp.Expr) -> set[int]:
     A reference keeps its written name as its alias, so ``a.col`` still resolves. Two CTEs of one WITH with
     the same name are refused, as Trino refuses them."""
     ctes = list(tree.find_all(exp.CTE))
-    names: dict[int, str] = {}
-    for cte in ctes:
-        names[id(cte)] = cte.alias_or_name.lower()
+    names: dict[int, str] = {id(cte): cte.alias_or_name.lower() for cte in ctes}
+    positions: dict[int, dict[str, int]] = {}
     for with_ in tree.find_all(exp.With):
-        seen: set[str] = set()
-        for cte in with_.expressions:
-            if names[id(cte)] in seen:
-                raise AthenaError("SYNTAX_ERROR", f"WITH query name '{names[id(cte)]}' specified more than once")
-            seen.add(names[id(cte)])
+        index = positions[id(with_)] = {}
+        for i, cte in enumerate(with_.expressions):
+            if names[id(cte)] in index:
+                raise AthenaError("DUPLICATE_NAMED_QUERY", f"WITH query name '{names[id(cte)]}' specified more than once")
+            index[names[id(cte)]] = i
     internal = {id(c): f"{CTE_PREFIX}{i}" for i, c in enumerate(ctes)}
     renamed: set[int] = set()
     # Decide every reference against the original names first, then rename: a rename must not change what
@@ -96,7 +94,7 @@ def rename_ctes(tree: exp.Expr) -> set[int]:
     for table in tree.find_all(exp.Table):
         if table.args.get("db") or table.args.get("catalog") or not isinstance(table.this, exp.Identifier):
             continue
-        target = _visible_cte(table, names)
+        target = _visible_cte(table, positions)
         if target is not None:
             targets.append((table, target))
     for table, cte in targets:
