@@ -19,8 +19,7 @@ def hive_pattern(pattern: str) -> Callable[[str], bool]:
     once), the first anchored at the start, the last at the end, the ones between found leftmost-first,
     which is exact for ``*`` wildcards. A name costs at most one substring search per piece, so a pattern of
     thousands of stars cannot stall the server as the backtracking ``.*.*.*`` regex did."""
-    alts = [[p for i, p in enumerate(alt.casefold().split("*")) if p or i in (0, alt.count("*"))]
-            for alt in pattern.split("|")]
+    alts = [_pieces(alt) for alt in pattern.split("|")]
 
     def matches(name: str) -> bool:
         text = name.casefold()
@@ -32,6 +31,14 @@ def hive_pattern(pattern: str) -> Callable[[str], bool]:
 def hive_pattern_matches(pattern: str, name: str) -> bool:
     """Whether ``name`` matches Hive's SHOW TABLES ``pattern`` (see :func:`hive_pattern`)."""
     return hive_pattern(pattern)(name)
+
+
+def _pieces(alternative: str) -> list[str]:
+    """An alternative's literal pieces between stars; empty ones only at the two ends (they anchor)."""
+    parts = alternative.casefold().split("*")
+    if len(parts) == 1:
+        return parts
+    return [parts[0], *(p for p in parts[1:-1] if p), parts[-1]]
 
 
 def _pieces_match(pieces: list[str], text: str) -> bool:
