@@ -50,8 +50,11 @@ def test_named_query_download_is_neutralised(client: FlaskClient, orders_lake: L
     assert resp.get_data(as_text=True) == HEADER + SAFE_ROW
     resp.close()
     # the result file the download came from is Athena's, byte for byte
-    latest = (Path(orders_lake.settings.lake) / "_lakebox" / "named-results" / "formulas").read_text()
-    assert _enriched(orders_lake, latest) == HEADER + ATHENA_ROW
+    pointer = Path(orders_lake.settings.lake) / "_lakebox" / "named-results" / "formulas"
+    assert _enriched(orders_lake, pointer.read_text()) == HEADER + ATHENA_ROW
+    # a deleted saved query's last result is no longer pinned against the result retention
+    assert client.delete("/api/queries/formulas", headers=_csrf(client)).status_code == 200
+    assert not pointer.exists()
 
 
 def test_execution_download_is_neutralised(client: FlaskClient, orders_lake: Lake) -> None:

@@ -92,6 +92,13 @@ def test_gc_keeps_newest_under_cap_and_named_latest(orders_lake: Lake, monkeypat
 
     out = lakebox(root, "gc", check=True).stdout
     after = _results(root)
+    gone = [expired.execution_id] + [r.execution_id for r in big if r.execution_id not in after]
+    freed = sum(before[k] for k in gone)
+    assert out.splitlines() == [
+        *(f"removed {k} ({before[k]:,} bytes, {'expired' if k == expired.execution_id else 'over cap'})"
+          for k in gone),
+        f"removed {len(gone)} result(s), {freed:,} bytes; kept {len(after)} result(s), "
+        f"{sum(after.values()):,} bytes"]
     assert named.execution_id in after  # the named query's latest result, though 30 days old
     assert expired.execution_id not in after
     assert f"removed {expired.execution_id} (" in out
@@ -100,8 +107,7 @@ def test_gc_keeps_newest_under_cap_and_named_latest(orders_lake: Lake, monkeypat
     assert kept_big and kept_big == [r.execution_id for r in big[-len(kept_big):]]  # the newest ones
     # and no more was removed than needed: one more of the big ones would not have fit
     assert sum(after.values()) + before[big[-len(kept_big) - 1].execution_id] > MIB
-    freed = sum(v for k, v in before.items() if k not in after)
-    assert f"removed {len(before) - len(after)} result(s), {freed:,} bytes" in out
+    assert set(before) - set(after) == set(gone)
     _unknown(Lake(orders_lake.settings), expired.execution_id)
     _unknown(Lake(orders_lake.settings), big[0].execution_id)
     page = Lake(orders_lake.settings).engine.get_query_results(named.execution_id)

@@ -53,6 +53,11 @@ def mark_named_latest(store: Store, name: str, execution_id: str) -> None:
     store.put_object(validate_key(NAMED_RESULTS + name), execution_id.encode("utf-8"))
 
 
+def forget_named_latest(store: Store, name: str) -> None:
+    """Unpin the latest result of ``name`` (a saved query that was deleted); it then expires like any other."""
+    store.delete_object(validate_key(NAMED_RESULTS + name))
+
+
 def named_latest_ids(store: Store) -> set[str]:
     """The execution ids recorded by :func:`mark_named_latest`, one per named query."""
     ids: set[str] = set()

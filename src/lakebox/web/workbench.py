@@ -25,6 +25,7 @@ from lakebox.query.base import query_history
 from lakebox.query.errors import AthenaError
 from lakebox.query.named import NamedQuery
 from lakebox.query.results import athena_csv, to_json_value
+from lakebox.query.retention import forget_named_latest
 from lakebox.query.trino_functions import UNSUPPORTED_FUNCTIONS
 from lakebox.web.api import ApiError, error_response
 from lakebox.web.csv_export import neutralise_csv
@@ -214,6 +215,7 @@ def delete_query(name: str) -> Response:
         raise ApiError(409, "NOT_SUPPORTED", f"{name!r} is a shipped query and cannot be deleted")
     if not d.saved.delete(name):
         raise ApiError(404, "NOT_FOUND", f"no saved query {name!r}")
+    forget_named_latest(d.services.store, name)  # its last result is an ad-hoc one now, and expires
     d.data_changed()
     return jsonify(deleted=name)
 
