@@ -50,7 +50,7 @@ def test_named_query_download_is_neutralised(client: FlaskClient, orders_lake: L
     assert resp.get_data(as_text=True) == HEADER + SAFE_ROW
     resp.close()
     # the result file the download came from is Athena's, byte for byte
-    pointer = Path(orders_lake.settings.lake) / "_lakebox" / "named-results" / "formulas"
+    pointer = Path(orders_lake.settings.lake) / "_lakebox" / "queries" / "formulas.latest"
     assert _enriched(orders_lake, pointer.read_text()) == HEADER + ATHENA_ROW
     # a deleted saved query's last result is no longer pinned against the result retention
     assert client.delete("/api/queries/formulas", headers=_csrf(client)).status_code == 200

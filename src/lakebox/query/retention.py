@@ -9,8 +9,9 @@ rows go; a pair cut in half by a crash is still one result and is collected late
 Athena on AWS expires results with the bucket's lifecycle rule instead (``deploy/resources.py``); ``lakebox
 gc`` applies this policy to an S3 lake too, through the same Store protocol.
 
-The latest result of each named query is pinned: whoever writes one records its execution id under
-``_lakebox/named-results/<name>`` (:func:`mark_named_latest`).
+The latest result of each named query is pinned: whoever writes one records its execution id in
+``_lakebox/queries/<name>.latest`` (:func:`mark_named_latest`), beside the saved queries' ``<name>.sql``, so
+the deployed dashboard's role needs no grant beyond the one it has for saved queries.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from lakebox.store.base import NoSuchKeyError, Store, validate_key
 log = logging.getLogger("lakebox.query.retention")
 
 ENRICHED = "enriched/"
-NAMED_RESULTS = "_lakebox/named-results/"
+NAMED_RESULTS = "_lakebox/queries/"
+_LATEST = ".latest"
 _RESULT_KEY = re.compile(r"enriched/([0-9a-fA-F-]{8,64})\.csv(\.metadata)?")
 _METADATA = ".csv.metadata"
 
@@ -50,18 +52,20 @@ class GcReport:
 
 def mark_named_latest(store: Store, name: str, execution_id: str) -> None:
     """Record ``execution_id`` as the latest result of the named query ``name`` (it is then never collected)."""
-    store.put_object(validate_key(NAMED_RESULTS + name), execution_id.encode("utf-8"))
+    store.put_object(validate_key(NAMED_RESULTS + name + _LATEST), execution_id.encode("utf-8"))
 
 
 def forget_named_latest(store: Store, name: str) -> None:
     """Unpin the latest result of ``name`` (a saved query that was deleted); it then expires like any other."""
-    store.delete_object(validate_key(NAMED_RESULTS + name))
+    store.delete_object(validate_key(NAMED_RESULTS + name + _LATEST))
 
 
 def named_latest_ids(store: Store) -> set[str]:
     """The execution ids recorded by :func:`mark_named_latest`, one per named query."""
     ids: set[str] = set()
     for obj in store.list_objects_v2(NAMED_RESULTS):
+        if not obj.key.endswith(_LATEST):
+            continue  # a saved query's SQL
         try:
             ids.add(store.get_object(obj.key).decode("utf-8", "replace").strip())
         except NoSuchKeyError:
