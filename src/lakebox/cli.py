@@ -300,6 +300,22 @@ def compact(ctx: click.Context, target_mb: int) -> None:
 
 
 @main.command()
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; remove nothing.")
+@click.pass_context
+def gc(ctx: click.Context, dry_run: bool) -> None:
+    """Remove old query results from enriched/: older than result_retention_days, then the oldest while
+    they total more than result_max_mb. Named queries' latest results are kept. (The dashboard and the
+    engine also do this as results are written.)"""
+    lake = _existing_lake(ctx)
+    report = lake.collect_results(dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for r in report.removed:
+        console.print(f"{verb} {r.entry.execution_id} ({r.entry.size:,} bytes, {r.reason})", soft_wrap=True)
+    console.print(f"{verb} {len(report.removed):,} result(s), {report.freed_bytes:,} bytes; "
+                  f"kept {report.kept:,} result(s), {report.kept_bytes:,} bytes", soft_wrap=True)
+
+
+@main.command()
 @click.argument("sql", required=False)
 @click.option("--name", "name", help="Run a named or saved query instead of SQL (see `lakebox queries`).")
 @click.option("--param", "params", multiple=True, help="Named query parameter, name=value, e.g. month=2025-03.")
@@ -315,13 +331,15 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
     lake = _existing_lake(ctx)
     if bool(sql) == bool(name):
         raise click.UsageError("give either SQL or --name NAME")
-    if name:
-        sql = _find_query(_all_queries(lake), name).render(_param_values(params))
-    elif params:
+    if params and not name:
         raise click.UsageError("--param only applies to --name")
-    assert sql is not None
     engine_rows = max_rows if fmt != "table" and max_rows else None
-    result = lake.engine.run_query(sql, database, max_rows=engine_rows, allow_ddl=True)
+    if name:
+        result = lake.run_named(_find_query(_all_queries(lake), name), _param_values(params), database=database,
+                                max_rows=engine_rows, allow_ddl=True)
+    else:
+        assert sql is not None
+        result = lake.engine.run_query(sql, database, max_rows=engine_rows, allow_ddl=True)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
     elif result.state != "SUCCEEDED":

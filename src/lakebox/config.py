@@ -84,6 +84,12 @@ class Settings:
         "query, the Athena API and the endpoint; the dashboard's SQL editor never runs DDL.")
     max_result_rows: int = setting(10_000, "Rows returned to the dashboard/API per ad-hoc query.")
     max_upload_mb: int = setting(100, "Largest CSV the dashboard accepts, in MiB.")
+    result_retention_days: float = setting(
+        7.0, "Days an ad-hoc query result stays in enriched/ (named queries' latest results stay); 0 keeps all.",
+        minimum=0)
+    result_max_mb: int = setting(
+        1024, "Cap on the query results in enriched/, in MiB: beyond it the oldest go first; 0 means no cap.",
+        minimum=0)
     memory_limit: str = setting("1GB", "DuckDB memory limit for processing and queries.")
     threads: int = setting(0, "DuckDB threads; 0 means one per core.", minimum=0)
     workers: int = setting(2, "Watcher worker pool size: files processed at once.", minimum=1)

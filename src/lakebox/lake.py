@@ -28,6 +28,7 @@ from lakebox.process.keylocks import KeyLocks
 from lakebox.process.runs import RunLedger
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
+from lakebox.query.retention import GcReport, collect_results, mark_named_latest
 from lakebox.store import open_store
 from lakebox.store.base import Store, validate_key
 from lakebox.store.diskspace import disk_full
@@ -212,10 +213,18 @@ class Lake:
             tmp.unlink(missing_ok=True)
         return self.process(key)
 
-    def run_named(self, name: str, params: dict[str, str] | None = None, **kw: Any) -> QueryResult:
-        if name not in self.named_queries:
-            raise KeyError(name)
-        return self.engine.run_query(self.named_queries[name].render(params), **kw)
+    def run_named(self, query: NamedQuery, params: dict[str, str] | None = None, **kw: Any) -> QueryResult:
+        """Run a named (or saved) query; a result it writes becomes the query's latest, kept by the
+        result retention (see :mod:`lakebox.query.retention`)."""
+        result = self.engine.run_query(query.render(params), **kw)
+        if result.state == "SUCCEEDED" and kw.get("write_result", True):
+            mark_named_latest(self.store, query.name, result.execution_id)
+        return result
+
+    def collect_results(self, *, dry_run: bool = False) -> GcReport:
+        """Apply the result retention settings to enriched/ now (``lakebox gc``)."""
+        return collect_results(self.store, retention_days=self.settings.result_retention_days,
+                               max_bytes=self.settings.result_max_mb * 1024 * 1024, dry_run=dry_run)
 
     def status(self) -> dict[str, Any]:
         return {

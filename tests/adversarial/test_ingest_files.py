@@ -118,3 +118,28 @@ def test_dates_outside_the_calendar_are_quarantined(tmp_path: Path, value: str) 
     assert row["reason"].startswith("OrderDate not a valid date (outside 0001-01-01..9999-12-31)")
     months = query(lake, f"SELECT DISTINCT date_format(order_date, '%Y-%m') FROM {TABLE}")
     assert months == [["2025-04"]]
+
+
+SPECIAL_DATES = ["epoch", "EPOCH", " Epoch ", "now", "today", "tomorrow", "yesterday", "allballs"]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])  # the streaming pass (then the exact path), the exact path
+def test_special_date_words_are_quarantined(tmp_path: Path, fmt: str) -> None:
+    """`epoch` was kept as 1970-01-01 (DuckDB's reader takes it for a date); PostgreSQL's other special words
+    must not become dates either. A real 1970-01-01 is still kept; rows in = kept + dropped + quarantined."""
+    specials = [f"S{i},Bob,1.00,shipped,{v}" for i, v in enumerate(SPECIAL_DATES)]
+    lines = [HEADER, *orders(4), "O70,Ann,2.00,shipped,1970-01-01", "O71,Ann,3.00,pending,2025-01-02",
+             *specials]
+    src = _write(tmp_path / "special.csv", lines)
+    lake = tmp_path / "lake"
+    lakebox(lake, "ingest", str(src), "--format", fmt, check=True)
+    totals = _balanced(lake)
+    assert (totals["rows_read"], totals["rows_kept"], totals["rows_dropped"], totals["rows_quarantined"]) == (
+        len(lines) - 1, 5, 1, len(SPECIAL_DATES))
+    assert query(lake, f"SELECT order_id FROM {TABLE} WHERE CAST(order_date AS varchar) LIKE '1970%'") == [["O70"]]
+    assert query(lake, f"SELECT count(*) FROM {TABLE} WHERE order_id LIKE 'S%'") == [[0]]
+    with open(lake / "quarantine" / "special.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    first = len(lines) - len(SPECIAL_DATES) + 1  # the line of the first special row (line 1 is the header)
+    assert [(r["line"], r["reason"]) for r in rows] == [
+        (str(first + i), f"OrderDate not a valid date (%Y-%m-%d): {v}") for i, v in enumerate(SPECIAL_DATES)]

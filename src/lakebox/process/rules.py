@@ -64,11 +64,27 @@ def reader_casts(col: Column) -> bool:
     return col.type != "varchar" and not (col.type == "date" and col.date_format != "%Y-%m-%d")
 
 
-def reader_columns(dataset: Dataset, mapping: Mapping[str, int], ncols: int) -> list[str]:
-    """DuckDB type of each raw column ``c0..cN`` for ``read_csv(columns=...)``."""
+#: Words DuckDB's and PostgreSQL's date parsers take for dates, which are no date in the data: DuckDB's CSV
+#: reader and CAST read ``epoch`` as 1970-01-01 (any case, with spaces); PostgreSQL also reads ``now``,
+#: ``today``, ``tomorrow``, ``yesterday`` (and ``allballs`` as a time). Rows holding one are quarantined.
+#: (``infinity`` and ``-infinity`` are caught by :data:`DATE_RANGE`.)
+SPECIAL_DATES = ("epoch", "now", "today", "tomorrow", "yesterday", "allballs")
+#: The date ``epoch`` becomes when the reader casts it; a file whose dates include it takes the exact path,
+#: which reads the text (see :func:`typed_exprs`).
+EPOCH = "1970-01-01"
+
+
+def _sql_cast(col: Column, raw_dates: bool) -> bool:
+    """True when the column's value is cast in SQL from the text (not by the reader)."""
+    return not reader_casts(col) or (raw_dates and col.type == "date")
+
+
+def reader_columns(dataset: Dataset, mapping: Mapping[str, int], ncols: int, raw_dates: bool = False) -> list[str]:
+    """DuckDB type of each raw column ``c0..cN`` for ``read_csv(columns=...)``; with ``raw_dates`` the ISO
+    date columns are read as text too (see :func:`typed_exprs`)."""
     types = ["VARCHAR"] * ncols
     for col in dataset.columns:
-        if col.name in mapping and reader_casts(col):
+        if col.name in mapping and not _sql_cast(col, raw_dates):
             types[mapping[col.name]] = col.type.upper()
     return types
 
@@ -82,11 +98,16 @@ def _clean(src: str, col: Column) -> str:
     return f"lower({expr})" if col.lower else expr
 
 
-def typed_exprs(dataset: Dataset, mapping: Mapping[str, int]) -> tuple[list[str], str]:
+def typed_exprs(dataset: Dataset, mapping: Mapping[str, int], raw_dates: bool = False) -> tuple[list[str], str]:
     """SELECT-list expressions over the reader's ``c0..cN`` giving the output columns, and the validity
-    predicate over those output columns (required values present, custom-format dates parsed)."""
+    predicate over those output columns (required values present, custom-format dates parsed).
+
+    With ``raw_dates`` (the exact path) ISO dates are read as text and cast here, as the reader would cast
+    them, except that :data:`SPECIAL_DATES` are no date: the reader's cast turns ``epoch`` into a plausible
+    1970-01-01 that nothing after it can tell from a real one."""
     selects: list[str] = []
     checks: list[str] = []
+    specials = ", ".join(quote_literal(w) for w in SPECIAL_DATES)
     for col in dataset.columns:
         out = quote_ident(col.name)
         if col.name not in mapping:
@@ -95,8 +116,14 @@ def typed_exprs(dataset: Dataset, mapping: Mapping[str, int]) -> tuple[list[str]
         src = quote_ident(f"c{mapping[col.name]}")
         if col.type == "varchar":
             selects.append(f"{_clean(src, col)} AS {out}")
-        elif reader_casts(col):
+        elif reader_casts(col) and not _sql_cast(col, raw_dates):
             selects.append(f"{src} AS {out}")
+        elif reader_casts(col):  # an ISO date read as text
+            selects.append(f"CASE WHEN lower(trim({src})) IN ({specials}) THEN NULL "
+                           f"ELSE TRY_CAST({src} AS DATE) END AS {out}")
+            selects.append(f"{src} IS NOT NULL AS {quote_ident('_has_' + col.name)}")
+            if not col.required:
+                checks.append(f"({out} IS NOT NULL OR NOT {quote_ident('_has_' + col.name)})")
         else:  # a date in a custom format: parsed here, its failures caught by the check below
             selects.append(f"CAST(TRY_STRPTIME(NULLIF(trim({src}), ''), {quote_literal(col.date_format)}) AS DATE) AS {out}")
             selects.append(f"NULLIF(trim({src}), '') IS NOT NULL AS {quote_ident('_has_' + col.name)}")
@@ -118,10 +145,12 @@ def _date_in_range(expr: str) -> str:
     return f"{expr} BETWEEN DATE '{DATE_RANGE[0]}' AND DATE '{DATE_RANGE[1]}'"
 
 
-def problem_expr(dataset: Dataset, mapping: Mapping[str, int]) -> str:
+def problem_expr(dataset: Dataset, mapping: Mapping[str, int], raw_dates: bool = False) -> str:
     """The reason text for a parsed row that fails :func:`typed_exprs`' check (NULL for a valid row).
 
-    Over the same output columns; cast failures never reach here (the reader rejects those rows).
+    Over the same output columns and the source columns ``c0..cN`` as text; cast failures of reader-cast
+    columns never reach here (the reader rejects those rows). An ISO date read as text (``raw_dates``) that
+    does not cast gets the reader's reason, naming the value.
     """
     problems: list[str] = []
     for col in dataset.columns:
@@ -129,7 +158,15 @@ def problem_expr(dataset: Dataset, mapping: Mapping[str, int]) -> str:
             continue
         out = quote_ident(col.name)
         label = quote_literal(col.source)
-        if col.required:
+        if col.type == "date" and reader_casts(col) and raw_dates:
+            has = quote_ident("_has_" + col.name)
+            src = quote_ident(f"c{mapping[col.name]}")
+            missing = f"WHEN NOT {has} THEN 'missing required value ' || {label} " if col.required else ""
+            problems.append(
+                f"CASE {missing}WHEN {out} IS NULL AND {has} THEN "
+                f"{quote_literal(f'{col.source} not a valid date ({col.date_format}): ')} || {src} END"
+            )
+        elif col.required:
             if col.type != "varchar" and not reader_casts(col):
                 problems.append(
                     f"CASE WHEN NOT {quote_ident('_has_' + col.name)} THEN 'missing required value ' || {label} "

@@ -10,7 +10,9 @@ DuckDB can send a scan to one sink only, so the counts come from what the scan a
 
 The ``COPY`` writes every row except the valid ones the rule drops. Rows that fail validation (a required
 value missing, a date outside 0001..9999) would be written too, and the column statistics show whether
-there were any: a required column with nulls, or a date outside the range. For a clean file (almost all
+there were any: a required column with nulls, or a date outside the range. The reader reads ``epoch`` as
+1970-01-01, so a date range that includes that day is not vouched for either: the exact path reads the dates
+as text and quarantines the word. For a clean file (almost all
 files) there are none, so rows written = rows kept and dropped = parsed - kept. Otherwise (or when the
 dataset validates something statistics cannot show, such as a custom date format) the pass answers None and
 the caller takes the exact path, which stages the file once and quarantines the bad rows by line.
@@ -28,7 +30,7 @@ import duckdb
 
 from lakebox.core.dataset import Dataset
 from lakebox.core.sql import quote_ident, quote_literal
-from lakebox.process.rules import DATE_RANGE, reader_casts
+from lakebox.process.rules import DATE_RANGE, EPOCH, reader_casts
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -102,6 +104,8 @@ def _clean(dataset: Dataset, columns: dict[str, Any]) -> bool:
         if col.type == "date" and st.get("min") is not None:
             lo, hi = str(st.get("min")), str(st.get("max"))
             if not (_ISO_DATE.match(lo) and _ISO_DATE.match(hi) and DATE_RANGE[0] <= lo and hi <= DATE_RANGE[1]):
+                return False
+            if lo <= EPOCH <= hi:  # 1970-01-01 may be the reader's reading of "epoch": the exact path tells
                 return False
     return True
 

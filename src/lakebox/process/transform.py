@@ -22,10 +22,12 @@ from lakebox.core.dataset import Dataset
 from lakebox.core.errors import LakeboxError
 from lakebox.core.sql import quote_ident, quote_literal
 from lakebox.process.rules import (
+    EPOCH,
     HeaderError,
     drop_predicate,
     map_header,
     problem_expr,
+    reader_casts,
     reader_columns,
     reject_reason_sql,
     typed_exprs,
@@ -115,34 +117,51 @@ def transform_csv(
     result = TransformResult(header=header, extra_columns=[h for i, h in enumerate(header) if i not in mapped])
 
     ncols = len(header)
-    types = reader_columns(dataset, mapping, ncols)
-    columns = "{" + ", ".join(f"'c{i}': '{t}'" for i, t in enumerate(types)) + "}"
-    def reader_of(path: Path) -> str:
+
+    def reader_of(path: Path, raw_dates: bool) -> str:
+        types = reader_columns(dataset, mapping, ncols, raw_dates)
+        columns = "{" + ", ".join(f"'c{i}': '{t}'" for i, t in enumerate(types)) + "}"
         return (
             f"read_csv({quote_literal(str(path))}, header=true, columns={columns}, "
             f"delim={quote_literal(dataset.delimiter)}, quote='\"', escape='\"', store_rejects=true, "
             f"strict_mode=true, null_padding=false, max_line_size={MAX_LINE_BYTES}, auto_detect=false)"
         )
 
-    reader = reader_of(src)
+    # The reader casts ISO dates itself (the fast path), and reads the word ``epoch`` as 1970-01-01. Where
+    # that date turns up, the exact path stages the file again with the dates read as text and cast in SQL
+    # (the same cast, refusing the special words), so a real 1970-01-01 is kept and ``epoch`` quarantined.
+    path = src
     typed, ok = typed_exprs(dataset, mapping)
+    exact_typed, exact_ok = typed_exprs(dataset, mapping, raw_dates=True)
+    raw_dates = False
+    iso_dates = [quote_ident(c.name) for c in dataset.columns
+                 if c.name in mapping and c.type == "date" and reader_casts(c)]
     dropped = drop_predicate(dataset, as_of)
     out_cols = ", ".join(quote_ident(c.name) for c in dataset.columns)
     # Where stray-CR lines are set aside, if the strict read fails (removed whatever happens).
     cleaned = out_path.with_name(out_path.name + ".lines.csv")
-    select_typed = f"SELECT {', '.join(typed)} FROM {{reader}}"
     # Column statistics (what proves a streamed file clean) come only with Parquet output.
     stream = streamable(dataset) and out_format == "parquet"
 
-    def first_pass(reader: str) -> StreamCounts | None:
+    def first_pass(path: Path) -> StreamCounts | None:
         """The single streaming pass when it can vouch for its counts; else stage the rows (exact path)."""
+        nonlocal raw_dates
         if stream:
-            counts = stream_kept(con, select_typed.format(reader=reader), ok, dropped, dataset, out_path,
-                                 copy_options(out_format, row_group_mb))
+            counts = stream_kept(con, f"SELECT {', '.join(typed)} FROM {reader_of(path, False)}", ok, dropped,
+                                 dataset, out_path, copy_options(out_format, row_group_mb))
             if counts is not None:
                 return counts
             con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS {select_typed.format(reader=reader)}")
+        raw_dates = False
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {', '.join(typed)} FROM {reader_of(path, False)}")
+        if iso_dates:
+            epoch = " OR ".join(f"{c} = DATE '{EPOCH}'" for c in iso_dates)
+            found = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM staged WHERE {epoch} LIMIT 1)").fetchone()
+            if found and found[0]:
+                raw_dates = True
+                con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+                con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {', '.join(exact_typed)} "
+                            f"FROM {reader_of(path, True)}")
         return None
 
     try:
@@ -152,16 +171,16 @@ def transform_csv(
         # preserved (Athena promises none either), which lets both cores work.
         con.execute("SET preserve_insertion_order = false")
         try:
-            counts = first_pass(reader)
+            counts = first_pass(path)
         except duckdb.InvalidInputException:
             # The strict reader gives up on the whole file for mixed line endings or a stray CR (and for other
             # malformed input). Set stray-CR lines aside with their line numbers and read the rest; if the file
             # still cannot be read, it is rejected with DuckDB's reason.
             strays = split_strays(src, cleaned)
-            reader = reader_of(cleaned)
+            path = cleaned
             con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
             try:
-                counts = first_pass(reader)
+                counts = first_pass(path)
             except duckdb.Error as exc:
                 raise RejectedFile(f"cannot parse as CSV: {_short(exc)}") from exc
         except duckdb.Error as exc:
@@ -183,13 +202,14 @@ def transform_csv(
         if counts is not None:
             kept, n_dropped, n_invalid = counts.kept, counts.dropped, 0
         else:
+            valid = exact_ok if raw_dates else ok
             copied = con.execute(
-                f"COPY (SELECT {out_cols} FROM staged WHERE {ok} AND NOT coalesce({dropped}, FALSE)) "
+                f"COPY (SELECT {out_cols} FROM staged WHERE {valid} AND NOT coalesce({dropped}, FALSE)) "
                 f"TO {quote_literal(str(out_path))} ({copy_options(out_format, row_group_mb)})"
             ).fetchone()
             n_dropped, n_invalid = con.execute(
-                f"SELECT count(*) FILTER (WHERE ({ok}) AND coalesce({dropped}, FALSE)), "
-                f"count(*) FILTER (WHERE NOT ({ok})) FROM staged"
+                f"SELECT count(*) FILTER (WHERE ({valid}) AND coalesce({dropped}, FALSE)), "
+                f"count(*) FILTER (WHERE NOT ({valid})) FROM staged"
             ).fetchone() or (0, 0)
             con.execute("DROP TABLE staged")
             kept = int(copied[0]) if copied else 0
@@ -201,7 +221,8 @@ def transform_csv(
         result.rows_read = result.rows_kept + result.rows_dropped + result.rows_quarantined
 
         if result.rows_quarantined:
-            _write_quarantine(con, reader, dataset, mapping, header, quarantine_path, with_parsed=n_invalid > 0)
+            _write_quarantine(con, reader_of(path, raw_dates), dataset, mapping, header, quarantine_path,
+                              with_parsed=n_invalid > 0, raw_dates=raw_dates)
             result.quarantine_written = True
         return result
     finally:
@@ -216,6 +237,7 @@ def _write_quarantine(
     header: list[str],
     path: Path,
     with_parsed: bool,
+    raw_dates: bool = False,
 ) -> None:
     """Every bad row with its line number and reason, as CSV: the source fields, or the raw line.
 
@@ -229,12 +251,12 @@ def _write_quarantine(
     parsed = ""
     if with_parsed:
         con.execute("SET preserve_insertion_order = true")
-        typed, ok = typed_exprs(dataset, mapping)
+        typed, _ = typed_exprs(dataset, mapping, raw_dates=raw_dates)
         raw = ", ".join(f'CAST("c{i}" AS VARCHAR) AS "c{i}"' for i in range(ncols))
         parsed = f"""
           bad AS (
             SELECT * FROM (
-              SELECT row_number() OVER () AS _ord, {problem_expr(dataset, mapping)} AS _reason, *
+              SELECT row_number() OVER () AS _ord, {problem_expr(dataset, mapping, raw_dates=raw_dates)} AS _reason, *
               FROM (SELECT {raw}, {', '.join(typed)} FROM {reader})
             ) WHERE _reason IS NOT NULL
           ),

@@ -70,6 +70,7 @@ from lakebox.query.duck_errors import from_duckdb
 from lakebox.query.errors import AthenaError
 from lakebox.query.relations import VIEW_DATABASE, view_name
 from lakebox.query.results import athena_csv, athena_type, read_athena_csv
+from lakebox.query.retention import ResultSweeper
 from lakebox.query.show import answer_from_catalog
 from lakebox.store.base import InvalidKeyError, NoSuchKeyError, Store
 
@@ -126,6 +127,9 @@ class DuckEngine:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         #: id of each profiled cursor -> the data version of the connection it belongs to.
         self._profiled: dict[int, int | None] = {}
+        #: Keeps enriched/ within result_retention_days and result_max_mb as results are written.
+        self.sweeper = ResultSweeper(store, retention_days=settings.result_retention_days,
+                                     max_bytes=settings.result_max_mb * 1024 * 1024)
 
     # --- the DuckDB side -------------------------------------------------------------------------------
 
@@ -535,12 +539,14 @@ class DuckEngine:
 
     def _write_artefacts(self, result: QueryResult) -> None:
         key = f"{ENRICHED}{result.execution_id}.csv"
+        written = 0
         if result.state == "SUCCEEDED" and result.csv_written:
             result.result_location = self.store.url.rstrip("/") + "/" + key
+            written = self.store.head_object(key).size
         elif result.state == "SUCCEEDED":
             body = "".join(athena_csv([c["name"] for c in result.columns], [c["type"] for c in result.columns],
                                       result.rows)).encode("utf-8")
-            self.store.put_object(key, body)
+            written = self.store.put_object(key, body).size
             result.result_location = self.store.url.rstrip("/") + "/" + key
         meta = {
             "QueryExecutionId": result.execution_id,
@@ -561,7 +567,8 @@ class DuckEngine:
             "RowCount": result.row_count,
             "Truncated": result.truncated,
         }
-        self.store.put_object(key + ".metadata", json.dumps(meta, indent=1, default=str).encode())
+        written += self.store.put_object(key + ".metadata", json.dumps(meta, indent=1, default=str).encode()).size
+        self.sweeper.wrote(result.execution_id, written)
 
     def get_query_execution(self, execution_id: str) -> QueryExecution:
         """GetQueryExecution: the record of a running execution, else its metadata file."""

@@ -5,13 +5,17 @@ Errors are always JSON: ``{"error": {"type": ..., "message": ...}}`` with a 4xx 
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from lakebox.core.errors import LakeboxError
+from lakebox.store.base import NoSuchKeyError
 from lakebox.web import openapi, views
+from lakebox.web.csv_export import neutralise_csv
 from lakebox.web.dashboard import MAX_SQL_BYTES, Dashboard
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -108,22 +112,30 @@ def get_query(name: str) -> Response:
 
 
 def _csv(d: Dashboard, name: str, params: dict[str, str]) -> Response:
+    """The query's result file, streamed with formula cells neutralised (see :mod:`lakebox.web.csv_export`);
+    the file in enriched/ itself stays as Athena writes it."""
     key, err = d.csv_key(name, params)
     if err is not None or key is None:
         err = err or {}
         return error_response(views.error_status(err), err.get("error_type", "QUERY_FAILED"),
                               err.get("message", "query failed"))
     store = d.services.store
-    local = store.local_path(key)
-    resp: Response
-    if local is not None:
-        from flask import send_file
+    try:
+        meta = json.loads(store.get_object(key + ".metadata"))
+        types = [c.get("Type", "") for c in meta.get("ResultSetMetadata", {}).get("ColumnInfo", [])]
+    except NoSuchKeyError:
+        types = []  # every column counts as text: more is neutralised, nothing is missed
+    source = store.open_object(key)
 
-        resp = send_file(local, mimetype="text/csv", as_attachment=True,
-                         download_name=_download_name(name, params, "csv"), conditional=True)
-    else:
-        resp = Response(store.get_object(key), mimetype="text/csv")
-        resp.headers["Content-Disposition"] = f'attachment; filename="{_download_name(name, params, "csv")}"'
+    def body() -> Iterator[str]:
+        try:
+            text = io.TextIOWrapper(source, encoding="utf-8", newline="")
+            yield from neutralise_csv(text, types)
+        finally:
+            source.close()
+
+    resp = Response(body(), mimetype="text/csv")
+    resp.headers["Content-Disposition"] = f'attachment; filename="{_download_name(name, params, "csv")}"'
     return resp
 
 

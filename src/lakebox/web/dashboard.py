@@ -20,6 +20,7 @@ from lakebox.core.runs import RunRecord
 from lakebox.process.runs import RunLedger
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery
+from lakebox.query.retention import mark_named_latest
 from lakebox.store.base import Store
 from lakebox.web import views
 from lakebox.web.cache import DataVersion, ResultCache, VersionGate, Warmer
@@ -139,9 +140,17 @@ class Dashboard:
             result = self.execute(q.render(checked), write_result=True)
             if result.error is not None:
                 return None, result.error.to_dict()
+            mark_named_latest(self.services.store, name, result.execution_id)
             return f"enriched/{result.execution_id}.csv", None
 
-        return self.cache.get(("csv", name, tuple(sorted(checked.items()))), run)
+        cache_key = ("csv", name, tuple(sorted(checked.items())))
+        key, err = self.cache.get(cache_key, run)
+        if key is not None and not self.services.store.exists(key):
+            # Collected by the result retention since it was cached (a named query's result for other
+            # parameters than its latest): run it again.
+            self.cache.discard(cache_key)
+            key, err = self.cache.get(cache_key, run)
+        return key, err
 
     # --- other views ----------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 - ``GET /api/completions``: catalog tables with their columns, and the Trino function names lakebox runs.
 - ``GET /api/executions``: the query history (Athena's ListQueryExecutions), newest first, one entry per
   distinct query.
-- ``GET /api/executions/<id>.csv`` / ``.json``: every row of a past execution's query, streamed. The editor's
+- ``GET /api/executions/<id>.csv`` / ``.json``: every row of a past execution's query, streamed (the CSV with
+  formula cells neutralised, see ``web.csv_export``). The editor's
   own result is capped at ``max_result_rows`` (and so is its result file), so the query runs again without
   that cap, on the data as it is now. A result of more than ``EXPORT_MAX_ROWS`` rows is refused (413), not
   cut short.
@@ -24,8 +25,10 @@ from lakebox.query.base import query_history
 from lakebox.query.errors import AthenaError
 from lakebox.query.named import NamedQuery
 from lakebox.query.results import athena_csv, to_json_value
+from lakebox.query.retention import forget_named_latest
 from lakebox.query.trino_functions import UNSUPPORTED_FUNCTIONS
 from lakebox.web.api import ApiError, error_response
+from lakebox.web.csv_export import neutralise_csv
 from lakebox.web.dashboard import Dashboard
 from lakebox.web.saved import SavedQueryError, SavedQueryExists, SaveRequest
 from lakebox.web.workbench_spec import HISTORY_LIMIT, HISTORY_MAX
@@ -165,7 +168,8 @@ def download_execution(execution_id: str, fmt: str) -> Response:
 
 
 def _csv_chunks(result: Any) -> Iterator[str]:
-    lines = athena_csv([c["name"] for c in result.columns], [c["type"] for c in result.columns], result.rows)
+    types = [c["type"] for c in result.columns]
+    lines = neutralise_csv(athena_csv([c["name"] for c in result.columns], types, result.rows), types)
     chunk: list[str] = []
     for line in lines:
         chunk.append(line)
@@ -211,6 +215,7 @@ def delete_query(name: str) -> Response:
         raise ApiError(409, "NOT_SUPPORTED", f"{name!r} is a shipped query and cannot be deleted")
     if not d.saved.delete(name):
         raise ApiError(404, "NOT_FOUND", f"no saved query {name!r}")
+    forget_named_latest(d.services.store, name)  # its last result is an ad-hoc one now, and expires
     d.data_changed()
     return jsonify(deleted=name)
 
