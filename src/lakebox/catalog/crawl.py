@@ -144,6 +144,11 @@ class CatalogUpdater:
             table = self._apply_run(prefix, run, added)
             if table is not None:
                 return table
+        return self._crawl_after(prefix, added)
+
+    def _crawl_after(self, prefix: str, described: list[FileInfo]) -> TableDef | None:
+        """A crawl of ``prefix`` that started after this call (its own, or a concurrent caller's, which then
+        returns None); ``described`` files need no footer read."""
         updates = self._updates
         with updates.tickets:
             updates.requested[prefix] += 1
@@ -153,7 +158,7 @@ class CatalogUpdater:
                 return None  # a crawl that began after our request already finished
             with updates.tickets:
                 start = updates.requested[prefix]
-            table = self._crawl_prefix(prefix, self.prune_on_update, added)
+            table = self._crawl_prefix(prefix, self.prune_on_update, described)
             updates.covered[prefix] = start
             return table
 
@@ -161,8 +166,9 @@ class CatalogUpdater:
         """After several runs published their outputs together (a batch): one catalog update per table.
 
         When every run of a table described what it wrote, the table takes them all in as one delta (one
-        catalog transaction, one data-version change, however many files); otherwise, and on Glue with a
-        crawler, each run goes through :meth:`update_for_run` (whose crawls coalesce)."""
+        catalog transaction, one data-version change, however many files), or, when the table does not exist
+        yet, one crawl creates it; otherwise, and on Glue with a crawler, each run goes through
+        :meth:`update_for_run` (whose crawls coalesce)."""
         by_prefix: dict[str, list[RunRecord]] = {}
         for run in runs:
             prefix = next((d.processed_prefix for d in self.settings.datasets if d.name == run.dataset), None)
@@ -171,7 +177,11 @@ class CatalogUpdater:
         for prefix, group in by_prefix.items():
             described = [self._published_files(run) for run in group]
             if len(group) > 1 and not self.crawler_name and all(described):
-                if self._apply_runs(prefix, group, [f for files in described for f in files]) is not None:
+                added = [f for files in described for f in files]
+                if self._apply_runs(prefix, group, added) is not None:
+                    continue
+                if self.catalog.get_table(*table_location(self.settings, prefix)) is None:
+                    self._crawl_after(prefix, added)  # the table's first files: one crawl creates it
                     continue
             for run in group:
                 self.update_for_run(run)

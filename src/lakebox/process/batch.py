@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import uuid
 from collections import defaultdict
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def _group(con: duckdb.DuckDBPyConnection, items: list[tuple[Path, Path]], datas
             counts[int(idx)] = (int(parsed), kept, int(n_dropped))
     if not counts:
         return {}
-    folder = work / f".lakebox-batch-{id(items)}"
+    folder = work / f".lakebox-batch-{uuid.uuid4().hex}"
     out_cols = ", ".join(quote_ident(c.name) for c in dataset.columns)
     clean = ", ".join(str(i) for i in sorted(counts))
     try:
