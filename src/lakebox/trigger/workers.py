@@ -226,12 +226,14 @@ class WorkerPool:
                 self._results.tell(result)
 
     def _more(self) -> list[Job]:
-        """The jobs already queued behind the one just taken, up to a batch, when the runner can batch:
-        files that land together are processed together. A stop marker met here is put back."""
+        """The jobs already queued behind the one just taken, when the runner can batch: files that land
+        together are processed together. A worker takes its share of the queue (so a burst of 20 files keeps
+        every worker busy), at most a batch. A stop marker met here is put back."""
         if self._jobs.empty() or not self._runner.batching():
             return []
+        share = min(MAX_BATCH, -(-(self._jobs.qsize() + 1) // self.size))
         more: list[Job] = []
-        while len(more) < MAX_BATCH - 1:
+        while len(more) < share - 1:
             try:
                 job = self._jobs.get_nowait()
             except queue.Empty:
