@@ -23,7 +23,7 @@ from lakebox.config import Settings
 from lakebox.core.errors import InvalidInputError
 from lakebox.core.names import object_name
 from lakebox.core.runs import RunRecord
-from lakebox.process.handler import handle_event, process_object
+from lakebox.process.handler import handle_event, process_object, process_objects
 from lakebox.process.keylocks import KeyLocks
 from lakebox.process.runs import RunLedger
 from lakebox.query.base import QueryEngine, QueryResult
@@ -113,6 +113,10 @@ class Lake:
         """Bring the run's table up to date: the catalog's one update path, after processing and deletes."""
         self.catalog_updater.update_for_run(run)
 
+    def update_catalog_many(self, runs: list[RunRecord]) -> None:
+        """The same, for the runs of a batch processed together: one catalog update per table."""
+        self.catalog_updater.update_for_runs(runs)
+
     # --- verbs -----------------------------------------------------------------------------------------
 
     def is_empty(self) -> bool:
@@ -130,6 +134,18 @@ class Lake:
         """Deliver an S3 notification to the processor, exactly as Lambda would (every record)."""
         return self._notify(handle_event(event, self.settings, self.store, after=self.update_catalog,
                                          locks=self.key_locks))
+
+    def handle_batch(self, keys: list[str]) -> list[RunRecord | Exception] | None:
+        """Process raw objects that are ready together (the watcher's batches): per key its run or its
+        exception (see ``process.handler.process_objects``). None when :meth:`handle_event` has been replaced
+        on this lake (a wrapper that must see every event, as tests' spies do): the caller then delivers one
+        event per key instead."""
+        if "handle_event" in vars(self):
+            return None
+        out = process_objects(self.settings, self.store, keys, after_many=self.update_catalog_many,
+                              locks=self.key_locks)
+        self._notify([r for r in out if isinstance(r, RunRecord)])
+        return out
 
     def raw_key_for(self, path: Path, prefix: str = "raw/") -> str:
         return validate_key(prefix + _safe_name(path.name))
@@ -249,6 +265,7 @@ class Lake:
             ledger=self.ledger,
             # Looked up at each event, so a wrapped ``handle_event`` (tests' spies) is what the watcher calls.
             handler=lambda event: self.handle_event(event),
+            batch_handler=self.handle_batch,
             update_catalog=self.update_catalog,
             reconcile_catalog=self.crawl,
             config=WatchConfig.from_settings(self.settings, **overrides),

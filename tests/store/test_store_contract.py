@@ -34,6 +34,16 @@ def test_put_get_head(store: Store) -> None:
     assert again.etag != put.etag and store.head_object("raw/a.csv").size == 12
 
 
+def test_put_objects_stores_each_in_order(store: Store) -> None:
+    store.put_object("_lakebox/state/b.json", b"old")
+    infos = store.put_objects([("_lakebox/runs/a.json", b"one"), ("_lakebox/state/b.json", b"two, new")])
+    assert [(i.key, i.size) for i in infos] == [("_lakebox/runs/a.json", 3), ("_lakebox/state/b.json", 8)]
+    assert store.get_object("_lakebox/runs/a.json") == b"one"
+    assert store.get_object("_lakebox/state/b.json") == b"two, new"
+    assert [o.key for o in store.list_objects_v2("_lakebox/")] == ["_lakebox/runs/a.json", "_lakebox/state/b.json"]
+    assert store.put_objects([]) == []
+
+
 def test_missing_objects_raise_no_such_key(store: Store) -> None:
     for action in (store.get_object, store.head_object, store.open_object):
         with pytest.raises(NoSuchKeyError) as err:

@@ -144,6 +144,11 @@ class CatalogUpdater:
             table = self._apply_run(prefix, run, added)
             if table is not None:
                 return table
+        return self._crawl_after(prefix, added)
+
+    def _crawl_after(self, prefix: str, described: list[FileInfo]) -> TableDef | None:
+        """A crawl of ``prefix`` that started after this call (its own, or a concurrent caller's, which then
+        returns None); ``described`` files need no footer read."""
         updates = self._updates
         with updates.tickets:
             updates.requested[prefix] += 1
@@ -153,9 +158,45 @@ class CatalogUpdater:
                 return None  # a crawl that began after our request already finished
             with updates.tickets:
                 start = updates.requested[prefix]
-            table = self._crawl_prefix(prefix, self.prune_on_update, added)
+            table = self._crawl_prefix(prefix, self.prune_on_update, described)
             updates.covered[prefix] = start
             return table
+
+    def update_for_runs(self, runs: list[RunRecord]) -> None:
+        """After several runs published their outputs together (a batch): one catalog update per table.
+
+        When every run of a table described what it wrote, the table takes them all in as one delta (one
+        catalog transaction, one data-version change, however many files), or, when the table does not exist
+        yet, one crawl creates it; otherwise, and on Glue with a crawler, each run goes through
+        :meth:`update_for_run` (whose crawls coalesce)."""
+        by_prefix: dict[str, list[RunRecord]] = {}
+        for run in runs:
+            prefix = next((d.processed_prefix for d in self.settings.datasets if d.name == run.dataset), None)
+            if prefix is not None:
+                by_prefix.setdefault(prefix, []).append(run)
+        for prefix, group in by_prefix.items():
+            described = [self._published_files(run) for run in group]
+            if len(group) > 1 and not self.crawler_name and all(described):
+                added = [f for files in described for f in files]
+                if self._apply_runs(prefix, group, added) is not None:
+                    continue
+                if self.catalog.get_table(*table_location(self.settings, prefix)) is None:
+                    self._crawl_after(prefix, added)  # the table's first files: one crawl creates it
+                    continue
+            for run in group:
+                self.update_for_run(run)
+
+    def _apply_runs(self, prefix: str, runs: list[RunRecord], added: list[FileInfo]) -> TableDef | None:
+        """Several runs' outputs as one catalog delta. None (nothing written) when a run's raw object has rows
+        in a compacted file, which :meth:`_apply_run` rewrites one raw object at a time, or when the
+        catalog says the change needs a crawl."""
+        database, name = table_location(self.settings, prefix)
+        with self._updates.lock:
+            for run in runs:
+                skip = {*run.output_keys, *run.replaced_keys}
+                if any(f.key not in skip for f in self.catalog.files_from_source(database, name, run.raw_key)):
+                    return None
+            return self.catalog.apply_files(database, name, added, [k for r in runs for k in r.replaced_keys])
 
     def _apply_run(self, prefix: str, run: RunRecord, added: list[FileInfo]) -> TableDef | None:
         """The run's outputs as a catalog delta, with the raw object's old rows taken out of any file they

@@ -36,10 +36,24 @@ class RunLedger:
             return None  # a corrupt state record means "not processed": reprocessing is safe
 
     def record(self, run: RunRecord) -> None:
-        body = json.dumps(run.to_dict(), indent=1, default=str).encode()
-        stamp = (run.started_at or now_iso()).replace(":", "").replace("-", "")
-        self.store.put_object(f"{RUNS_PREFIX}{stamp}-{run.run_id}.json", body)
-        self.store.put_object(self.state_key(run.raw_key), body)
+        self.record_many([run])
+
+    def record_many(self, runs: list[RunRecord]) -> None:
+        """Record several runs in one write (a batch processed together): each run's record, then each
+        raw key's state, the same objects :meth:`record` writes one run at a time."""
+        items: list[tuple[str, bytes]] = []
+        states: list[tuple[str, bytes]] = []
+        for run in runs:
+            body = json.dumps(run.to_dict(), indent=1, default=str).encode()
+            stamp = (run.started_at or now_iso()).replace(":", "").replace("-", "")
+            items.append((f"{RUNS_PREFIX}{stamp}-{run.run_id}.json", body))
+            states.append((self.state_key(run.raw_key), body))
+        if len(items) == 1:
+            for key, body in (*items, *states):
+                self.store.put_object(key, body)
+            return
+        # The states last: a state says "this version is done", so it never precedes its run record.
+        self.store.put_objects([*items, *states])
 
     def forget(self, raw_key: str) -> None:
         self.store.delete_object(self.state_key(raw_key))

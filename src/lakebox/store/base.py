@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
@@ -106,6 +106,14 @@ class Store(Protocol):
 
     def put_object(self, key: str, data: bytes) -> ObjectInfo:
         """PutObject: write ``data`` at ``key`` atomically, replacing any object there."""
+        ...
+
+    def put_objects(self, items: Sequence[tuple[str, bytes]]) -> list[ObjectInfo]:
+        """Store several small objects, each atomically as :meth:`put_object` does, in order.
+
+        Not a transaction across objects (S3 has none): a failure part-way leaves the earlier ones stored.
+        LocalStore makes them durable together (one flush of the folder's journal instead of one per
+        object), which is what makes recording a batch of runs cost about what recording one does."""
         ...
 
     def upload_file(self, key: str, path: Path) -> ObjectInfo:

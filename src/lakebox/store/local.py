@@ -11,12 +11,14 @@ content gets a new ETag and is reprocessed, which is harmless because processing
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import hashlib
 import os
 import shutil
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,6 +32,24 @@ from lakebox.store.base import (
     validate_key,
 )
 from lakebox.store.diskspace import disk_full
+
+
+def _syncfs(folder: Path) -> bool:
+    """syncfs(2): flush the file system holding ``folder`` in one call (Linux). False where it is not
+    available, or failed; the caller then fsyncs file by file."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(folder, os.O_RDONLY)
+    except (OSError, AttributeError):
+        return False
+    try:
+        return bool(libc.syncfs(fd) == 0)
+    except AttributeError:  # a libc without syncfs
+        return False
+    finally:
+        os.close(fd)
 
 
 def _write_error(exc: OSError, key: str, where: Path, size: int) -> OSError | StorageFullError:
@@ -89,6 +109,43 @@ class LocalStore:
         except OSError as exc:
             raise _write_error(exc, key, path.parent, len(data)) from exc
         return self._info(key, path)
+
+    def put_objects(self, items: Sequence[tuple[str, bytes]]) -> list[ObjectInfo]:
+        """Every object is written to its temp file, the file system is synced once, then each is renamed into
+        place: the same guarantee as :meth:`put_object` (the bytes are on disk before the name points at
+        them) for about the cost of one fsync instead of one per object (each fsync is a journal commit)."""
+        staged: list[tuple[str, Path, Path, int]] = []
+        try:
+            for key, data in items:
+                path = self._path(key)
+                tmp = self._tmp_for(path)
+                staged.append((key, path, tmp, len(data)))
+                try:
+                    with open(tmp, "wb") as fh:
+                        fh.write(data)
+                except OSError as exc:
+                    raise _write_error(exc, key, path.parent, len(data)) from exc
+            if staged and not _syncfs(self.root):
+                for key, path, tmp, size in staged:
+                    try:
+                        fd = os.open(tmp, os.O_RDONLY)
+                        try:
+                            os.fsync(fd)
+                        finally:
+                            os.close(fd)
+                    except OSError as exc:
+                        raise _write_error(exc, key, path.parent, size) from exc
+            out = []
+            for key, path, tmp, size in staged:
+                try:
+                    os.replace(tmp, path)
+                except OSError as exc:
+                    raise _write_error(exc, key, path.parent, size) from exc
+                out.append(self._info(key, path))
+            return out
+        finally:
+            for _, _, tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
 
     def upload_file(self, key: str, path: Path) -> ObjectInfo:
         """A :meth:`temp_path` (same folder) is renamed into place; any other file is copied, then renamed."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -141,6 +141,10 @@ class S3Store:
         # PutObject returns the ETag but no timestamp; one HEAD would cost a round trip for a value nobody
         # needs right after a write, so the client clock stands in for LastModified.
         return ObjectInfo(key, len(data), _strip_etag(resp.get("ETag")), dt.datetime.now(dt.UTC))
+
+    def put_objects(self, items: Sequence[tuple[str, bytes]]) -> list[ObjectInfo]:
+        """One PUT per object (each is durable on its own in S3)."""
+        return [self.put_object(key, data) for key, data in items]
 
     def upload_file(self, key: str, path: Path) -> ObjectInfo:
         """Upload a local file: one PUT when small, a multipart upload (completed atomically) when large.

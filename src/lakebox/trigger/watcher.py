@@ -47,7 +47,7 @@ from lakebox.trigger.locks import LOCK_KEY, WatchLock
 from lakebox.trigger.scheduler import Scheduler
 from lakebox.trigger.sources import FileEvents, Rescan, recover
 from lakebox.trigger.state import Counters, DrainResult, Job, JobResult, Results
-from lakebox.trigger.workers import CatalogUpdate, EventHandler, JobRunner, WorkerPool
+from lakebox.trigger.workers import BatchHandler, CatalogUpdate, EventHandler, JobRunner, WorkerPool
 
 log = logging.getLogger("lakebox.trigger")
 
@@ -123,6 +123,7 @@ class Watcher:
         update_catalog: CatalogUpdate,
         reconcile_catalog: Callable[[], object],
         config: WatchConfig,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         raw = store.local_path("raw/")
         if raw is None:
@@ -143,7 +144,8 @@ class Watcher:
         runner = JobRunner(
             store=store, ledger=ledger, handler=handler, update_catalog=update_catalog, failed=self._failed,
             counters=self._counters, bucket=self.root.name or "lakebox", region=config.region,
-            retry_delays=config.retry_delays, deliveries=config.deliveries, delete_outputs=config.delete_outputs)
+            retry_delays=config.retry_delays, deliveries=config.deliveries, delete_outputs=config.delete_outputs,
+            batch_handler=batch_handler)
         self._pool = WorkerPool(config.workers, runner, self._scheduler, self._results, self._counters)
         self._events = FileEvents(self.root, self._scheduler, self._counters)
         self._stopping = threading.Event()

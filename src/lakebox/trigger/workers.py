@@ -31,6 +31,14 @@ log = logging.getLogger("lakebox.trigger")
 EventHandler = Callable[[dict[str, Any]], list[RunRecord]]
 #: The catalog's update path for one run (after a raw file's outputs were removed).
 CatalogUpdate = Callable[[RunRecord], None]
+#: Processes raw keys that are ready together: per key its run or the exception it failed with; None when
+#: batching is not available now (the watcher then invokes the event handler once per key). Called with no
+#: keys, it only answers that question ([] or None).
+BatchHandler = Callable[[list[str]], list[RunRecord | Exception] | None]
+
+#: The most jobs a worker takes from the queue at once (``process.handler.BATCH_FILES`` bounds the files one
+#: DuckDB pass reads; the handler splits bigger batches).
+MAX_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,39 @@ class JobRunner:
     retry_delays: tuple[float, ...]
     deliveries: int
     delete_outputs: bool
+    batch_handler: BatchHandler | None = None
+
+    def batching(self) -> bool:
+        """Whether :meth:`run_batch` can process several keys at once (not with duplicate deliveries, which
+        exercise the per-event handler)."""
+        return self.batch_handler is not None and self.deliveries == 1 and self.batch_handler([]) is not None
+
+    def run_batch(self, jobs: list[Job]) -> list[tuple[Job, JobResult | None]]:
+        """Bring several keys up to date: first attempts of keys that exist and are not dead-lettered go to
+        the batch handler together; the rest, and every key the batch answered with an exception, go through
+        :meth:`run` one by one (retries and dead letters exactly as for a single job)."""
+        together: list[Job] = []
+        alone: list[Job] = []
+        for job in jobs:
+            fresh = job.attempt == 1 and job.etag is None and (job.redrive or not self.failed.has(job.key))
+            (together if fresh and self.store.exists(job.key) else alone).append(job)
+        answers: list[RunRecord | Exception] | None = None
+        if len(together) > 1 and self.batch_handler is not None:
+            try:
+                answers = self.batch_handler([j.key for j in together])
+            except Exception:  # noqa: BLE001 - e.g. the shared catalog update failed: each file on its own
+                log.warning("a batch of %d files failed; running them one by one", len(together), exc_info=True)
+        if answers is None:
+            alone, together = together + alone, []
+        out: list[tuple[Job, JobResult | None]] = []
+        for job, answer in zip(together, answers or [], strict=True):
+            if isinstance(answer, Exception):
+                log.warning("%s failed in a batch (%s); running it alone", job.key, answer)
+                out.append((job, self.run(job)))
+            else:
+                out.append((job, self._done(job, answer)))
+        out += [(job, self.run(job)) for job in alone]
+        return out
 
     def run(self, job: Job) -> JobResult | None:
         """Bring ``job.key`` up to date. Returns None when the job must be retried at ``job.due``."""
@@ -84,12 +125,15 @@ class JobRunner:
                 log.error("%s: the dead letter could not be written: %s", key, dl_exc)
             self.counters.add("failed")
             return JobResult(key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=job.attempt)
-        run = runs[0] if runs else None
+        return self._done(job, runs[0] if runs else None)
+
+    def _done(self, job: Job, run: RunRecord | None) -> JobResult:
+        """The job's result from the handler's run."""
         status = run.status if run is not None else "ignored"
         if status in ("ok", "rejected"):
-            self.failed.clear(key)
+            self.failed.clear(job.key)
         self.counters.add(status if status in ("ok", "rejected", "skipped", "ignored") else "ignored")
-        return JobResult(key, status, run=run, error=run.error if run else None, attempts=job.attempt)
+        return JobResult(job.key, status, run=run, error=run.error if run else None, attempts=job.attempt)
 
     def _missing(self, key: str) -> JobResult:
         """The raw object is gone. Outputs stay unless ``delete_outputs_on_raw_delete`` is set."""
@@ -155,25 +199,47 @@ class WorkerPool:
             job = self._jobs.get()
             if job is None:
                 return
+            jobs = [job, *self._more()]
             if self._stopping.is_set():
-                self._scheduler.release(job)  # left for the next start's rescan
+                for j in jobs:
+                    self._scheduler.release(j)  # left for the next start's rescan
                 continue
             with self._lock:
-                self._running += 1
-            result: JobResult | None = None
+                self._running += len(jobs)
             try:
-                result = self._runner.run(job)
+                results = self._runner.run_batch(jobs) if len(jobs) > 1 else [(job, self._runner.run(job))]
             except Exception as exc:  # noqa: BLE001 - the watcher never dies because of a file
                 self._counters.add("errors")
-                log.exception("watcher job for %s failed unexpectedly", job.key)
-                result = JobResult(job.key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=job.attempt)
+                log.exception("watcher job for %s failed unexpectedly", ", ".join(j.key for j in jobs))
+                results = [(j, JobResult(j.key, "failed", error=f"{type(exc).__name__}: {exc}", attempts=j.attempt))
+                           for j in jobs]
             finally:
                 with self._lock:
-                    self._running -= 1
-            if result is None:
-                self._scheduler.retry_later(job)
-                continue
-            # Recorded before the key is released, so whoever waits for idle sees every result.
-            self._results.record(result)
-            self._scheduler.release(job)
-            self._results.tell(result)
+                    self._running -= len(jobs)
+            for j, result in results:
+                if result is None:
+                    self._scheduler.retry_later(j)
+                    continue
+                # Recorded before the key is released, so whoever waits for idle sees every result.
+                self._results.record(result)
+                self._scheduler.release(j)
+                self._results.tell(result)
+
+    def _more(self) -> list[Job]:
+        """The jobs already queued behind the one just taken, when the runner can batch: files that land
+        together are processed together. A worker takes its share of the queue (so a burst of 20 files keeps
+        every worker busy), at most a batch. A stop marker met here is put back."""
+        if self._jobs.empty() or not self._runner.batching():
+            return []
+        share = min(MAX_BATCH, -(-(self._jobs.qsize() + 1) // self.size))
+        more: list[Job] = []
+        while len(more) < share - 1:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                self._jobs.put(None)
+                break
+            more.append(job)
+        return more
