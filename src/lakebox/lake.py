@@ -135,13 +135,11 @@ class Lake:
         return self._notify(handle_event(event, self.settings, self.store, after=self.update_catalog,
                                          locks=self.key_locks))
 
-    def handle_batch(self, keys: list[str]) -> list[RunRecord | Exception] | None:
+    def handle_batch(self, keys: list[str]) -> list[RunRecord | Exception]:
         """Process raw objects that are ready together (the watcher's batches): per key its run or its
-        exception (see ``process.handler.process_objects``). None when :meth:`handle_event` has been replaced
-        on this lake (a wrapper that must see every event, as tests' spies do): the caller then delivers one
-        event per key instead."""
-        if "handle_event" in vars(self):
-            return None
+        exception (see ``process.handler.process_objects``). The watcher's ``BatchHandler`` contract also
+        allows None ("no batching now: deliver one event per key"), which a wrapper that must see every event
+        returns."""
         out = process_objects(self.settings, self.store, keys, after_many=self.update_catalog_many,
                               locks=self.key_locks)
         self._notify([r for r in out if isinstance(r, RunRecord)])
@@ -263,9 +261,9 @@ class Lake:
         return Watcher(
             store=self.store,
             ledger=self.ledger,
-            # Looked up at each event, so a wrapped ``handle_event`` (tests' spies) is what the watcher calls.
+            # Looked up at each call, so a wrapped ``handle_event``/``handle_batch`` (tests' spies) is what runs.
             handler=lambda event: self.handle_event(event),
-            batch_handler=self.handle_batch,
+            batch_handler=lambda keys: self.handle_batch(keys),
             update_catalog=self.update_catalog,
             reconcile_catalog=self.crawl,
             config=WatchConfig.from_settings(self.settings, **overrides),

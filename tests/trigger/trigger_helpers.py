@@ -97,6 +97,8 @@ class Spy:
         self.total = 0
         self.max_total = 0
         lake.handle_event = self  # type: ignore[method-assign]
+        # The spy must see every event: answer the watcher's batch probe with "no batching now".
+        lake.handle_batch = lambda keys: None  # type: ignore[method-assign,assignment,return-value]
 
     def __call__(self, event: dict[str, Any]) -> Any:
         key = next(parse_event(event)).key
