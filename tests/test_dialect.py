@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from lakebox.query.dialect import MAX_QUERY_BYTES, strip_statement, translate
+from lakebox.query.dialect import strip_statement, translate
 from lakebox.query.errors import AthenaError
+from lakebox.query.statement import MAX_QUERY_BYTES
 
 TABLES = {("sales", "orders"), ("sales", "items"), ("other", "events")}
 

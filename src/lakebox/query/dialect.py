@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
@@ -24,12 +23,10 @@ from sqlglot.errors import ParseError, TokenError
 
 from lakebox.query import trino, trino_allow, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
+from lakebox.query.statement import CATALOG_NAME, MAX_QUERY_BYTES, Translation
 from lakebox.query.syntax import check_select_lists, check_statement_start, syntax_error, table_hint
 from lakebox.query.trino import AthenaTrino
 from lakebox.query.trino_types import catalog_columns, column_types, trino_type
-
-MAX_QUERY_BYTES = 262_144
-CATALOG_NAME = "awsdatacatalog"
 
 #: Resolves (database or None, table) to (database, table) in the catalog, or None when unknown.
 Resolver = Callable[[str | None, str], tuple[str, str] | None]
@@ -59,17 +56,6 @@ _SOURCE_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "iceberg_", "sqli
 # sqlglot names some of these without underscores (read_csv is exp.ReadCSV, "READCSV").
 _SOURCE_SQUASHED = {n.replace("_", ""): n for n in _SOURCE_FUNCTIONS}
 _PREFIXES_SQUASHED = tuple(p.replace("_", "") for p in _SOURCE_PREFIXES)
-
-
-@dataclass
-class Translation:
-    """A query ready for DuckDB, plus what the engine needs to know about it."""
-
-    kind: str  # "select" | "show" | "describe" | "explain"
-    sql: str  # DuckDB SQL for "select"/"explain"; the original text otherwise
-    tables: list[tuple[str, str]] = field(default_factory=list)
-    output_names: list[str] = field(default_factory=list)
-    source: str = ""  # the statement as written, for error positions
 
 
 def strip_statement(sql: str) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from lakebox.query.base import CatalogView, Value
-from lakebox.query.dialect import CATALOG_NAME
 from lakebox.query.errors import AthenaError
+from lakebox.query.statement import CATALOG_NAME
 
 
 def _unquote(name: str) -> str:
