@@ -280,12 +280,34 @@ def translate(sql: str, resolver: Resolver, default_db: str,
         raise min(problems, key=lambda p: p[0])[1]
     trino_checks.check_group_by_aliases(tree, text, schema)
     trino_checks.check_operand_types(tree, text, columns)
+    bound = row_bound(tree)
     tree = trino.rewrite(tree, text, columns)
     try:
         duck = tree.sql(dialect="duckdb")
     except (ValueError, sqlglot.errors.UnsupportedError) as exc:
         raise AthenaError("NOT_SUPPORTED", str(exc)) from None
-    return Translation("select", duck, tables, names, source=text)
+    return Translation("select", duck, tables, names, source=text, row_bound=bound)
+
+
+def row_bound(tree: exp.Expr) -> int | None:
+    """At most how many rows the query returns, when its top level says so: a literal LIMIT (or FETCH
+    FIRST), or one row for a SELECT without FROM or GROUP BY whose every column is an aggregate. None when
+    it does not say (the engine then plans for any number of rows)."""
+    if not isinstance(tree, exp.Select):
+        return None
+    limit = tree.args.get("limit")
+    count = limit.expression if isinstance(limit, exp.Limit) else limit.args.get("count") if isinstance(
+        limit, exp.Fetch) else None
+    if isinstance(count, exp.Literal) and count.is_int:
+        return int(count.this)
+    if tree.args.get("group") is not None:
+        return None
+    source = tree.args.get("from_") or tree.args.get("from")  # sqlglot renamed it
+    if source is None and not tree.args.get("joins"):
+        return 1
+    if tree.expressions and all(isinstance(e.unalias(), exp.AggFunc) for e in tree.expressions):
+        return 1
+    return None
 
 
 # --- information_schema, answered from the catalog -----------------------------------------------------------

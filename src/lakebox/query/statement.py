@@ -48,3 +48,5 @@ class Translation:
     tables: list[tuple[str, str]] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
     source: str = ""  # the statement as written, for error positions
+    #: At most this many rows, when the query's top level says so (a LIMIT, or one aggregate row); else None.
+    row_bound: int | None = None

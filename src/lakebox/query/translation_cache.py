@@ -123,7 +123,8 @@ class TranslationCache:
         try:
             return Translation(kind=str(t["kind"]), sql=str(t["sql"]),
                                tables=[(str(db), str(name)) for db, name in t["tables"]],
-                               output_names=[str(n) for n in t["output_names"]], source=str(t["source"]))
+                               output_names=[str(n) for n in t["output_names"]], source=str(t["source"]),
+                               row_bound=None if t["row_bound"] is None else int(t["row_bound"]))
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -133,7 +134,7 @@ class TranslationCache:
             return
         doc = {"key": [*key, code_version()],
                "translation": {"kind": tr.kind, "sql": tr.sql, "tables": [list(t) for t in tr.tables],
-                               "output_names": tr.output_names, "source": tr.source}}
+                               "output_names": tr.output_names, "source": tr.source, "row_bound": tr.row_bound}}
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
