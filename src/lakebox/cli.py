@@ -51,7 +51,8 @@ def stdout() -> Console:
             self.quiet = True
             raise BrokenPipeError
 
-    return _Console(width=_WIDTH)
+    # No emoji codes: a value such as ":smile:" is data, printed as it is (and rich's emoji table is large).
+    return _Console(width=_WIDTH, emoji=False)
 
 
 @functools.cache
@@ -59,7 +60,7 @@ def stderr() -> Console:
     """stderr's rich console, made on first use."""
     from rich.console import Console
 
-    return Console(stderr=True, width=_WIDTH)
+    return Console(stderr=True, width=_WIDTH, emoji=False)
 
 
 def escape(text: str) -> str:

@@ -31,7 +31,6 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -71,6 +70,8 @@ from lakebox.store.base import InvalidKeyError, NoSuchKeyError, Store
 # The translator (query.dialect, query.ddl and query.trino: sqlglot) is imported where it is used, not here:
 # a query whose translation is cached (query.translation_cache) runs without it.
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from lakebox.query.ddl_engine import DuckDdlHost
 
 ENRICHED = "enriched/"
@@ -341,6 +342,8 @@ class DuckEngine:
                          ddl_allowed=self.settings.allow_ddl)
         with self._lock:
             if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor  # run_query (the CLI's) needs no pool
+
                 self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lakebox-query")
             self._running[run.execution_id] = run
             self._pool.submit(self._run_submitted, run)
