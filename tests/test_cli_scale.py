@@ -32,6 +32,8 @@ def test_help_and_status_import_no_engine_sdk_or_web(tmp_path: Path) -> None:
     for argv in (["--help"], ["--lake", str(lake), "status"]):
         loaded = _modules_after(*argv)
         assert not {m for m in loaded if m.split(".")[0] in HEAVY}, argv
+    # --help prints no table: not even rich is imported.
+    assert not {m for m in _modules_after("--help") if m.split(".")[0] == "rich"}
 
 
 def test_compact_merges_and_keeps_answers(tmp_path: Path) -> None:
