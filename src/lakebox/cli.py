@@ -287,23 +287,67 @@ def _param_values(params: tuple[str, ...]) -> dict[str, str]:
 
 def _print_table(result: QueryResult, limit: int) -> None:
     """The result as a table of at most ``limit`` rows (0: all), with a footer saying what was left out."""
-    t = _table()
-    for c in result.columns:
-        t.add_column(f"{escape(c['name'])}\n[dim]{escape(c['type'])}[/dim]")
     total = len(result.rows)
     # Only the rows shown are formatted: a result can hold millions.
     shown = dataclasses.replace(result, rows=result.rows if limit == 0 else result.rows[:limit]).text_rows()
+    more = " (truncated)" if result.truncated else ""
+    footer = (f"{result.row_count:,} row(s){more} · {result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
+              f"{result.result_location or ''}")
+    hidden = total - len(shown)
+    hint = (f"{hidden:,} more row(s) not shown; --max-rows 0 prints all {total:,}, --format csv writes them as CSV"
+            if hidden else "")
+    header = [(c["name"], c["type"]) for c in result.columns]
+    plain = _plain_table(header, shown) if _plain_stdout() else None
+    if plain is not None:
+        sys.stdout.write(plain + footer + "\n" + (hint + "\n" if hint else ""))
+        return
+    t = _table()
+    for name, typ in header:
+        t.add_column(f"{escape(name)}\n[dim]{escape(typ)}[/dim]")
     for row in shown:
         t.add_row(*["[dim]NULL[/dim]" if v is None else escape(v) for v in row])
     stdout().print(t)
-    more = " (truncated)" if result.truncated else ""
-    stdout().print(f"[dim]{result.row_count:,} row(s){more} · "
-                  f"{result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
-                  f"{escape(result.result_location or '')}[/dim]", soft_wrap=True)
-    hidden = total - len(shown)
-    if hidden:
-        stdout().print(f"{hidden:,} more row(s) not shown; --max-rows 0 prints all {total:,}, "
-                      "--format csv writes them as CSV", soft_wrap=True)
+    stdout().print(f"[dim]{escape(footer)}[/dim]", soft_wrap=True)
+    if hint:
+        stdout().print(hint, soft_wrap=True)
+
+
+#: Environment variables with which rich styles output that is not a terminal.
+_RICH_TTY_VARS = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
+def _plain_stdout() -> bool:
+    """Whether stdout gets rich's output without any styling: not a terminal, UTF-8, no variable forcing
+    colour. Such output can be written without importing rich (see :func:`_plain_table`)."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return (not sys.stdout.isatty() and encoding == "utf8"
+            and not any(os.environ.get(v) for v in _RICH_TTY_VARS))
+
+
+def _plain_table(header: list[tuple[str, str]], rows: list[list[str | None]]) -> str | None:
+    """The text rich prints for the query table on an unstyled stdout of :data:`_WIDTH` columns (heavy head
+    box, a name and a type line per column, NULL for NULL), or None where rich's layout is not this simple:
+    a table wider than the output (rich then shrinks and wraps columns), a character that is not printable
+    ASCII (rich measures wide and zero-width characters), no columns. Importing rich costs more than a
+    small query, so a piped ``lakebox query`` does without it; tests compare the two outputs."""
+    cells = [[name, typ] for name, typ in header]
+    body = [["NULL" if v is None else v for v in row] for row in rows]
+    texts = [t for col in cells for t in col] + [v for row in body for v in row]
+    # Backslashes too go to rich: its markup escaping doubles a trailing one.
+    if not header or any(not (t.isascii() and t.isprintable()) or "\\" in t for t in texts):
+        return None
+    widths = [max([len(name), len(typ), *(len(r[i]) for r in body)]) for i, (name, typ) in enumerate(header)]
+    if sum(widths) + 3 * len(widths) + 1 > (_WIDTH or 0):
+        return None
+
+    def line(left: str, fill: str, mid: str, right: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right + "\n"
+
+    def row(values: list[str], bar: str) -> str:
+        return bar + bar.join(f" {v.ljust(w)} " for v, w in zip(values, widths, strict=True)) + bar + "\n"
+
+    return (line("┏", "━", "┳", "┓") + row([n for n, _ in header], "┃") + row([t for _, t in header], "┃")
+            + line("┡", "━", "╇", "┩") + "".join(row(r, "│") for r in body) + line("└", "─", "┴", "┘"))
 
 
 @main.command()
