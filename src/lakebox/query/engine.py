@@ -220,7 +220,8 @@ class DuckEngine:
                     con.execute(f"CREATE OR REPLACE VIEW {quote_ident(db)}.{quote_ident(name)} AS {source}")
                 except duckdb.Error as exc:
                     broken[(db, name)] = str(exc).strip().splitlines()[0]
-            macros = InstalledMacros(self._macro_lock)  # created as statements need them: all of them cost more than a query
+            # The Trino macros are created as statements call them: all of them cost more than most queries.
+            macros = InstalledMacros(self._macro_lock)
             self._create_views(con, tables, broken, macros)
             # Table folders to read, and the staging folder where DuckDB itself writes result CSVs before they
             # are renamed into enriched/ (user SQL cannot COPY: the read-only guard refuses it first).
