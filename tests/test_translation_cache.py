@@ -174,3 +174,13 @@ def test_small_results_write_the_same_file_as_large_ones(orders_lake: Lake) -> N
 def test_translation_is_a_plain_record() -> None:
     tr = Translation("select", "SELECT 1", [("db", "t")], ["a"], "SELECT 1", 1)
     assert tr.row_bound == 1 and tr.tables == [("db", "t")]
+
+
+def test_the_folder_is_pruned_to_the_most_recent(tmp_path: Path) -> None:
+    cache = TranslationCache(tmp_path, disk_entries=8)
+    for i in range(9):
+        cache.put(f"SELECT {i}", "db", "k", Translation("select", f"SELECT {i}"))
+    left = sorted(tmp_path.glob("*.json"))
+    assert len(left) == 6
+    fresh = TranslationCache(tmp_path)
+    assert fresh.get("SELECT 8", "db", "k") == Translation("select", "SELECT 8")

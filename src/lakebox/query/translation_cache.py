@@ -144,17 +144,19 @@ class TranslationCache:
             # A full or read-only disk costs the next run a translation, never this query its answer.
             tmp.unlink(missing_ok=True)
             return
-        self._prune(path.parent)
+        self._prune(path.parent, keep=path.name)
 
-    def _prune(self, folder: Path) -> None:
-        """Keep the most recently written ``disk_entries`` files. (Run after every write: a write follows a
-        translation, which costs far more than listing the folder.)"""
+    def _prune(self, folder: Path, keep: str) -> None:
+        """Past ``disk_entries`` files, remove the least recently written down to three quarters of that, so
+        the folder is sorted once per many writes. (Counted after every write: a write follows a translation,
+        which costs more than listing the folder.) ``keep``, just written, stays whatever the clock's
+        resolution."""
         try:
             names = [e.name for e in os.scandir(folder) if e.name.endswith(".json")]
             if len(names) <= self._disk_entries:
                 return
-            entries = sorted(((folder / n).stat().st_mtime_ns, n) for n in names)
+            entries = sorted(((folder / n).stat().st_mtime_ns, n) for n in names if n != keep)
         except OSError:  # a file removed meanwhile by another process's prune: prune next time
             return
-        for _, old in entries[:len(entries) - self._disk_entries]:
+        for _, old in entries[:len(entries) + 1 - self._disk_entries * 3 // 4]:
             (folder / old).unlink(missing_ok=True)
