@@ -138,3 +138,14 @@ def test_partition_values_come_from_paths_and_hidden_files_are_skipped(lake: Lak
     r = lake.engine.run_query("SELECT * FROM orders_processed")
     assert [c["name"] for c in r.columns] == ["order_id", "customer_id", "order_amount", "order_date", "order_status"]
     assert r.row_count == 1 and r.rows[0][-1] == "shipped"
+
+
+def test_opening_the_lake_again_keeps_the_data_version(orders_lake: Lake) -> None:
+    """Every command opens the catalog and makes sure its database exists; when it does, nothing changes
+    (a bumped version would throw away the dashboard's cache and every cache keyed by it)."""
+    before = orders_lake.catalog.data_version()
+    again = Lake(orders_lake.settings, create=False)
+    assert again.catalog.data_version() == before
+    again.catalog.create_database("another_db")
+    assert again.catalog.data_version() == before + 1
+    assert "another_db" in again.catalog.get_databases()

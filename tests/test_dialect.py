@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from lakebox.query.dialect import MAX_QUERY_BYTES, strip_statement, translate
+from lakebox.query.dialect import strip_statement, translate
 from lakebox.query.errors import AthenaError
+from lakebox.query.statement import MAX_QUERY_BYTES
 
 TABLES = {("sales", "orders"), ("sales", "items"), ("other", "events")}
 
@@ -213,3 +214,16 @@ def test_show_describe_and_explain() -> None:
     assert t.kind == "explain"
     assert t.sql.startswith('EXPLAIN SELECT * FROM "lakebox_views"."sales"."orders"')
     assert t.tables == [("sales", "orders")]
+
+
+@pytest.mark.parametrize(("sql", "bound"), [
+    ("SELECT 1", 1), ("SELECT count(*) AS n FROM t", 1), ("SELECT a FROM t LIMIT 5", 5),
+    ("SELECT a FROM t FETCH FIRST 3 ROWS ONLY", 3), ("SELECT count(*) FROM t HAVING count(*) > 1", 1),
+    ("SELECT a FROM t GROUP BY a", None), ("SELECT sum(a) OVER () FROM t", None), ("SELECT 1 FROM t", None),
+    ("SELECT a FROM t UNION ALL SELECT a FROM t", None), ("VALUES 1, 2, 3", None),
+    ("SELECT count(*) + 1 FROM t", None),
+])
+def test_row_bound_is_what_the_top_level_promises(sql: str, bound: int | None) -> None:
+    """The engine skips its temp table for a result of known small size; a bound must never be too low."""
+    tr = translate(sql, lambda db, name: ("db", name), "db", {("db", "t"): [("a", "bigint")]})
+    assert tr.row_bound == bound

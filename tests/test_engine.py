@@ -10,9 +10,9 @@ import pytest
 
 from lakebox.config import Settings
 from lakebox.lake import Lake
-from lakebox.query import engine as engine_module
+from lakebox.query import dialect as dialect_module
 from lakebox.query.base import query_history
-from lakebox.query.dialect import Translation
+from lakebox.query.statement import Translation
 
 
 def test_result_file_and_metadata(orders_lake: Lake) -> None:
@@ -90,7 +90,7 @@ def test_external_access_and_writes_are_refused(orders_lake: Lake, sql: str) -> 
 
 def _without_the_read_only_guard(monkeypatch: pytest.MonkeyPatch) -> None:
     """Send SQL to DuckDB as written, as if it had got past ``query.dialect``'s guard."""
-    monkeypatch.setattr(engine_module, "translate",
+    monkeypatch.setattr(dialect_module, "translate",
                         lambda sql, *_a, **_k: Translation(kind="explain", sql=sql, source=sql))
 
 

@@ -9,53 +9,69 @@ handed to every command in ``ctx.obj["settings"]``; a command's own flags go on 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import json
-import logging
+import functools
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from lakebox.config import BY_NAME, SETTINGS, ConfigError, Settings, load_settings
 from lakebox.core.errors import InvalidInputError, LakeboxError
 from lakebox.core.profiles import PROFILES, profile_toml
-from lakebox.core.runs import RunRecord
 from lakebox.deploy.cli import deploy
-from lakebox.query.base import QueryResult
-from lakebox.query.named import NamedQuery, ParamError
 
 # Imported where used, not here: `lakebox --help` and `lakebox status` must not pay for DuckDB, sqlglot,
-# boto3 or Flask (the pipeline's modules import them), and `lakebox query` only for what a query needs.
+# boto3 or Flask (the pipeline's modules import them), `lakebox --help` not for rich either (it prints no
+# table), and `lakebox query` only for what a query needs.
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
 
+    from lakebox.core.runs import RunRecord
     from lakebox.lake import Lake
+    from lakebox.query.base import QueryResult
+    from lakebox.query.named import NamedQuery
     from lakebox.trigger.state import JobResult
     from lakebox.trigger.watcher import Watcher
     from lakebox.web.dashboard import LakeServices
 
 
-class _Console(Console):
-    """stdout's console: a closed pipe is left to :class:`LakeboxGroup` instead of ending the process."""
+@functools.cache
+def stdout() -> Console:
+    """stdout's rich console, made on first use (importing rich costs more than all of `lakebox --help`).
+    A closed pipe is left to :class:`LakeboxGroup` instead of ending the process."""
+    from rich.console import Console
 
-    def on_broken_pipe(self) -> None:
-        # rich exits 1 here; LakeboxGroup.invoke treats a reader that stopped early as success.
-        self.quiet = True
-        raise BrokenPipeError
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 here; LakeboxGroup.invoke treats a reader that stopped early as success.
+            self.quiet = True
+            raise BrokenPipeError
+
+    # No emoji codes: a value such as ":smile:" is data, printed as it is (and rich's emoji table is large).
+    return _Console(width=_WIDTH, emoji=False)
+
+
+@functools.cache
+def stderr() -> Console:
+    """stderr's rich console, made on first use."""
+    from rich.console import Console
+
+    return Console(stderr=True, width=_WIDTH, emoji=False)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich's markup characters escaped (rich is imported on first use)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 # Piped output (scripts, CI, tests) gets wide lines instead of wrapped table cells.
 _WIDTH = None if sys.stdout.isatty() else 200
-console = _Console(width=_WIDTH)
-err = Console(stderr=True, width=_WIDTH)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,7 +96,7 @@ class LakeboxGroup(click.Group):
             sys.stdout.flush()  # here, not at exit, so that a closed pipe is seen below
             return result
         except LakeboxError as exc:
-            err.print(f"[red]{escape(exc.code)}[/red]: {escape(str(exc))}", soft_wrap=True)
+            stderr().print(f"[red]{escape(exc.code)}[/red]: {escape(str(exc))}", soft_wrap=True)
             ctx.exit(exc.exit_code)
         except BrokenPipeError:
             # Python flushes stdout again at exit; point it at /dev/null so that flush cannot fail too.
@@ -139,6 +155,8 @@ def _table(**kwargs: Any) -> Table:
 @click.pass_context
 def main(ctx: click.Context, /, config: str | None, **flags: Any) -> None:
     """lakebox: the S3 -> Lambda -> Glue -> Athena -> dashboard pipeline, on one machine or on AWS."""
+    import logging
+
     # sqlglot logs its parser's fallbacks ("contains unsupported syntax"); the query's own error says enough.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
     obj = ctx.ensure_object(dict)
@@ -170,12 +188,12 @@ def _reason(key: str, error: object) -> str:
 def _print_problems(runs: list[tuple[str, RunRecord]]) -> None:
     for name, r in runs:
         if r.status == "rejected":
-            err.print(f"[red]rejected[/red] {escape(r.raw_key)}: {escape(_reason(r.raw_key, r.error))}")
+            stderr().print(f"[red]rejected[/red] {escape(r.raw_key)}: {escape(_reason(r.raw_key, r.error))}")
         elif r.rows_quarantined:
-            err.print(f"[yellow]{r.rows_quarantined} row(s) quarantined[/yellow] from {escape(name)}: "
+            stderr().print(f"[yellow]{r.rows_quarantined} row(s) quarantined[/yellow] from {escape(name)}: "
                       f"see {escape(r.quarantine_key or '')}")
         for w in r.warnings:
-            err.print(f"[yellow]warning[/yellow] {escape(name)}: {escape(w)}")
+            stderr().print(f"[yellow]warning[/yellow] {escape(name)}: {escape(w)}")
 
 
 @main.command()
@@ -190,7 +208,7 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], as_of: str | None, outpu
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as progress:
+                  TimeElapsedColumn(), console=stderr(), transient=True, disable=not stderr().is_terminal) as progress:
         task = progress.add_task("processing", total=len(files))
 
         def step(path: Path, run: RunRecord) -> None:
@@ -198,7 +216,7 @@ def ingest(ctx: click.Context, files: tuple[Path, ...], as_of: str | None, outpu
             progress.update(task, advance=1, description=f"processed {path.name}")
 
         lake.ingest(files, progress=step)
-    console.print(_runs_table("ingest", done))
+    stdout().print(_runs_table("ingest", done))
     _print_problems(done)
     if any(r.status == "rejected" for _, r in done):
         sys.exit(1)
@@ -213,7 +231,7 @@ def process(ctx: click.Context, keys: tuple[str, ...], force: bool) -> None:
     lake = _lake(ctx)
     runs = [(k, lake.process(k, force=force)) for k in keys] if keys else [
         (r.raw_key, r) for r in lake.process_pending()]
-    console.print(_runs_table("process", runs))
+    stdout().print(_runs_table("process", runs))
     _print_problems(runs)
     if any(r.status in ("rejected", "error") for _, r in runs):
         sys.exit(1)
@@ -232,12 +250,12 @@ def crawl(ctx: click.Context) -> None:
         t.add_row(f"{tb.database}.{tb.name}", str(tb.version), str(tb.file_count), f"{tb.row_count:,}",
                   escape(", ".join(f"{c.name} {c.type}" for c in tb.columns)),
                   ", ".join(c.name for c in tb.partition_keys) or "-")
-    console.print(t)
+    stdout().print(t)
 
 
 def _all_queries(lake: Lake) -> dict[str, NamedQuery]:
     """The built-in named queries, then the queries saved from the dashboard (a built-in name wins)."""
-    from lakebox.query.dialect import MAX_QUERY_BYTES
+    from lakebox.query.statement import MAX_QUERY_BYTES
     from lakebox.web.saved import SavedQueries
 
     saved = SavedQueries(lake.store, max_sql_bytes=MAX_QUERY_BYTES).all()
@@ -248,6 +266,8 @@ def _all_queries(lake: Lake) -> dict[str, NamedQuery]:
 def _find_query(queries: dict[str, NamedQuery], name: str) -> NamedQuery:
     if name in queries:
         return queries[name]
+    import difflib
+
     close = difflib.get_close_matches(name, list(queries), n=1, cutoff=0.5)
     hint = f"did you mean {close[0]!r}?" if close else "`lakebox queries` lists them"
     raise UnknownQueryError(f"unknown query {name!r}; {hint}")
@@ -258,6 +278,8 @@ def _param_values(params: tuple[str, ...]) -> dict[str, str]:
     for p in params:
         key, sep, value = p.partition("=")
         if not sep or not key.strip():
+            from lakebox.query.named import ParamError
+
             raise ParamError(f"--param {p!r}: write it as name=value, e.g. --param month=2025-03")
         values[key.strip()] = value
     return values
@@ -265,23 +287,67 @@ def _param_values(params: tuple[str, ...]) -> dict[str, str]:
 
 def _print_table(result: QueryResult, limit: int) -> None:
     """The result as a table of at most ``limit`` rows (0: all), with a footer saying what was left out."""
-    t = _table()
-    for c in result.columns:
-        t.add_column(f"{escape(c['name'])}\n[dim]{escape(c['type'])}[/dim]")
     total = len(result.rows)
     # Only the rows shown are formatted: a result can hold millions.
     shown = dataclasses.replace(result, rows=result.rows if limit == 0 else result.rows[:limit]).text_rows()
+    more = " (truncated)" if result.truncated else ""
+    footer = (f"{result.row_count:,} row(s){more} · {result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
+              f"{result.result_location or ''}")
+    hidden = total - len(shown)
+    hint = (f"{hidden:,} more row(s) not shown; --max-rows 0 prints all {total:,}, --format csv writes them as CSV"
+            if hidden else "")
+    header = [(c["name"], c["type"]) for c in result.columns]
+    plain = _plain_table(header, shown) if _plain_stdout() else None
+    if plain is not None:
+        sys.stdout.write(plain + footer + "\n" + (hint + "\n" if hint else ""))
+        return
+    t = _table()
+    for name, typ in header:
+        t.add_column(f"{escape(name)}\n[dim]{escape(typ)}[/dim]")
     for row in shown:
         t.add_row(*["[dim]NULL[/dim]" if v is None else escape(v) for v in row])
-    console.print(t)
-    more = " (truncated)" if result.truncated else ""
-    console.print(f"[dim]{result.row_count:,} row(s){more} · "
-                  f"{result.stats.get('TotalExecutionTimeInMillis', 0):.0f} ms · "
-                  f"{escape(result.result_location or '')}[/dim]", soft_wrap=True)
-    hidden = total - len(shown)
-    if hidden:
-        console.print(f"{hidden:,} more row(s) not shown; --max-rows 0 prints all {total:,}, "
-                      "--format csv writes them as CSV", soft_wrap=True)
+    stdout().print(t)
+    stdout().print(f"[dim]{escape(footer)}[/dim]", soft_wrap=True)
+    if hint:
+        stdout().print(hint, soft_wrap=True)
+
+
+#: Environment variables with which rich styles output that is not a terminal.
+_RICH_TTY_VARS = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
+def _plain_stdout() -> bool:
+    """Whether stdout gets rich's output without any styling: not a terminal, UTF-8, no variable forcing
+    colour. Such output can be written without importing rich (see :func:`_plain_table`)."""
+    encoding = (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
+    return (not sys.stdout.isatty() and encoding == "utf8"
+            and not any(os.environ.get(v) for v in _RICH_TTY_VARS))
+
+
+def _plain_table(header: list[tuple[str, str]], rows: list[list[str | None]]) -> str | None:
+    """The text rich prints for the query table on an unstyled stdout of :data:`_WIDTH` columns (heavy head
+    box, a name and a type line per column, NULL for NULL), or None where rich's layout is not this simple:
+    a table wider than the output (rich then shrinks and wraps columns), a character that is not printable
+    ASCII (rich measures wide and zero-width characters), no columns. Importing rich costs more than a
+    small query, so a piped ``lakebox query`` does without it; tests compare the two outputs."""
+    cells = [[name, typ] for name, typ in header]
+    body = [["NULL" if v is None else v for v in row] for row in rows]
+    texts = [t for col in cells for t in col] + [v for row in body for v in row]
+    # Backslashes too go to rich: its markup escaping doubles a trailing one.
+    if not header or any(not (t.isascii() and t.isprintable()) or "\\" in t for t in texts):
+        return None
+    widths = [max([len(name), len(typ), *(len(r[i]) for r in body)]) for i, (name, typ) in enumerate(header)]
+    if sum(widths) + 3 * len(widths) + 1 > (_WIDTH or 0):
+        return None
+
+    def line(left: str, fill: str, mid: str, right: str) -> str:
+        return left + mid.join(fill * (w + 2) for w in widths) + right + "\n"
+
+    def row(values: list[str], bar: str) -> str:
+        return bar + bar.join(f" {v.ljust(w)} " for v, w in zip(values, widths, strict=True)) + bar + "\n"
+
+    return (line("┏", "━", "┳", "┓") + row([n for n, _ in header], "┃") + row([t for _, t in header], "┃")
+            + line("┡", "━", "╇", "┩") + "".join(row(r, "│") for r in body) + line("└", "─", "┴", "┘"))
 
 
 @main.command()
@@ -296,7 +362,7 @@ def compact(ctx: click.Context, target_mb: int) -> None:
     lake = _lake(ctx)
     merged = lake.catalog_updater.compact(target_mb * 1024 * 1024)
     replaced = sum(len(m.replaced) for m in merged)
-    console.print(f"compacted {replaced:,} files into {len(merged):,}" if merged else "nothing to compact")
+    stdout().print(f"compacted {replaced:,} files into {len(merged):,}" if merged else "nothing to compact")
 
 
 @main.command()
@@ -309,6 +375,7 @@ def gc(ctx: click.Context, dry_run: bool) -> None:
     lake = _existing_lake(ctx)
     report = lake.collect_results(dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
+    console = stdout()
     for r in report.removed:
         console.print(f"{verb} {r.entry.execution_id} ({r.entry.size:,} bytes, {r.reason})", soft_wrap=True)
     console.print(f"{verb} {len(report.removed):,} result(s), {report.freed_bytes:,} bytes; "
@@ -341,6 +408,8 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
         assert sql is not None
         result = lake.engine.run_query(sql, database, max_rows=engine_rows, allow_ddl=True)
     if fmt == "json":
+        import json
+
         click.echo(json.dumps(result.to_json(), indent=2, default=str))
     elif result.state != "SUCCEEDED":
         pass
@@ -351,7 +420,7 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
         _print_table(result, TABLE_ROWS if max_rows is None else max_rows)
     if result.state != "SUCCEEDED":
         e = result.error
-        err.print(f"[red]{e.error_type if e else 'FAILED'}[/red]: {escape(e.message) if e else ''}", soft_wrap=True)
+        stderr().print(f"[red]{e.error_type if e else 'FAILED'}[/red]: {escape(e.message) if e else ''}", soft_wrap=True)
         sys.exit(1)
 
 
@@ -367,7 +436,7 @@ def queries(ctx: click.Context) -> None:
     for q in _all_queries(lake).values():
         t.add_row(q.name, escape(q.title), ", ".join(f"{p.name} (default {p.default})" for p in q.params) or "-",
                   "named" if q.name in builtin else "saved")
-    console.print(t)
+    stdout().print(t)
 
 
 @main.command()
@@ -389,7 +458,7 @@ def history(ctx: click.Context, limit: int) -> None:
         t.add_row(m.get("QueryExecutionId", ""), m.get("Status", {}).get("State", ""),
                   f"{m.get('Statistics', {}).get('TotalExecutionTimeInMillis', 0):.0f}", str(m.get("RowCount", "")),
                   escape(" ".join(m.get("Query", "").split())[:80]))
-    console.print(t)
+    stdout().print(t)
 
 
 @main.command()
@@ -413,7 +482,7 @@ def sample(ctx: click.Context, rows: int, out: Path | None, seed: int, as_of: st
             sys.stdout.write(p.read_text(encoding="utf-8"))
         return
     write_sample(out, rows, ref, seed)
-    err.print(f"wrote {rows:,} orders to {out}")
+    stderr().print(f"wrote {rows:,} orders to {out}")
 
 
 @main.command()
@@ -427,11 +496,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
 
     failed = list_failed(lake.store)
     if as_json:
+        import json
+
         click.echo(json.dumps(st | {"failed": failed}, indent=2, default=str))
         return
-    console.print(f"lake: [bold]{st['lake']}[/bold]")
+    stdout().print(f"lake: [bold]{st['lake']}[/bold]")
     if not st["tables"]:
-        err.print("no tables yet: `lakebox ingest FILE.csv` loads a CSV of orders, `lakebox up` adds sample orders",
+        stderr().print("no tables yet: `lakebox ingest FILE.csv` loads a CSV of orders, `lakebox up` adds sample orders",
                   soft_wrap=True)
     t = _table(title="tables", title_justify="left")
     for col in ("table", "version", "files", "rows", "last crawl"):
@@ -439,16 +510,18 @@ def status(ctx: click.Context, as_json: bool) -> None:
     for tb in st["tables"]:
         t.add_row(escape(f"{tb['database']}.{tb['name']}"), str(tb["version"]), str(tb["file_count"]),
                   f"{tb['row_count']:,}", tb["last_crawl"] or "")
-    console.print(t)
+    stdout().print(t)
+    from lakebox.core.runs import RunRecord
+
     runs = [(r["raw_key"], RunRecord.from_dict(r)) for r in st["runs"]]
-    console.print(_runs_table("recent runs", runs))
+    stdout().print(_runs_table("recent runs", runs))
     tot = st["totals"]
-    console.print(f"totals: {tot['files']} file(s), {tot['rows_read']:,} read = {tot['rows_kept']:,} kept + "
+    stdout().print(f"totals: {tot['files']} file(s), {tot['rows_read']:,} read = {tot['rows_kept']:,} kept + "
                   f"{tot['rows_dropped']:,} dropped + {tot['rows_quarantined']:,} quarantined; "
                   f"{tot['rejected']} rejected file(s); {len(st['pending'])} pending")
     for f in failed:
         key = str(f.get("key"))
-        err.print(f"[red]failed[/red] {escape(key)}: {escape(_reason(key, f.get('error')))}")
+        stderr().print(f"[red]failed[/red] {escape(key)}: {escape(_reason(key, f.get('error')))}")
 
 
 @main.command()
@@ -462,7 +535,7 @@ def init(profile: str, out: Path, force: bool) -> None:
     if out.exists() and not force:
         raise ConfigError(f"{out} already exists; use --force to replace it")
     out.write_text(profile_toml(profile), encoding="utf-8")
-    console.print(f"wrote {escape(str(out))} (profile {profile}); `lakebox up` reads it from this folder")
+    stdout().print(f"wrote {escape(str(out))} (profile {profile}); `lakebox up` reads it from this folder")
 
 
 @main.command("settings")
@@ -475,6 +548,8 @@ def settings_cmd(ctx: click.Context, as_json: bool) -> None:
              "optional": s.optional, "default": s.default, "value": getattr(resolved, s.name),
              "source": resolved.sources.get(s.name, "default"), "help": s.help} for s in SETTINGS]
     if as_json:
+        import json
+
         click.echo(json.dumps(rows, indent=2, default=str))
         return
     t = _table()
@@ -483,7 +558,7 @@ def settings_cmd(ctx: click.Context, as_json: bool) -> None:
     for r in rows:
         t.add_row(str(r["setting"]), str(r["env"]), f"{r['type']}{'?' if r['optional'] else ''}",
                   escape(repr(r["default"])), escape(f"{r['value']!r} ({r['source']})"), escape(str(r["help"])))
-    console.print(t)
+    stdout().print(t)
 
 
 @main.command()
@@ -505,11 +580,11 @@ def up(ctx: click.Context, host: str | None, port: int | None, token: str | None
         ctx.obj["settings"] = ctx.obj["load"](profile=profile)
     lake = _lake(ctx, host=host, port=port, token=token, endpoint_function=function)
     if lake.is_empty():
-        err.print(f"lake {lake.store.url} is empty: adding {sample_rows} sample orders")
+        stderr().print(f"lake {lake.store.url} is empty: adding {sample_rows} sample orders")
         lake.seed_sample(sample_rows)
     runs = lake.process_pending()
     if runs:
-        console.print(_runs_table("processed pending files", [(r.raw_key, r) for r in runs]))
+        stdout().print(_runs_table("processed pending files", [(r.raw_key, r) for r in runs]))
     lake.crawl()
     watch = not no_watch and not lake.settings.endpoint_function
     endpoint_url = _start_endpoint(lake.settings, watcher_running=watch) if with_endpoint else None
@@ -541,18 +616,18 @@ def _serve(lake: Lake, watch: bool, endpoint_url: str | None = None) -> None:
 
     def announce(url: str) -> None:
         """Once everything listens: what runs where, and how to stop it."""
-        console.print(f"dashboard:    [bold]{url}[/bold]", soft_wrap=True)
+        stdout().print(f"dashboard:    [bold]{url}[/bold]", soft_wrap=True)
         if endpoint_url:
-            console.print(f"AWS endpoint: [bold]{endpoint_url}[/bold]  (export AWS_ENDPOINT_URL={endpoint_url})",
+            stdout().print(f"AWS endpoint: [bold]{endpoint_url}[/bold]  (export AWS_ENDPOINT_URL={endpoint_url})",
                           soft_wrap=True)
         raw = f"{lake.store.url.rstrip('/')}/raw/"
         if watch:
-            console.print(f"watcher:      processing every CSV that lands in {escape(raw)}", soft_wrap=True)
+            stdout().print(f"watcher:      processing every CSV that lands in {escape(raw)}", soft_wrap=True)
         elif lake.settings.endpoint_function and endpoint_url:
-            console.print(f"function:     {escape(lake.settings.endpoint_function)} runs for every upload to raw/ "
+            stdout().print(f"function:     {escape(lake.settings.endpoint_function)} runs for every upload to raw/ "
                           "through the endpoint", soft_wrap=True)
-        console.print("Press Ctrl+C to stop.")
-        console.file.flush()  # a pipe (make run | tee, a supervisor) sees it now, not at exit
+        stdout().print("Press Ctrl+C to stop.")
+        stdout().file.flush()  # a pipe (make run | tee, a supervisor) sees it now, not at exit
 
     serve_dashboard(dashboard_services(lake), watcher=lake.watcher if watch else None, announce=announce)
 
@@ -573,11 +648,11 @@ def endpoint_cmd(ctx: click.Context, endpoint_host: str | None, endpoint_port: i
 
     settings = _settings(ctx, endpoint_host=endpoint_host, endpoint_port=endpoint_port,
                          endpoint_bucket=endpoint_bucket, endpoint_function=endpoint_function)
-    serve_endpoint(settings, announce=_announce_endpoint, echo=lambda line: err.print(escape(line)))
+    serve_endpoint(settings, announce=_announce_endpoint, echo=lambda line: stderr().print(escape(line)))
 
 
 def _announce_endpoint(url: str) -> None:
-    console.print(f"AWS endpoint: [bold]{url}[/bold]  (export AWS_ENDPOINT_URL={url})")
+    stdout().print(f"AWS endpoint: [bold]{url}[/bold]  (export AWS_ENDPOINT_URL={url})")
 
 
 def _start_endpoint(settings: Settings, watcher_running: bool) -> str | None:
@@ -587,9 +662,9 @@ def _start_endpoint(settings: Settings, watcher_running: bool) -> str | None:
 
     try:
         return start_background(settings, main_bucket_events=not watcher_running,
-                                echo=lambda line: err.print(escape(line)))
+                                echo=lambda line: stderr().print(escape(line)))
     except EndpointError as exc:
-        err.print(f"[yellow]AWS endpoint not started:[/yellow] {escape(str(exc))}")
+        stderr().print(f"[yellow]AWS endpoint not started:[/yellow] {escape(str(exc))}")
         return None
 
 
@@ -640,25 +715,28 @@ def watch(ctx: click.Context, once: bool, workers: int | None, rescan_seconds: f
     def show(result: JobResult) -> None:
         problem = result.status in ("failed", "rejected")
         if problem or (not quiet and result.status not in ("skipped",)):
-            (err if problem else console).print(_describe(result))
+            (stderr() if problem else stdout()).print(_describe(result))
 
     watcher.on_result(show)
     if not once:
-        _run_forever(watcher, lambda msg: err.print(msg))
+        _run_forever(watcher, lambda msg: stderr().print(msg))
         return
     outcome = watcher.run_once(timeout)
     n_ok = sum(r.status == "ok" for r in outcome.results)
     summary = f"drained: {n_ok} processed, {len(outcome.rejected)} rejected, {len(outcome.failed)} failed"
     if not outcome.idle:
-        err.print(f"[red]timed out[/red] after {timeout} s with work still pending ({summary})")
+        stderr().print(f"[red]timed out[/red] after {timeout} s with work still pending ({summary})")
         sys.exit(1)
     if not quiet or not outcome.ok:
-        (console if outcome.ok else err).print(summary)
+        (stdout() if outcome.ok else stderr()).print(summary)
     sys.exit(0 if outcome.ok else 1)
 
 
 def _run_forever(watcher: Watcher, say: Callable[[str], None]) -> None:
     """Run until Ctrl-C or SIGTERM, then stop gracefully (running files finish; the rest wait for restart)."""
+    import signal
+    import threading
+
     done = threading.Event()
     previous = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, lambda *_: done.set())

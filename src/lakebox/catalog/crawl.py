@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 
 from lakebox.catalog.base import Catalog, CatalogConfigError
 from lakebox.catalog.crawler import ColumnDef, FileInfo, TableDef, build_table, sanitize_table_name
-from lakebox.catalog.glue import GlueCatalog
 from lakebox.catalog.local import LocalCatalog
 from lakebox.config import Settings
 from lakebox.core.runs import RunRecord
@@ -48,6 +47,8 @@ LOCAL_CRAWLER = "lakebox"
 def open_catalog(settings: Settings, store: Store) -> Catalog:
     """The catalog for this lake: a SQLite file inside it, or Glue when ``catalog = "glue"``."""
     if settings.catalog == "glue":
+        from lakebox.catalog.glue import GlueCatalog  # here: a local lake's commands never load it
+
         return GlueCatalog(settings.lake if settings.is_s3 else "", region=settings.region,
                            endpoint_url=settings.endpoint_url, store=store)
     path = store.local_path(CATALOG_KEY)

@@ -160,9 +160,16 @@ class LocalCatalog:
     # --- databases ---------------------------------------------------------------------------------------
 
     def create_database(self, name: str) -> None:
+        """Create the database unless it exists. Every command opening the lake calls this, so an existing
+        database costs one read, not a write transaction, and leaves the data version alone (a bump would
+        throw away every cache keyed by it, the dashboard's among them)."""
+        with self._conn() as con:
+            if con.execute("SELECT 1 FROM databases WHERE name = ?", (name.lower(),)).fetchone():
+                return
         with self._tx() as con:
-            con.execute("INSERT OR IGNORE INTO databases VALUES (?, ?)", (name.lower(), _now()))
-            self._bump(con)
+            added = con.execute("INSERT OR IGNORE INTO databases VALUES (?, ?)", (name.lower(), _now()))
+            if added.rowcount:
+                self._bump(con)
 
     def get_database(self, name: str) -> str:
         with self._conn() as con:

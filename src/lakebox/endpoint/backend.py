@@ -31,7 +31,7 @@ from lakebox.core.runs import RunRecord
 from lakebox.events import build_event, build_record, matches_trigger
 from lakebox.lake import Lake
 from lakebox.process.runs import RUNS_PREFIX
-from lakebox.query.dialect import CATALOG_NAME
+from lakebox.query.statement import CATALOG_NAME
 from lakebox.store.base import TMP_PREFIX, InvalidKeyError, NoSuchKeyError, validate_key
 from lakebox.store.local import LocalStore
 from lakebox.trigger.deadletter import record_failure

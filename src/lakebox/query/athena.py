@@ -49,9 +49,9 @@ from lakebox.query.base import (
     Value,
     check_page_size,
 )
-from lakebox.query.ddl import is_ddl
 from lakebox.query.dialect import check_statement
 from lakebox.query.errors import SYSTEM, USER, AthenaError
+from lakebox.query.statement import is_ddl
 from lakebox.store.base import Store
 
 log = logging.getLogger("lakebox.query.athena")

@@ -50,20 +50,15 @@ from sqlglot.tokens import TokenType
 
 from lakebox.catalog.crawler import ColumnDef, PartitionDef, TableDef, is_data_file
 from lakebox.catalog.views import VIEW_FORMAT, is_view, view_parameters, view_sql
-from lakebox.query.dialect import CATALOG_NAME, strip_statement
+from lakebox.query.dialect import strip_statement
 from lakebox.query.errors import AthenaError
+from lakebox.query.statement import CATALOG_NAME, SERDE_PARAM, skip_leading_comments
 from lakebox.query.syntax import check_nesting
-
-_COMMENTS = re.compile(r"^(\s+|--[^\n]*(\n|$)|/\*.*?\*/)*", re.DOTALL)
-_HEAD = re.compile(
-    r"(CREATE|DROP|ALTER|MSCK|SHOW\s+CREATE|SHOW\s+PARTITIONS|SHOW\s+VIEWS)\b", re.IGNORECASE)
 
 LAZY_SIMPLE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 OPEN_CSV = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
 JSON_SERDES = ("org.openx.data.jsonserde.JsonSerDe", "org.apache.hive.hcatalog.data.JsonSerDe")
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-#: Table parameter naming the SerDe a table made by DDL reads with (Glue keeps it in SerdeInfo).
-SERDE_PARAM = "lakebox.serde"
 
 _INPUT_FORMATS = {
     "parquet": ("org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
@@ -71,17 +66,6 @@ _INPUT_FORMATS = {
     "text": ("org.apache.hadoop.mapred.TextInputFormat",
              "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"),
 }
-
-
-def is_ddl(sql: str) -> bool:
-    """Whether ``sql`` is one of the statements this module runs (or refuses as DDL)."""
-    return bool(_HEAD.match(_COMMENTS.sub("", sql, count=1)))
-
-
-def changes_catalog(sql: str) -> bool:
-    """Whether ``sql`` is DDL that changes the catalog or the lake (not SHOW CREATE/PARTITIONS/VIEWS)."""
-    m = _HEAD.match(_COMMENTS.sub("", sql, count=1))
-    return m is not None and not m.group(1).upper().startswith("SHOW")
 
 
 @dataclass
@@ -139,7 +123,7 @@ class DdlHost(Protocol):
 def run_ddl(host: DdlHost, sql: str, database: str) -> DdlResult:
     """Run one DDL statement against ``host``'s catalog (see the module docstring for the statements)."""
     text = strip_statement(sql)
-    body = _COMMENTS.sub("", text, count=1)
+    body = skip_leading_comments(text)
     words = body.split()
     head = " ".join(w.upper() for w in words[:3])
     if head.startswith("SHOW VIEWS"):

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
@@ -28,6 +27,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from lakebox.query import relations, trino, trino_allow, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
+from lakebox.query.statement import CATALOG_NAME, MAX_QUERY_BYTES, Translation
 from lakebox.query.syntax import (
     check_nesting,
     check_select_lists,
@@ -37,9 +37,6 @@ from lakebox.query.syntax import (
 )
 from lakebox.query.trino import AthenaTrino
 from lakebox.query.trino_types import catalog_columns, column_types, trino_type
-
-MAX_QUERY_BYTES = 262_144
-CATALOG_NAME = "awsdatacatalog"
 
 #: Resolves (database or None, table) to (database, table) in the catalog, or None when unknown.
 Resolver = Callable[[str | None, str], tuple[str, str] | None]
@@ -69,17 +66,6 @@ _SOURCE_PREFIXES = ("duckdb_", "pragma_", "read_", "parquet_", "iceberg_", "sqli
 # sqlglot names some of these without underscores (read_csv is exp.ReadCSV, "READCSV").
 _SOURCE_SQUASHED = {n.replace("_", ""): n for n in _SOURCE_FUNCTIONS}
 _PREFIXES_SQUASHED = tuple(p.replace("_", "") for p in _SOURCE_PREFIXES)
-
-
-@dataclass
-class Translation:
-    """A query ready for DuckDB, plus what the engine needs to know about it."""
-
-    kind: str  # "select" | "show" | "describe" | "explain"
-    sql: str  # DuckDB SQL for "select"/"explain"; the original text otherwise
-    tables: list[tuple[str, str]] = field(default_factory=list)
-    output_names: list[str] = field(default_factory=list)
-    source: str = ""  # the statement as written, for error positions
 
 
 def strip_statement(sql: str) -> str:
@@ -304,13 +290,35 @@ def _translate(sql: str, resolver: Resolver, default_db: str, catalog: CatalogCo
         raise min(problems, key=lambda p: p[0])[1]
     trino_checks.check_group_by_aliases(tree, text, schema)
     trino_checks.check_operand_types(tree, text, columns)
+    bound = row_bound(tree)
     tree = trino.rewrite(tree, text, columns)
     relations.check_relations(tree)
     try:
         duck = tree.sql(dialect="duckdb")
     except (ValueError, sqlglot.errors.UnsupportedError) as exc:
         raise AthenaError("NOT_SUPPORTED", str(exc)) from None
-    return Translation("select", duck, tables, names, source=text)
+    return Translation("select", duck, tables, names, source=text, row_bound=bound)
+
+
+def row_bound(tree: exp.Expr) -> int | None:
+    """At most how many rows the query returns, when its top level says so: a literal LIMIT (or FETCH
+    FIRST), or one row for a SELECT without FROM or GROUP BY whose every column is an aggregate. None when
+    it does not say (the engine then plans for any number of rows)."""
+    if not isinstance(tree, exp.Select):
+        return None
+    limit = tree.args.get("limit")
+    count = limit.expression if isinstance(limit, exp.Limit) else limit.args.get("count") if isinstance(
+        limit, exp.Fetch) else None
+    if isinstance(count, exp.Literal) and count.is_int:
+        return int(count.this)
+    if tree.args.get("group") is not None:
+        return None
+    source = tree.args.get("from_") or tree.args.get("from")  # sqlglot renamed it
+    if source is None and not tree.args.get("joins"):
+        return 1
+    if tree.expressions and all(isinstance(e.unalias(), exp.AggFunc) for e in tree.expressions):
+        return 1
+    return None
 
 
 # --- information_schema, answered from the catalog -----------------------------------------------------------

@@ -33,10 +33,9 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import duckdb
 
@@ -45,7 +44,6 @@ from lakebox.catalog.crawler import TableDef
 from lakebox.catalog.views import is_view, view_sql
 from lakebox.config import Settings
 from lakebox.core.sql import quote_ident, quote_literal
-from lakebox.query import trino
 from lakebox.query.base import (
     MAX_LIST_PAGE,
     MAX_RESULTS_PAGE,
@@ -62,17 +60,23 @@ from lakebox.query.base import (
     page_offset,
     page_token,
 )
-from lakebox.query.ddl import SERDE_PARAM, changes_catalog, is_ddl, run_ddl
-from lakebox.query.ddl_engine import DuckDdlHost, LakeLocations
 from lakebox.query.deadlines import Interrupter
-from lakebox.query.dialect import CATALOG_NAME, Translation, check_statement, translate
-from lakebox.query.duck_errors import from_duckdb
 from lakebox.query.errors import AthenaError
+from lakebox.query.fetching import fetch_rows
 from lakebox.query.relations import VIEW_DATABASE, view_name
 from lakebox.query.results import athena_csv, athena_type, read_athena_csv
 from lakebox.query.retention import ResultSweeper
-from lakebox.query.show import answer_from_catalog
+from lakebox.query.statement import CATALOG_NAME, SERDE_PARAM, Translation, changes_catalog, is_ddl
+from lakebox.query.translation_cache import TranslationCache, catalog_key
+from lakebox.query.trino_install import InstalledMacros
 from lakebox.store.base import InvalidKeyError, NoSuchKeyError, Store
+
+# The translator (query.dialect, query.ddl and query.trino: sqlglot) is imported where it is used, not here:
+# a query whose translation is cached (query.translation_cache) runs without it.
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lakebox.query.ddl_engine import DuckDdlHost
 
 ENRICHED = "enriched/"
 log = logging.getLogger("lakebox.query.engine")
@@ -124,6 +128,13 @@ class DuckEngine:
         self._tables: dict[tuple[str, str], TableDef] = {}
         self._broken: dict[tuple[str, str], str] = {}
         self._deadlines = Interrupter()
+        processed = store.local_path("processed/")
+        self._translations = TranslationCache(
+            processed.parent / "_lakebox" / "cache" / "translations" if processed is not None else None)
+        self._catalog_keys: tuple[int | None, str] = (None, "")
+        #: Creating a macro is serialised engine-wide: two cursors replacing the same one at once conflict.
+        self._macro_lock = threading.Lock()
+        self._macros: tuple[int | None, InstalledMacros] = (None, InstalledMacros(self._macro_lock))
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         #: id of each profiled cursor -> the data version of the connection it belongs to.
         self._profiled: dict[int, int | None] = {}
@@ -219,8 +230,9 @@ class DuckEngine:
                     con.execute(f"CREATE OR REPLACE VIEW {view_name(db, name)} AS {source}")
                 except duckdb.Error as exc:
                     broken[(db, name)] = str(exc).strip().splitlines()[0]
-            trino.install(con)
-            self._create_views(con, tables, broken)
+            # The Trino macros are created as statements call them: all of them cost more than most queries.
+            macros = InstalledMacros(self._macro_lock)
+            self._create_views(con, tables, broken, macros)
             # Table folders to read, and the staging folder where DuckDB itself writes result CSVs before they
             # are renamed into enriched/ (user SQL cannot COPY: the read-only guard refuses it first).
             dirs = sorted({str(root / t.location) + "/" for t in tables.values()} | {str(scratch / "results") + "/"})
@@ -235,6 +247,7 @@ class DuckEngine:
             self._db, self._db_version, self._tables, self._broken = con, version, tables, broken
             self._cursors = cursors
             self._profiled = {id(c): version for c in cursors}
+            self._macros = (version, macros)
             return self._take_cursor()
 
     def _take_cursor(self) -> duckdb.DuckDBPyConnection:
@@ -252,7 +265,7 @@ class DuckEngine:
                 self._cursors.append(cur)
 
     def _create_views(self, con: duckdb.DuckDBPyConnection, tables: dict[tuple[str, str], TableDef],
-                      broken: dict[tuple[str, str], str]) -> None:
+                      broken: dict[tuple[str, str], str], macros: InstalledMacros) -> None:
         """One DuckDB view per catalog view, its Trino SQL translated as a query would be. Views over views
         are created in rounds until none can be added; the rest (and views that do not translate) are
         broken, so querying them fails with the reason while everything else works."""
@@ -268,7 +281,10 @@ class DuckEngine:
             created = False
             for key, t in list(pending.items()):
                 try:
+                    from lakebox.query.dialect import translate
+
                     tr = translate(view_sql(t), resolve, t.database, columns)
+                    macros.ensure(con, tr.sql)
                     con.execute(f"CREATE OR REPLACE VIEW {view_name(*key)} AS {tr.sql}")
                 except (AthenaError, duckdb.Error, ValueError) as exc:
                     reasons[key] = str(exc).strip().splitlines()[0]
@@ -280,14 +296,28 @@ class DuckEngine:
         broken.update({k: reasons[k] for k in pending})
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor on the current connection (rebuilt when the catalog changed)."""
-        return self._connection()
+        """A cursor on the current connection (rebuilt when the catalog changed), with every Trino macro
+        created, for SQL translated elsewhere (DDL's CTAS and views)."""
+        cur = self._connection()
+        self._macros_for(cur).ensure_all(cur)
+        return cur
+
+    def _macros_for(self, cur: duckdb.DuckDBPyConnection) -> InstalledMacros:
+        """The macros created on ``cur``'s database: known for the current connection's profiled cursors; for
+        any other cursor a fresh record, so that what it needs is created (again, harmlessly) on it."""
+        with self._lock:
+            version, macros = self._macros
+            if id(cur) in self._profiled and self._profiled[id(cur)] == version == self._db_version:
+                return macros
+        return InstalledMacros(self._macro_lock)
 
     def staging_dir(self) -> Path:
         """The one folder this engine's DuckDB may write into (result and CTAS staging)."""
         return self._root() / "_lakebox" / "tmp" / "results"
 
     def _ddl_host(self) -> DuckDdlHost:
+        from lakebox.query.ddl_engine import DuckDdlHost, LakeLocations
+
         if not isinstance(self.catalog, Catalog):
             raise AthenaError("NOT_SUPPORTED", "this engine's catalog is read-only: DDL needs the lake's catalog")
         return DuckDdlHost(self, self.catalog, LakeLocations(self.store, self.settings.endpoint_bucket))
@@ -316,11 +346,15 @@ class DuckEngine:
         if is_ddl(sql):
             _check_ddl_allowed(sql, self.settings.allow_ddl)
         else:
+            from lakebox.query.dialect import check_statement
+
             check_statement(sql, database)
         run = _Execution(new_execution_id(), sql, database, dt.datetime.now(dt.UTC),
                          ddl_allowed=self.settings.allow_ddl)
         with self._lock:
             if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor  # run_query (the CLI's) needs no pool
+
                 self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lakebox-query")
             self._running[run.execution_id] = run
             self._pool.submit(self._run_submitted, run)
@@ -368,7 +402,7 @@ class DuckEngine:
                 self._run_ddl(run, result)
                 tr = None
             else:
-                tr = translate(run.sql, self.resolve, database, self.catalog_columns())
+                tr = self._translate(run.sql, database)
             planning_ms = (time.perf_counter() - t0) * 1000
             scanned = None
             if tr is None:
@@ -385,6 +419,8 @@ class DuckEngine:
         except AthenaError as exc:
             result.state, result.error = "FAILED", exc
         except duckdb.Error as exc:
+            from lakebox.query.duck_errors import from_duckdb
+
             result.state, result.error = "FAILED", from_duckdb(exc, tr.source if tr else None)
         if taken is not None:
             self._give_back(taken)
@@ -405,6 +441,32 @@ class DuckEngine:
             self._write_artefacts(result)
         return result
 
+    def _translate(self, sql: str, database: str) -> Translation:
+        """``sql`` translated for DuckDB, from the cache when this query was translated before against the
+        same catalog (see :mod:`lakebox.query.translation_cache`), else by ``query.dialect``."""
+        with self._lock:
+            tables, broken, version = self._tables, self._broken, self._db_version
+            known_version, key = self._catalog_keys
+        # What translation reads of the catalog, from one snapshot of it (the connection's tables).
+        columns = {k: [(c.name, c.type) for c in [*t.columns, *t.partition_keys]] for k, t in tables.items()}
+        if known_version != version or not key:
+            key = catalog_key(columns, broken)
+            with self._lock:
+                self._catalog_keys = (version, key)
+        tr = self._translations.get(sql, database, key)
+        # The tables it read must still resolve to themselves (they do, unless the catalog changed under a
+        # running query); otherwise translate again, with the resolver's own error.
+        if tr is not None and all(self.resolve(db, name) == (db, name) for db, name in tr.tables):
+            return tr
+        from lakebox.query.dialect import translate
+
+        tr = translate(sql, self.resolve, database, columns)
+        # Kept only when every table came from the snapshot the key describes (not from the catalog itself,
+        # which resolve() falls back to for a table created since the connection was built).
+        if all(t in tables for t in tr.tables):
+            self._translations.put(sql, database, key, tr)
+        return tr
+
     def stop_query_execution(self, execution_id: str) -> None:
         """StopQueryExecution: interrupt a running query (it ends CANCELLED); a finished one stays as it is."""
         with self._lock:
@@ -419,19 +481,24 @@ class DuckEngine:
                  max_rows: int | None, timeout: float, csv_key: str | None, run: _Execution) -> int | None:
         """Run the query and fetch (up to ``max_rows``) rows with DuckDB's own fetch.
 
-        Only when a result file is wanted does the result go through a temp table, from which DuckDB writes
-        Athena's result CSV when the column types allow (see :meth:`_copy_csv`): the rows are computed
-        once and both the caller and the file get them. Without a result file (the dashboard's views) the
-        query's rows are fetched straight from its execution, with no copy."""
+        Only when a result file is wanted, and the result may be large, does it go through a temp table, from
+        which DuckDB writes Athena's result CSV when the column types allow (see :meth:`_copy_csv`): the rows
+        are computed once and both the caller and the file get them. Without a result file (the dashboard's
+        views), or when the query returns at most :data:`SMALL_RESULT` rows (its LIMIT, ``max_rows``, or one
+        aggregate row), the rows are fetched straight from its execution, with no copy, and a result file is
+        written from those same rows (by ``_write_artefacts``)."""
         token = self._deadlines.watch(cur, timeout, run.cancelled)
         scanned: int | None = None
         select = tr.kind == "select"
-        staged = f"_lakebox_result_{uuid.uuid4().hex}" if select and csv_key else None
+        bounds = [b for b in (tr.row_bound, max_rows) if b is not None]
+        small = bool(bounds) and min(bounds) <= SMALL_RESULT
+        staged = f"_lakebox_result_{uuid.uuid4().hex}" if select and csv_key and not small else None
         try:
             # A capped query computes only what it may return (plus one row to detect truncation), so a huge
             # result never has to be materialized; its result file then holds the capped rows.
             limit = f" LIMIT {int(max_rows) + 1}" if max_rows is not None and select else ""
             body = f"SELECT * FROM ({tr.sql}){limit}" if limit else tr.sql
+            self._macros_for(cur).ensure(cur, tr.sql)
             if staged:
                 cur.execute(f"CREATE TEMP TABLE {staged} AS {body}")
                 scanned = self._scanned(cur) if tr.tables else 0
@@ -441,13 +508,7 @@ class DuckEngine:
             if tr.output_names and len(tr.output_names) == len(names):
                 names = tr.output_names
             types = [athena_type(str(d[1])) for d in desc]
-            if max_rows is None:
-                rows = rel.fetchall()
-            else:
-                rows = rel.fetchmany(max_rows + 1)
-                if len(rows) > max_rows:
-                    result.truncated = True
-                    rows = rows[:max_rows]
+            rows, result.truncated = fetch_rows(rel, max_rows)
             if not staged:
                 scanned = self._scanned(cur) if tr.tables else 0  # no table read: nothing scanned
             if staged and csv_key:
@@ -462,8 +523,8 @@ class DuckEngine:
             if staged:
                 cur.execute(f"DROP TABLE IF EXISTS {staged}")
         result.columns = [{"name": n, "type": t} for n, t in zip(names, types, strict=True)]
-        result.rows = list(map(list, rows))
-        result.row_count = len(result.rows)
+        result.rows = rows
+        result.row_count = len(rows)
         return scanned
 
     def _scanned(self, cur: duckdb.DuckDBPyConnection) -> int | None:
@@ -524,6 +585,8 @@ class DuckEngine:
         """A DDL statement (see :mod:`lakebox.query.ddl`); one that changes the catalog only when allowed."""
         if changes_catalog(run.sql) and not run.ddl_allowed:
             _check_ddl_allowed(run.sql, False if not self.settings.allow_ddl else None)
+        from lakebox.query.ddl import run_ddl
+
         self._connection()  # the tables and views DDL resolves against are the catalog's current ones
         out = run_ddl(self._ddl_host(), run.sql, run.database)
         result.columns = [{"name": n, "type": "varchar"} for n in out.columns]
@@ -532,6 +595,8 @@ class DuckEngine:
         result.statement_type = out.statement_type
 
     def _answer_from_catalog(self, tr: Translation, database: str, result: QueryResult) -> None:
+        from lakebox.query.show import answer_from_catalog
+
         names, rows = answer_from_catalog(self.catalog, tr.sql, database)
         result.columns = [{"name": n, "type": "varchar"} for n in names]
         result.rows = rows
@@ -658,6 +723,10 @@ class DuckEngine:
                 self._db.close()
                 self._db = None
 
+
+#: Results of at most this many rows skip the temp table: Python writes their result file faster than
+#: DuckDB creates, copies and drops a table (about 12 µs a row against a few milliseconds).
+SMALL_RESULT = 100
 
 #: Cursors per connection with DuckDB's profiler on (it must be switched on before the configuration is
 #: locked); queries beyond that many at once run on plain cursors.

@@ -7,8 +7,8 @@ import re
 from collections.abc import Callable
 
 from lakebox.query.base import CatalogView, Value
-from lakebox.query.dialect import CATALOG_NAME
 from lakebox.query.errors import AthenaError
+from lakebox.query.statement import CATALOG_NAME
 
 
 def hive_pattern(pattern: str) -> Callable[[str], bool]:

@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from sqlglot import exp
 from sqlglot.dialects.trino import Trino
 
-from lakebox.query import trino_collections, trino_ops
+from lakebox.query import trino_ops
 from lakebox.query.errors import AthenaError
 from lakebox.query.trino_functions import (
     RAW_FUNCTIONS,
@@ -46,7 +46,7 @@ from lakebox.query.trino_functions import (
     FunctionRewriter,
     call,
 )
-from lakebox.query.trino_macros import MACROS, specialized
+from lakebox.query.trino_macros import specialized
 from lakebox.query.trino_types import DECIMAL, arithmetic_type, decimal_literal_type, static_type
 
 _FLOATS = ("double", "real")
@@ -255,9 +255,3 @@ class Rewriter(FunctionRewriter):
 def rewrite(tree: exp.Expr, sql: str = "", columns: Mapping[str, str] | None = None) -> exp.Expr:
     """Return ``tree`` rewritten so that DuckDB computes what Trino would (see the module docstring)."""
     return Rewriter(sql, columns if columns is not None else {}).rewrite(tree)
-
-
-def install(con: object) -> None:
-    """Create the Trino compatibility macros on a DuckDB connection."""
-    for sql in (*MACROS, *trino_collections.MACROS):
-        con.execute(sql)  # type: ignore[attr-defined]
