@@ -27,7 +27,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from lakebox.query import relations, trino, trino_allow, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
-from lakebox.query.statement import CATALOG_NAME, MAX_QUERY_BYTES, Translation
+from lakebox.query.statement import CATALOG_NAME, MAX_QUERY_BYTES, VIEW_DATABASE, Translation
 from lakebox.query.syntax import (
     check_nesting,
     check_select_lists,
@@ -195,7 +195,7 @@ def resolve_tables(tree: exp.Expr, resolver: Resolver, default_db: str, sql: str
         # Rewritten in place, so TABLESAMPLE, column aliases and the rest of the reference stay as written.
         table.set("this", exp.to_identifier(rname, quoted=True))
         table.set("db", exp.to_identifier(rdb, quoted=True))
-        table.set("catalog", exp.to_identifier(relations.VIEW_DATABASE, quoted=True))
+        table.set("catalog", exp.to_identifier(VIEW_DATABASE, quoted=True))
         if not table.args.get("alias"):
             # Keep column references like orders_processed.x working by aliasing to the written name.
             table.set("alias", exp.TableAlias(this=exp.to_identifier(name, quoted=True)))

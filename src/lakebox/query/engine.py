@@ -16,7 +16,7 @@ the size of the tables' files, an upper bound.
 Partitioned tables whose files all sit in ``key=value`` folders are read with DuckDB's hive reader, so a
 filter on a partition column skips the other partitions' files.
 
-Security: the catalog's tables are views in their own attached database (``query.relations.VIEW_DATABASE``),
+Security: the catalog's tables are views in their own attached database (``query.statement.VIEW_DATABASE``),
 which translated SQL names in full, so no query names DuckDB's own catalogs or a file. Each DuckDB
 connection may read only the lake's table folders (``allowed_directories``), with external access disabled
 and the configuration locked, so SQL cannot read other files, COPY, ATTACH, INSTALL, LOAD or SET, even if it
@@ -63,10 +63,17 @@ from lakebox.query.base import (
 from lakebox.query.deadlines import Interrupter
 from lakebox.query.errors import AthenaError
 from lakebox.query.fetching import fetch_rows
-from lakebox.query.relations import VIEW_DATABASE, view_name
 from lakebox.query.results import athena_csv, athena_type, read_athena_csv
 from lakebox.query.retention import ResultSweeper
-from lakebox.query.statement import CATALOG_NAME, SERDE_PARAM, Translation, changes_catalog, is_ddl
+from lakebox.query.statement import (
+    CATALOG_NAME,
+    SERDE_PARAM,
+    VIEW_DATABASE,
+    Translation,
+    changes_catalog,
+    is_ddl,
+    view_name,
+)
 from lakebox.query.translation_cache import TranslationCache, catalog_key
 from lakebox.query.trino_install import InstalledMacros
 from lakebox.store.base import InvalidKeyError, NoSuchKeyError, Store

@@ -27,16 +27,10 @@ from __future__ import annotations
 from sqlglot import exp
 
 from lakebox.query.errors import AthenaError
+from lakebox.query.statement import VIEW_DATABASE
 
-#: The DuckDB database (attached in memory by the engine) that holds one view per catalog table.
-VIEW_DATABASE = "lakebox_views"
 #: The prefix of the internal CTE names; user SQL cannot name them (a bare name is a CTE or a catalog table).
 CTE_PREFIX = "__lakebox_cte_"
-
-
-def view_name(database: str, table: str) -> str:
-    """The quoted, fully qualified DuckDB name of a catalog table's view."""
-    return ".".join('"' + p.replace('"', '""') + '"' for p in (VIEW_DATABASE, database, table))
 
 
 def _with_of(node: exp.Expr) -> exp.With | None:

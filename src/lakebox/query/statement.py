@@ -50,3 +50,13 @@ class Translation:
     source: str = ""  # the statement as written, for error positions
     #: At most this many rows, when the query's top level says so (a LIMIT, or one aggregate row); else None.
     row_bound: int | None = None
+
+
+#: The DuckDB database (attached in memory by the engine) that holds one view per catalog table; the
+#: translation (``query.relations``) points every table reference there.
+VIEW_DATABASE = "lakebox_views"
+
+
+def view_name(database: str, table: str) -> str:
+    """The quoted, fully qualified DuckDB name of a catalog table's view."""
+    return ".".join('"' + p.replace('"', '""') + '"' for p in (VIEW_DATABASE, database, table))
