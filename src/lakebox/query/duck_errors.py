@@ -42,6 +42,9 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 _LINE = re.compile(r"LINE (\d+):")
+_OUT_OF_MEMORY = re.compile(r"Out of Memory Error")
+#: Athena's error type for a query that ran out of memory.
+EXCEEDED_MEMORY = "EXCEEDED_MEMORY_LIMIT"
 
 
 def _find(source: str | None, kind: str, name: str) -> tuple[int | None, int | None]:
@@ -109,6 +112,9 @@ def from_duckdb(exc: BaseException, source: str | None = None) -> AthenaError:
     if m:
         return AthenaError("TYPE_MISMATCH", f"Cannot compare {m.group(1).lower()} with {m.group(2).lower()}: "
                            "an explicit CAST is required")
+    if _OUT_OF_MEMORY.search(text):
+        # Athena's words when a query needs more memory than it may have (memory_limit, query_worker_memory).
+        return AthenaError(EXCEEDED_MEMORY, f"Query exhausted resources at this scale factor: {first}")
     for pattern, kind in _RULES:
         if pattern.search(text):
             lm = _LINE.search(text)
