@@ -36,6 +36,7 @@ import signal
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, Protocol
@@ -118,6 +119,9 @@ def _serve(conn: Connection, factory: EngineFactory, memory_bytes: int) -> None:
             # Python itself ran out of the capped address space (building or sending the rows): the process
             # may be in no state to go on, so it ends and the parent records the execution.
             os._exit(3)
+        except Exception as exc:  # a bug or an unreadable lake: the caller gets it as a system error
+            log.exception("query %s failed in its worker", job.execution_id)
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
 class _Worker:
@@ -184,6 +188,8 @@ class QueryWorkers:
         #: How many workers were killed at their deadline and how many died (out of memory).
         self.killed = 0
         self.died = 0
+        # A pool nobody closed (an app dropped by a test) still stops its processes when it is collected.
+        weakref.finalize(self, _stop_all, self._all)
 
     def start(self) -> None:
         """Start the workers (they get ready in the background); the first query does this itself."""
@@ -193,6 +199,15 @@ class QueryWorkers:
             self._started = True
             for _ in range(self.size):
                 self._idle.put(self._spawn_locked())
+
+    def wait_ready(self, timeout: float = START_SECONDS) -> bool:
+        """Start the workers and wait until each has built its engine. Call it before queries are sent
+        (server start, tests, benchmarks): it reads the workers' pipes."""
+        self.start()
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            workers = list(self._all)
+        return all(w.wait_ready(max(deadline - time.monotonic(), 0.0)) for w in workers)
 
     def _spawn_locked(self) -> _Worker:
         w = _Worker(self._ctx, self._factory, self.memory_bytes)
@@ -245,6 +260,10 @@ class QueryWorkers:
             result = _unpack(message[1])
             result.stats["QueryQueueTimeInMillis"] = round(queued_ms, 2)
             return result
+        if message is not None:
+            self._idle.put(worker)
+            return self._failed(job, submitted, t0, AthenaError(
+                "GENERIC_INTERNAL_ERROR", f"the query worker failed: {message[1]}", category=SYSTEM))
         code = worker.kill()
         self._replace(worker)
         if not answered:
@@ -281,7 +300,10 @@ class QueryWorkers:
         """Stop every worker (idle ones are asked to stop, busy ones are killed)."""
         with self._lock:
             self._closed = True
-            workers = list(self._all)
-            self._all.clear()
-        for w in workers:
-            w.stop()
+            _stop_all(self._all)
+
+
+def _stop_all(workers: set[_Worker]) -> None:
+    for w in list(workers):
+        w.stop()
+    workers.clear()

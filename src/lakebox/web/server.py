@@ -75,6 +75,9 @@ def serve_dashboard(services: LakeServices, *, watcher: Callable[[], Watcher] | 
     host = s.host if ":" not in s.host else f"[{s.host}]"
     if announce:
         announce(f"http://{host}:{server.effective_port}/")
+    workers = server.lakebox_app.extensions["lakebox"].workers
+    if workers is not None:
+        workers.start()  # the query workers import DuckDB while the server starts answering
     try:
         server.run()
     except KeyboardInterrupt:
