@@ -31,6 +31,8 @@ def check_bind(host: str, token: str | None) -> None:
 
 #: Worker threads of the WSGI server (requests are short: results are cached per data version).
 THREADS = 16
+#: Threads kept free of users' queries (running or queued) for pages and /healthz.
+SPARE_THREADS = 8
 
 
 def make_server(services: LakeServices, host: str | None = None, port: int | None = None, *,
@@ -49,6 +51,8 @@ def make_server(services: LakeServices, host: str | None = None, port: int | Non
     if "ALLOWED_HOSTS" not in app_config:
         app_config["ALLOWED_HOSTS"] = LOOPBACK_HOSTS if is_loopback(host) else None
     app = create_app(services, **app_config)
+    # Queries holding a slot or waiting for one hold a thread each: leave threads for pages and /healthz.
+    threads = max(threads, s.query_workers + s.query_queue + SPARE_THREADS)
     server = waitress.create_server(app, host=host, port=port, threads=threads, ident="lakebox",
                                     channel_timeout=60, connection_limit=1000, backlog=2048)
     server.lakebox_app = app
