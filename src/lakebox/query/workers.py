@@ -42,6 +42,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from lakebox.query.base import QueryResult
+from lakebox.query.duck_errors import EXCEEDED_MEMORY
 from lakebox.query.errors import SYSTEM, USER, AthenaError
 
 log = logging.getLogger("lakebox.query.workers")
@@ -51,8 +52,8 @@ log = logging.getLogger("lakebox.query.workers")
 GRACE_SECONDS = 2.0
 #: Seconds a query waits for a worker to start (import DuckDB, open the catalog) before it fails.
 START_SECONDS = 120.0
-#: Athena's error type and words for a query that needed more memory than it may have.
-EXCEEDED_MEMORY = "EXCEEDED_MEMORY_LIMIT"
+#: Niceness of the workers: below the server, which answers pages and /healthz.
+WORKER_NICENESS = 10
 
 
 class WorkerEngine(Protocol):
@@ -102,6 +103,8 @@ def _serve(conn: Connection, factory: EngineFactory, memory_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     # The server's Ctrl+C reaches the whole process group; the parent stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Queries yield the CPU to the server, so that its pages and /healthz answer at once under load.
+    os.nice(WORKER_NICENESS)
     engine = factory()
     conn.send(("ready", os.getpid()))
     while True:
@@ -256,9 +259,15 @@ class QueryWorkers:
             message = None
             answered = True  # the pipe closed: the worker died
         if message is not None and message[0] == "done":
-            self._idle.put(worker)
             result = _unpack(message[1])
             result.stats["QueryQueueTimeInMillis"] = round(queued_ms, 2)
+            if result.error is not None and result.error.error_type == EXCEEDED_MEMORY:
+                # A worker that hit its cap may keep its heap fragmented or reserved, and then fail the next
+                # (small) query when it merely starts a thread: it is replaced instead.
+                worker.kill()
+                self._replace(worker)
+            else:
+                self._idle.put(worker)
             return result
         if message is not None:
             self._idle.put(worker)
