@@ -7,6 +7,7 @@ memory bounded (its peak RSS, and the query workers' peak, printed), and the siz
 and end (result retention is another change; this only measures it).
 
     python benchmarks/bench_soak.py [--clients 50] [--seconds 300] [--rows 200000] [--heavy-clients 2]
+                                    [--upload-every 2]
 
 The server runs in its own process as ``lakebox serve`` runs it (waitress, query workers), the /healthz prober
 in a third one, so neither the clients' threads nor the prober share a GIL with the server.
@@ -73,9 +74,10 @@ def serve(lake_dir: str, timeout: float, port_out: Any) -> None:
 
     from lakebox.cli import dashboard_services
     from lakebox.lake import Lake
-    from lakebox.web.server import make_server
+    from lakebox.web.server import make_server, tune_serving_process
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    tune_serving_process()
     server = make_server(dashboard_services(Lake(_settings(Path(lake_dir), timeout))), "127.0.0.1", 0)
     dash = server.lakebox_app.extensions["lakebox"]
     dash.workers.wait_ready()
@@ -198,7 +200,7 @@ def _dir_bytes(path: Path) -> tuple[int, int]:
 
 
 def soak(port: int, server_pid: int, lake_dir: Path, clients: int, heavy_clients: int,
-         seconds: float) -> dict[str, Any]:
+         seconds: float, upload_every: float) -> dict[str, Any]:
     stop = time.monotonic() + seconds
     lock = threading.Lock()
     counts: dict[str, Counter[str]] = {k: Counter() for k in ("named", "light", "heavy", "upload")}
@@ -232,18 +234,35 @@ def soak(port: int, server_pid: int, lake_dir: Path, clients: int, heavy_clients
                 if k < heavy_clients:
                     kind, (status, body, headers) = "heavy", c.sql(HEAVY[i % len(HEAVY)])
                 else:
-                    r = rnd.random()
-                    if r < 0.75:
+                    if rnd.random() < 0.8:
                         kind, (status, body, headers) = "named", c.request("GET", f"/api/queries/{rnd.choice(NAMES)}")
-                    elif r < 0.97:
-                        kind, (status, body, headers) = "light", c.sql(rnd.choice(LIGHT))
                     else:
-                        kind, (status, body, headers) = "upload", c.upload(k * 100000 + i)
+                        kind, (status, body, headers) = "light", c.sql(rnd.choice(LIGHT))
             except OSError as exc:
                 with lock:
                     errors.append(f"client {k}: {exc}")
                 continue
             record(kind, status, body, headers, (time.perf_counter() - t0) * 1000)
+            if status == 429:  # a well-behaved client waits as told
+                time.sleep(min(int(headers.get("Retry-After", "1")), 10))
+
+    def uploader() -> None:
+        c = Client(port)
+        i = 0
+        nxt = time.monotonic()
+        while time.monotonic() < stop:
+            if time.monotonic() >= nxt:
+                t0 = time.perf_counter()
+                try:
+                    status, body, headers = c.upload(i)
+                except OSError as exc:
+                    with lock:
+                        errors.append(f"upload: {exc}")
+                    continue
+                record("upload", status, body, headers, (time.perf_counter() - t0) * 1000)
+                i += 1
+                nxt += upload_every
+            time.sleep(0.05)
 
     def monitor() -> None:
         while time.monotonic() < stop:
@@ -259,6 +278,7 @@ def soak(port: int, server_pid: int, lake_dir: Path, clients: int, heavy_clients
 
     threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
     threads.append(threading.Thread(target=monitor))
+    threads.append(threading.Thread(target=uploader))
     t0 = time.monotonic()
     for t in threads:
         t.start()
@@ -288,9 +308,11 @@ def render(args: argparse.Namespace, r: dict[str, Any], health: tuple[list[float
         f"{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores; "
         f"{args.rows:,} orders; query_timeout {args.timeout:g} s, query_workers 2, query_queue 8, "
         f"query_worker_memory 2GB; {args.heavy_clients} clients send only heavy queries "
-        f"(`lpad('', 1e9, 'x')`, a 10^8-element array_agg), the others 75% named queries, 22% light ad-hoc SQL, "
-        "3% uploads. Command: `python benchmarks/bench_soak.py "
-        f"--clients {args.clients} --seconds {args.seconds:g}`.",
+        f"(`lpad('', 1e9, 'x')`, a 10^8-element array_agg), the others 80% named queries (the data version "
+        f"changes with every upload, so they are recomputed), 20% light ad-hoc SQL; every client waits Retry-After "
+        f"after a 429, and nothing else; one upload every "
+        f"{args.upload_every:g} s. /healthz is served on its own 2 threads. Command: `python benchmarks/bench_soak.py "
+        f"--clients {args.clients} --seconds {args.seconds:g} --upload-every {args.upload_every:g}`.",
         "",
         "| requests | ok | deliberate 429 | stopped (timeout/memory) | errors | p50 ms (ok) | p99 ms (ok) |",
         "|---|---|---|---|---|---|---|",
@@ -325,6 +347,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=300.0)
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--heavy-clients", type=int, default=2)
+    ap.add_argument("--upload-every", type=float, default=2.0, help="seconds between uploads (one uploader)")
     ap.add_argument("--timeout", type=float, default=5.0, help="the server's query_timeout")
     ap.add_argument("--workdir", type=Path, default=HERE / "_work" / "soak")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "soak.md")
@@ -346,7 +369,7 @@ def main() -> None:
         prober = ctx.Process(target=probe, args=(port, args.seconds, 0.05, health_q), daemon=True)
         prober.start()
         print(f"{args.clients} clients for {args.seconds:.0f} s ...", file=sys.stderr)
-        r = soak(port, pid, lake_dir, args.clients, args.heavy_clients, args.seconds)
+        r = soak(port, pid, lake_dir, args.clients, args.heavy_clients, args.seconds, args.upload_every)
         health = health_q.get(timeout=120)
         prober.join(10)
     finally:

@@ -19,11 +19,13 @@ from typing import Any
 
 import pytest
 from waiting import wait_until
-from web_fixtures import LiveServer, start_live_server
 
 from lakebox.config import Settings
 from lakebox.lake import Lake
 from lakebox.query.workers import GRACE_SECONDS
+
+pytest.register_assert_rewrite("web_fixtures")
+from web_fixtures import LiveServer, start_live_server  # noqa: E402
 
 HUGE = "SELECT length(lpad('', 1000000000, 'x'))"
 #: One list of 10^8 bigints: about 1.6 GB while DuckDB builds it, fast.

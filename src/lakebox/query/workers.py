@@ -237,6 +237,9 @@ class QueryWorkers:
         job = _Job(str(uuid.uuid4()), sql, database, max_rows, limit, write_result)
         submitted = dt.datetime.now(dt.UTC)
         t0 = time.monotonic()
+        if self._closed:
+            return self._failed(job, submitted, t0, AthenaError(
+                "GENERIC_INTERNAL_ERROR", "the server is shutting down", category=SYSTEM))
         try:
             worker = self._idle.get(timeout=START_SECONDS)
         except queue.Empty:
