@@ -77,7 +77,7 @@ def _health_lane_dispatcher(threads: int) -> Any:
     """
     from waitress.task import ThreadedTaskDispatcher
 
-    class Lanes(ThreadedTaskDispatcher):  # type: ignore[misc]
+    class Lanes(ThreadedTaskDispatcher):
         def __init__(self) -> None:
             super().__init__()
             self.health = ThreadedTaskDispatcher()
