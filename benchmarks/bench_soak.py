@@ -155,8 +155,9 @@ class Client:
             "Content-Type": f"multipart/form-data; boundary={boundary}", "X-CSRF-Token": self.csrf})
 
 
-def _kind(status: int, body: bytes) -> str:
-    """``ok``, ``429``, ``deliberate`` (a heavy query stopped) or ``error``."""
+def _kind(status: int, body: bytes, heavy: bool) -> str:
+    """``ok``, ``429``, ``deliberate`` (a heavy query stopped; any other query stopped is an error) or
+    ``error``."""
     if status in (200, 201):
         return "ok"
     if status == 429:
@@ -165,7 +166,7 @@ def _kind(status: int, body: bytes) -> str:
         err = json.loads(body)["error"]["type"]
     except (ValueError, KeyError, TypeError):
         err = ""
-    return "deliberate" if err in DELIBERATE else "error"
+    return "deliberate" if heavy and err in DELIBERATE else "error"
 
 
 def _rss(pid: int) -> int:
@@ -213,7 +214,7 @@ def soak(port: int, server_pid: int, lake_dir: Path, clients: int, heavy_clients
     peak_size = [start_size]
 
     def record(kind: str, status: int, body: bytes, headers: dict[str, str], ms: float) -> None:
-        k = _kind(status, body)
+        k = _kind(status, body, kind == "heavy")
         with lock:
             counts[kind][k] += 1
             if k == "ok":
