@@ -13,7 +13,7 @@ import re
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from lakebox.query.errors import SYSTEM, AthenaError, at, position_of
+from lakebox.query.errors import EXCEEDED_MEMORY, SYSTEM, AthenaError, at, position_of
 from lakebox.query.trino import AthenaTrino
 from lakebox.query.trino_signatures import EXPECTED
 
@@ -43,8 +43,6 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 
 _LINE = re.compile(r"LINE (\d+):")
 _OUT_OF_MEMORY = re.compile(r"Out of Memory Error")
-#: Athena's error type for a query that ran out of memory.
-EXCEEDED_MEMORY = "EXCEEDED_MEMORY_LIMIT"
 
 
 def _find(source: str | None, kind: str, name: str) -> tuple[int | None, int | None]:

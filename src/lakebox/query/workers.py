@@ -43,8 +43,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from lakebox.query.base import QueryResult
-from lakebox.query.duck_errors import EXCEEDED_MEMORY
-from lakebox.query.errors import SYSTEM, USER, AthenaError
+from lakebox.query.errors import EXCEEDED_MEMORY, SYSTEM, USER, AthenaError
 
 log = logging.getLogger("lakebox.query.workers")
 
