@@ -19,6 +19,7 @@ SECTIONS = {
     "compact": "Compaction: the five queries before and after (`benchmarks/bench_compact.py`)",
     "partitions": "Monthly partitions: bytes scanned (`benchmarks/bench_partitions.py`)",
     "query": "Query fixed costs and the CLI (`benchmarks/bench_query.py`)",
+    "soak": "Soak: 50 clients, named and ad-hoc queries (heavy ones included) and uploads (`benchmarks/bench_soak.py`)",
 }
 
 

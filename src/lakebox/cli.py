@@ -608,7 +608,7 @@ def dashboard_services(lake: Lake) -> LakeServices:
 
     return LakeServices(settings=lake.settings, store=lake.store, ledger=lake.ledger, engine=lake.engine,
                         catalog=lake.catalog, named_queries=lake.named_queries, upload=lake.upload,
-                        on_processed=lake.on_processed)
+                        on_processed=lake.on_processed, worker_engine=lake.worker_engine_factory())
 
 
 def _serve(lake: Lake, watch: bool, endpoint_url: str | None = None) -> None:

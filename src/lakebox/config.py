@@ -51,6 +51,25 @@ def _seconds_list(value: str) -> None:
             raise ValueError(f"{part.strip()!r} is not a number of seconds >= 0")
 
 
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", re.I)
+
+
+def parse_bytes(text: str) -> int:
+    """Bytes in a size such as ``2GB``, ``1536MB``, ``512MiB`` or ``1000000`` (units are powers of 1024, as in
+    DuckDB's memory_limit). ValueError for anything else or a size under 64 MiB."""
+    m = _SIZE.fullmatch(str(text))
+    if not m:
+        raise ValueError(f"{text!r} is not a size such as 2GB or 1536MB")
+    value = int(float(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " "))
+    if value < 64 * 1024 ** 2:
+        raise ValueError(f"{text!r} is below 64MB, too small to run a query")
+    return value
+
+
+def _size(value: str) -> None:
+    parse_bytes(value)
+
+
 def setting(default: Any, help: str, *, env: str | None = None, minimum: float | None = None,
             maximum: float | None = None, check: Callable[[Any], None] | None = None) -> Any:
     """Declare one setting: a dataclass field carrying its help text, env variable and bounds.
@@ -79,6 +98,16 @@ class Settings:
     port: int = setting(5000, "Dashboard port.", minimum=1, maximum=65535)
     token: str | None = setting(None, "Access token for the dashboard; required when binding beyond loopback.")
     query_timeout: float = setting(30.0, "Seconds before a query is cancelled (Athena's DML timeout).")
+    query_workers: int = setting(
+        2, "Users' SQL (editor, /api/sql, saved queries) run at once by the dashboard, each in a worker process "
+        "that is killed at query_timeout and capped by query_worker_memory.", minimum=1, maximum=8)
+    query_queue: int = setting(
+        8, "Dashboard/API queries that may wait for a worker; beyond it they are refused with 429 and Retry-After.",
+        minimum=0, maximum=64)
+    query_worker_memory: str = setting(
+        "2GB", "Address-space cap of each query worker process (RLIMIT_AS), e.g. 2GB or 1536MB; a query that "
+        "needs more fails with EXCEEDED_MEMORY_LIMIT. DuckDB's memory_limit applies inside it too.",
+        check=_size)
     allow_ddl: bool = setting(
         True, "Run Athena DDL (CREATE/DROP TABLE and VIEW, CTAS, ALTER TABLE partitions, MSCK REPAIR) from lakebox "
         "query, the Athena API and the endpoint; the dashboard's SQL editor never runs DDL.")

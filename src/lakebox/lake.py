@@ -9,6 +9,7 @@ watcher from the store, the ledger, the event handler and the catalog's update p
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from lakebox.process.runs import RunLedger
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
 from lakebox.query.retention import GcReport, collect_results, mark_named_latest
+from lakebox.query.workers import WorkerEngine
 from lakebox.store import open_store
 from lakebox.store.base import Store, validate_key
 from lakebox.store.diskspace import disk_full
@@ -78,6 +80,13 @@ class Lake:
         from lakebox.query.engine import DuckEngine
 
         return DuckEngine(self.settings, self.store, self.catalog)
+
+    def worker_engine_factory(self) -> Callable[[], WorkerEngine] | None:
+        """What the dashboard's query workers build their engine with (``query.workers``): a picklable
+        factory, or None when queries do not run in DuckDB on a local lake (Athena bounds its own)."""
+        if self.settings.engine != "duckdb" or self.settings.is_s3:
+            return None
+        return functools.partial(worker_engine, self.settings)
 
     @cached_property
     def key_locks(self) -> KeyLocks:
@@ -268,6 +277,15 @@ class Lake:
             reconcile_catalog=self.crawl,
             config=WatchConfig.from_settings(self.settings, **overrides),
         )
+
+
+def worker_engine(settings: Settings) -> WorkerEngine:
+    """A DuckDB engine on the lake of ``settings``, built inside a query worker process: it opens the lake
+    and its catalog as they are (it never creates either) and runs read-only queries."""
+    from lakebox.query.engine import DuckEngine
+
+    store = open_store(settings.lake, endpoint_url=settings.endpoint_url, region=settings.region, create=False)
+    return DuckEngine(settings, store, open_catalog(settings, store))
 
 
 def _safe_name(name: str) -> str:

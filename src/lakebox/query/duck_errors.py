@@ -13,7 +13,7 @@ import re
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from lakebox.query.errors import SYSTEM, AthenaError, at, position_of
+from lakebox.query.errors import EXCEEDED_MEMORY, SYSTEM, AthenaError, at, position_of
 from lakebox.query.trino import AthenaTrino
 from lakebox.query.trino_signatures import EXPECTED
 
@@ -42,6 +42,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 _LINE = re.compile(r"LINE (\d+):")
+_OUT_OF_MEMORY = re.compile(r"Out of Memory Error")
 
 
 def _find(source: str | None, kind: str, name: str) -> tuple[int | None, int | None]:
@@ -109,6 +110,9 @@ def from_duckdb(exc: BaseException, source: str | None = None) -> AthenaError:
     if m:
         return AthenaError("TYPE_MISMATCH", f"Cannot compare {m.group(1).lower()} with {m.group(2).lower()}: "
                            "an explicit CAST is required")
+    if _OUT_OF_MEMORY.search(text):
+        # Athena's words when a query needs more memory than it may have (memory_limit, query_worker_memory).
+        return AthenaError(EXCEEDED_MEMORY, f"Query exhausted resources at this scale factor: {first}")
     for pattern, kind in _RULES:
         if pattern.search(text):
             lm = _LINE.search(text)

@@ -385,11 +385,14 @@ class DuckEngine:
         timeout: float | None = None,
         write_result: bool = True,
         allow_ddl: bool = False,
+        execution_id: str | None = None,
     ) -> QueryResult:
         """Run a query to completion on this thread; failures come back as state FAILED with an Athena error,
-        not raised (see :meth:`QueryEngine.run_query <lakebox.query.base.QueryEngine.run_query>`)."""
+        not raised (see :meth:`QueryEngine.run_query <lakebox.query.base.QueryEngine.run_query>`).
+        ``execution_id`` is given by a caller that runs the query in a worker process (``query.workers``) and
+        must be able to record it if the worker dies."""
         database = (database or self.settings.database).lower()
-        run = _Execution(new_execution_id(), sql, database, dt.datetime.now(dt.UTC),
+        run = _Execution(execution_id or new_execution_id(), sql, database, dt.datetime.now(dt.UTC),
                          ddl_allowed=allow_ddl and self.settings.allow_ddl)
         return self._run(run, max_rows=max_rows, timeout=timeout, write_result=write_result)
 
@@ -608,6 +611,11 @@ class DuckEngine:
         result.columns = [{"name": n, "type": "varchar"} for n in names]
         result.rows = rows
         result.row_count = len(rows)
+
+    def record(self, result: QueryResult) -> None:
+        """Write the result file and metadata of an execution that ran elsewhere and could not write them
+        (a query worker killed at its deadline or out of memory: ``query.workers``)."""
+        self._write_artefacts(result)
 
     def _write_artefacts(self, result: QueryResult) -> None:
         key = f"{ENRICHED}{result.execution_id}.csv"

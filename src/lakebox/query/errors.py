@@ -16,6 +16,10 @@ from lakebox.core.errors import LakeboxError
 if TYPE_CHECKING:
     from sqlglot import exp
 
+#: Athena's error type for a query that needed more memory than it may have ("Query exhausted resources at
+#: this scale factor").
+EXCEEDED_MEMORY = "EXCEEDED_MEMORY_LIMIT"
+
 #: Athena ErrorCategory: 1 system, 2 user, 3 other.
 USER = 2
 SYSTEM = 1

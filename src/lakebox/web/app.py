@@ -19,6 +19,7 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from lakebox.core.admission import TooManyQueries
 from lakebox.core.errors import LakeboxError
 from lakebox.web import api, assets, workbench
 from lakebox.web.dashboard import Dashboard, LakeServices
@@ -121,8 +122,13 @@ def create_app(services: LakeServices, **config: Any) -> Flask:
     def _lakebox_error(exc: LakeboxError) -> Any:
         # The one mapping of lakebox's errors to HTTP: the error's own status and code, and its message.
         if _wants_json() or request.method != "GET":
-            return api.error_response(exc.http_status, exc.code, str(exc))
-        return render_template("error.html", code=exc.http_status, name=exc.code, message=str(exc)), exc.http_status
+            resp: Any = api.error_response(exc.http_status, exc.code, str(exc))
+        else:
+            resp = app.make_response((render_template("error.html", code=exc.http_status, name=exc.code,
+                                                      message=str(exc)), exc.http_status))
+        if isinstance(exc, TooManyQueries):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

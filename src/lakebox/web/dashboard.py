@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from lakebox.catalog.base import Catalog
-from lakebox.config import Settings
+from lakebox.config import Settings, parse_bytes
+from lakebox.core.admission import Admission
 from lakebox.core.errors import NotFoundError
 from lakebox.core.runs import RunRecord
 from lakebox.process.runs import RunLedger
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery
 from lakebox.query.retention import mark_named_latest
+from lakebox.query.workers import EngineFactory, QueryWorkers
 from lakebox.store.base import Store
 from lakebox.web import views
 from lakebox.web.cache import DataVersion, ResultCache, VersionGate, Warmer
@@ -52,6 +54,8 @@ class LakeServices:
     named_queries: Mapping[str, NamedQuery]
     upload: Upload
     on_processed: Callable[[Callable[[RunRecord], None]], None]
+    #: Builds an engine in a query worker process (``query.workers``); None runs users' SQL in this process.
+    worker_engine: EngineFactory | None = None
 
 
 class NotFound(NotFoundError, code="NOT_FOUND"):
@@ -70,6 +74,14 @@ class Dashboard:
         self.gate = VersionGate(self._catalog_version)
         self.saved = SavedQueries(services.store, max_sql_bytes=MAX_SQL_BYTES)
         self._listeners: list[Callable[[RunRecord], None]] = []
+        s = services.settings
+        # Users' SQL waits for one of query_workers slots (a bounded queue, then 429); the wait is bounded by
+        # the query timeout, so a waiter is answered about when the query ahead of it would time out.
+        self.admission = Admission(s.query_workers, s.query_queue, max_wait=s.query_timeout)
+        self.workers = (QueryWorkers(services.worker_engine, size=s.query_workers,
+                                     memory_bytes=parse_bytes(s.query_worker_memory),
+                                     default_timeout=s.query_timeout)
+                        if services.worker_engine is not None else None)
         services.on_processed(self.data_changed)
 
     def _catalog_version(self) -> int:
@@ -83,6 +95,24 @@ class Dashboard:
         """
         with self.gate.hold():
             return self.services.engine.run_query(sql, **kw)
+
+    def execute_user(self, sql: str, *, database: str | None = None, max_rows: int | None = None,
+                     timeout: float | None = None, write_result: bool = True) -> QueryResult:
+        """Users' SQL (the editor, saved queries, re-downloads): admitted to one of ``query_workers`` slots
+        (or refused with 429 when the queue is full, :class:`~lakebox.core.admission.TooManyQueries`), then
+        run in a worker process whose time and memory are bounded (``query.workers``).
+
+        The shipped named queries and the overview do not come here: their SQL is lakebox's own, their
+        results are cached per data version, and they run in this process at no hand-over cost.
+        """
+        database = (database or self.settings.database).lower()
+        timeout = timeout or self.settings.query_timeout
+        with self.admission.slot():
+            if self.workers is None:
+                return self.execute(sql, database=database, max_rows=max_rows, timeout=timeout,
+                                    write_result=write_result)
+            return self.workers.run_query(sql, database, max_rows=max_rows, timeout=timeout,
+                                          write_result=write_result)
 
     # --- freshness ------------------------------------------------------------------------------------
 
@@ -100,6 +130,8 @@ class Dashboard:
 
     def close(self) -> None:
         self.warmer.shutdown()
+        if self.workers is not None:
+            self.workers.close()
 
     # --- named queries --------------------------------------------------------------------------------
 
@@ -126,7 +158,8 @@ class Dashboard:
         q = self.query(name)
         checked = {p.name: str(params.get(p.name, p.default)) for p in q.params}
         key: tuple[Any, ...] = ("panel", name, tuple(sorted(checked.items())))
-        panel = self.cache.get(key, lambda: views.run_panel(self.execute, q, checked, self.settings.max_result_rows))
+        panel = self.cache.get(key, lambda: views.run_panel(self._runner(name), q, checked,
+                                                              self.settings.max_result_rows))
         if panel.status >= 500:
             self.cache.discard(key)  # a system error is answered once, then retried, never cached
         return panel
@@ -137,7 +170,7 @@ class Dashboard:
         checked = {p.name: str(params.get(p.name, p.default)) for p in q.params}
 
         def run() -> tuple[str | None, dict[str, Any] | None]:
-            result = self.execute(q.render(checked), write_result=True)
+            result = self._runner(name)(q.render(checked), write_result=True)
             if result.error is not None:
                 return None, result.error.to_dict()
             mark_named_latest(self.services.store, name, result.execution_id)
@@ -151,6 +184,10 @@ class Dashboard:
             self.cache.discard(cache_key)
             key, err = self.cache.get(cache_key, run)
         return key, err
+
+    def _runner(self, name: str) -> Callable[..., QueryResult]:
+        """Shipped named queries run in-process; saved ones are users' SQL (:meth:`execute_user`)."""
+        return self.execute if name in self.services.named_queries else self.execute_user
 
     # --- other views ----------------------------------------------------------------------------------
 
@@ -206,9 +243,8 @@ class Dashboard:
     # --- ad-hoc SQL and uploads -----------------------------------------------------------------------
 
     def run_sql(self, sql: str, database: str | None) -> QueryResult:
-        return self.execute(
-            sql, database=database or None, max_rows=self.settings.max_result_rows,
-            timeout=self.settings.query_timeout, write_result=True)
+        return self.execute_user(sql, database=database or None, max_rows=self.settings.max_result_rows,
+                                 timeout=self.settings.query_timeout, write_result=True)
 
     def upload(self, filename: str, save: Callable[[Path], None]) -> tuple[str, RunRecord]:
         """Land an uploaded CSV in ``raw/`` under a sanitised name and process it like any other raw object."""

@@ -149,7 +149,7 @@ def download_execution(execution_id: str, fmt: str) -> Response:
     except AthenaError:  # GetQueryExecution of an unknown id: InvalidRequestException
         raise ApiError(404, "NOT_FOUND", f"no query execution {execution_id}; GET /api/executions lists them") from None
     database = (meta.get("QueryExecutionContext") or {}).get("Database") or None
-    result = d.execute(meta.get("Query", ""), database=database, max_rows=EXPORT_MAX_ROWS,
+    result = d.execute_user(meta.get("Query", ""), database=database, max_rows=EXPORT_MAX_ROWS,
                        timeout=d.settings.query_timeout, write_result=False)
     if result.error is not None:
         e = result.error
@@ -196,7 +196,7 @@ def save_query() -> Response:
     req = SaveRequest.from_json(request.get_json(silent=True))
 
     def check(query: NamedQuery) -> None:
-        result = d.execute(query.render({}), max_rows=1, timeout=d.settings.query_timeout, write_result=False)
+        result = d.execute_user(query.render({}), max_rows=1, timeout=d.settings.query_timeout, write_result=False)
         if result.error is not None:
             e = result.error
             raise ApiError(400, e.error_type, f"the query does not run: {e.message}", line=e.line, column=e.column)
