@@ -608,7 +608,8 @@ def dashboard_services(lake: Lake) -> LakeServices:
 
     return LakeServices(settings=lake.settings, store=lake.store, ledger=lake.ledger, engine=lake.engine,
                         catalog=lake.catalog, named_queries=lake.named_queries, upload=lake.upload,
-                        on_processed=lake.on_processed, worker_engine=lake.worker_engine_factory())
+                        on_processed=lake.on_processed, worker_engine=lake.worker_engine_factory(),
+                        result_sweeper=lake.result_sweeper)
 
 
 def _serve(lake: Lake, watch: bool, endpoint_url: str | None = None) -> None:

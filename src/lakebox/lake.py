@@ -29,7 +29,7 @@ from lakebox.process.keylocks import KeyLocks
 from lakebox.process.runs import RunLedger
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
-from lakebox.query.retention import GcReport, collect_results, mark_named_latest
+from lakebox.query.retention import GcReport, ResultSweeper, collect_results, mark_named_latest
 from lakebox.query.workers import WorkerEngine
 from lakebox.store import open_store
 from lakebox.store.base import Store, validate_key
@@ -79,7 +79,14 @@ class Lake:
             return AthenaEngine.from_settings(self.settings, self.store)
         from lakebox.query.engine import DuckEngine
 
-        return DuckEngine(self.settings, self.store, self.catalog)
+        return DuckEngine(self.settings, self.store, self.catalog, sweeper=self.result_sweeper)
+
+    @cached_property
+    def result_sweeper(self) -> ResultSweeper:
+        """Keeps ``enriched/`` within ``result_retention_days`` and ``result_max_mb`` as this process writes
+        results: the embedded engine's and, in the dashboard, its query workers' (``query.retention``)."""
+        return ResultSweeper(self.store, retention_days=self.settings.result_retention_days,
+                             max_bytes=self.settings.result_max_mb * 1024 * 1024)
 
     def worker_engine_factory(self) -> Callable[[], WorkerEngine] | None:
         """What the dashboard's query workers build their engine with (``query.workers``): a picklable
@@ -281,7 +288,8 @@ class Lake:
 
 def worker_engine(settings: Settings) -> WorkerEngine:
     """A DuckDB engine on the lake of ``settings``, built inside a query worker process: it opens the lake
-    and its catalog as they are (it never creates either) and runs read-only queries."""
+    and its catalog as they are (it never creates either) and runs read-only queries. It collects no old
+    results itself: the server counts what every worker writes (``Lake.result_sweeper``)."""
     from lakebox.query.engine import DuckEngine
 
     store = open_store(settings.lake, endpoint_url=settings.endpoint_url, region=settings.region, create=False)

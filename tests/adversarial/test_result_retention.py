@@ -154,7 +154,7 @@ def test_api_sql_cannot_fill_the_disk(capped_lake: Lake, capped_client: FlaskCli
     assert ids[0] not in after
     _unknown(Lake(capped_lake.settings), ids[0])
     # the bound costs far fewer listings than calls (the sweep is amortised)
-    sweeper = capped_client.application.extensions["lakebox"].services.engine.sweeper
+    sweeper = capped_client.application.extensions["lakebox"].services.result_sweeper
     assert sweeper.sweeps <= calls // 2
     again = client.get("/api/queries/total_sales_by_customer.csv")
     assert again.status_code == 200 and again.data == download.data

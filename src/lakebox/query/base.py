@@ -161,6 +161,8 @@ class QueryResult:
     database: str = ""
     csv_written: bool = False  # the result CSV was written by DuckDB already
     statement_type: str = "DML"  # Athena's StatementType: DML, DDL or UTILITY
+    #: Bytes written under enriched/ for this execution (the result CSV and its metadata); 0 when none.
+    result_bytes: int = 0
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {

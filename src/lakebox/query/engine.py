@@ -123,7 +123,8 @@ def new_execution_id() -> str:
 class DuckEngine:
     """Runs Athena SQL against a lake's catalog with DuckDB."""
 
-    def __init__(self, settings: Settings, store: Store, catalog: CatalogView) -> None:
+    def __init__(self, settings: Settings, store: Store, catalog: CatalogView, *,
+                 sweeper: ResultSweeper | None = None) -> None:
         self.settings = settings
         self.store = store
         self.catalog = catalog
@@ -145,9 +146,10 @@ class DuckEngine:
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         #: id of each profiled cursor -> the data version of the connection it belongs to.
         self._profiled: dict[int, int | None] = {}
-        #: Keeps enriched/ within result_retention_days and result_max_mb as results are written.
-        self.sweeper = ResultSweeper(store, retention_days=settings.result_retention_days,
-                                     max_bytes=settings.result_max_mb * 1024 * 1024)
+        #: Keeps enriched/ within result_retention_days and result_max_mb as results are written. One per lake
+        #: and process (``Lake.result_sweeper``); a query worker's engine has none: the server, which sees
+        #: every worker's results, counts them.
+        self.sweeper = sweeper
 
     # --- the DuckDB side -------------------------------------------------------------------------------
 
@@ -648,7 +650,9 @@ class DuckEngine:
             "Truncated": result.truncated,
         }
         written += self.store.put_object(key + ".metadata", json.dumps(meta, indent=1, default=str).encode()).size
-        self.sweeper.wrote(result.execution_id, written)
+        result.result_bytes = written
+        if self.sweeper is not None:
+            self.sweeper.wrote(result.execution_id, written)
 
     def get_query_execution(self, execution_id: str) -> QueryExecution:
         """GetQueryExecution: the record of a running execution, else its metadata file."""

@@ -44,6 +44,7 @@ from typing import Any, Protocol
 
 from lakebox.query.base import QueryResult
 from lakebox.query.errors import EXCEEDED_MEMORY, SYSTEM, USER, AthenaError
+from lakebox.query.retention import ResultSweeper
 
 log = logging.getLogger("lakebox.query.workers")
 
@@ -194,8 +195,11 @@ class QueryWorkers:
     """
 
     def __init__(self, factory: EngineFactory, *, size: int, memory_bytes: int, default_timeout: float,
-                 grace: float = GRACE_SECONDS) -> None:
+                 grace: float = GRACE_SECONDS, sweeper: ResultSweeper | None = None) -> None:
         self._factory = factory
+        #: Told of every result file the workers write, so that one estimate covers them all (each worker's
+        #: own would miss the others' results and let enriched/ pass the cap).
+        self._sweeper = sweeper
         self.size = size
         self.memory_bytes = memory_bytes
         self.default_timeout = default_timeout
@@ -290,6 +294,7 @@ class QueryWorkers:
                 self._replace(worker)
             else:
                 self._idle.put(worker)
+            self._wrote(result)
             return result
         if message is not None:
             self._idle.put(worker)
@@ -325,7 +330,12 @@ class QueryWorkers:
                     self._recorder = self._factory()
                 recorder = self._recorder
             recorder.record(result)
+            self._wrote(result)
         return result
+
+    def _wrote(self, result: QueryResult) -> None:
+        if self._sweeper is not None and result.result_bytes:
+            self._sweeper.wrote(result.execution_id, result.result_bytes)
 
     def close(self) -> None:
         """Stop every worker (idle ones are asked to stop, busy ones are killed)."""

@@ -21,7 +21,7 @@ from lakebox.core.runs import RunRecord
 from lakebox.process.runs import RunLedger
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery
-from lakebox.query.retention import mark_named_latest
+from lakebox.query.retention import ResultSweeper, mark_named_latest
 from lakebox.query.workers import EngineFactory, QueryWorkers
 from lakebox.store.base import Store
 from lakebox.web import views
@@ -56,6 +56,8 @@ class LakeServices:
     on_processed: Callable[[Callable[[RunRecord], None]], None]
     #: Builds an engine in a query worker process (``query.workers``); None runs users' SQL in this process.
     worker_engine: EngineFactory | None = None
+    #: Counts the results the query workers write, to keep enriched/ within the retention settings.
+    result_sweeper: ResultSweeper | None = None
 
 
 class NotFound(NotFoundError, code="NOT_FOUND"):
@@ -80,7 +82,7 @@ class Dashboard:
         self.admission = Admission(s.query_workers, s.query_queue, max_wait=s.query_timeout)
         self.workers = (QueryWorkers(services.worker_engine, size=s.query_workers,
                                      memory_bytes=parse_bytes(s.query_worker_memory),
-                                     default_timeout=s.query_timeout)
+                                     default_timeout=s.query_timeout, sweeper=services.result_sweeper)
                         if services.worker_engine is not None else None)
         services.on_processed(self.data_changed)
 
