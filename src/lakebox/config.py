@@ -86,6 +86,13 @@ class Settings:
     max_upload_mb: int = setting(100, "Largest CSV the dashboard accepts, in MiB.")
     memory_limit: str = setting("1GB", "DuckDB memory limit for processing and queries.")
     threads: int = setting(0, "DuckDB threads; 0 means one per core.", minimum=0)
+    row_group_mb: int = setting(
+        0, "Parquet row groups of about this many MiB in processed/ and compacted files (Athena splits work and "
+        "skips data by row group; 128 suits it, and the AWS template sets it); 0 keeps DuckDB's 122,880-row "
+        "groups, the fastest to write and to scan locally.", minimum=0, maximum=1024)
+    compact_min_files: int = setting(
+        0, "The watcher compacts a table in the background once it has at least this many small files "
+        "(what `lakebox compact` does); 0 turns it off.", minimum=0)
     workers: int = setting(2, "Watcher worker pool size: files processed at once.", minimum=1)
     rescan_seconds: float = setting(5.0, "Watcher safety-net rescan interval of raw/.")
     settle_seconds: float = setting(0.3, "A raw file must be unchanged this long before it is processed.")

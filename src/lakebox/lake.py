@@ -114,6 +114,15 @@ class Lake:
 
     # --- verbs -----------------------------------------------------------------------------------------
 
+    def _watched_event(self, event: dict[str, Any]) -> list[RunRecord]:
+        """The watcher's "Lambda": the event's runs, then background compaction of the tables they wrote to
+        once they have ``compact_min_files`` small files (off by default)."""
+        runs = self.handle_event(event)
+        if self.settings.compact_min_files > 0:
+            for run in runs:
+                self.catalog_updater.compact_when_small(run, self.settings.compact_min_files)
+        return runs
+
     def is_empty(self) -> bool:
         return next(iter(self.store.list_objects_v2("raw/")), None) is None
 
@@ -239,7 +248,7 @@ class Lake:
             store=self.store,
             ledger=self.ledger,
             # Looked up at each event, so a wrapped ``handle_event`` (tests' spies) is what the watcher calls.
-            handler=lambda event: self.handle_event(event),
+            handler=self._watched_event,
             update_catalog=self.update_catalog,
             reconcile_catalog=self.crawl,
             config=WatchConfig.from_settings(self.settings, **overrides),

@@ -107,9 +107,11 @@ def _process_object(
         q_tmp = store.temp_path(q_key)
         temps += [out_tmp, q_tmp]
         with POOL.connection(settings.memory_limit, settings.threads, spill_dir=work) as con:
-            result = transform_csv(con, Path(src), dataset, as_of, out_tmp, fmt, q_tmp)
+            result = transform_csv(con, Path(src), dataset, as_of, out_tmp, fmt, q_tmp,
+                                   row_group_mb=settings.row_group_mb)
             # Publish: each put is atomic (rename or single PUT), so readers see old or new, never half.
-            publish_outputs(con, store, dataset, key, out_tmp, fmt, result.rows_kept, work, run)
+            publish_outputs(con, store, dataset, key, out_tmp, fmt, result.rows_kept, work, run,
+                            row_group_mb=settings.row_group_mb)
         run.rows_read, run.rows_kept = result.rows_read, result.rows_kept
         run.rows_dropped, run.rows_quarantined = result.rows_dropped, result.rows_quarantined
         if result.extra_columns:
