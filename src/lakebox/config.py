@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
 import tomllib
@@ -263,6 +264,25 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
+#: The datasets as JSON (``{"NAME": {...}}``, the ``[datasets.NAME]`` tables), above lakebox.toml's: how the
+#: AWS template hands them to the deployed function, which has no lakebox.toml.
+DATASETS_ENV = "LAKEBOX_DATASETS"
+
+
+def _datasets_from_env(text: str) -> tuple[Dataset, ...]:
+    where = f"env {DATASETS_ENV}"
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: not JSON ({exc})") from exc
+    if not isinstance(doc, dict) or not doc:
+        raise ConfigError(f"{where}: expected a JSON object of datasets, {{\"NAME\": {{...}}}}")
+    try:
+        return tuple(dataset_from_config(name, body) for name, body in doc.items())
+    except InvalidInputError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
 def find_config_file(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
     """``--config`` wins, then ``LAKEBOX_CONFIG``, then ``./lakebox.toml`` if it exists."""
     if explicit:
@@ -348,6 +368,9 @@ def load_settings(
     datasets = file_sets or datasets
     values |= from_env
     sources |= env_sources
+
+    if env.get(DATASETS_ENV):
+        datasets = _datasets_from_env(env[DATASETS_ENV])
 
     if values.get("region") is None:
         var = next((v for v in AWS_REGION_VARS if env.get(v)), None)
