@@ -64,6 +64,16 @@ def main() -> None:
                   for name, lake in (("many", many), ("compacted", compacted), ("single", single))}
         assert all(t is not None and t.row_count == tables["single"].row_count for t in tables.values()), tables
         lakes = {"many": many, "compacted": compacted, "single": single}
+        import duckdb
+
+        layout = {}
+        with duckdb.connect() as con:
+            for name in lakes:
+                files = [str(work / name / f) for f in tables[name].files]
+                groups, size = con.execute(
+                    "SELECT count(DISTINCT (file_name, row_group_id)), sum(total_compressed_size) "
+                    "FROM parquet_metadata(?)", [files]).fetchone() or (0, 0)
+                layout[name] = (len(files), int(groups), int(size or 0))
         rows = []
         for q in sorted(many.named_queries):
             answers = {}
@@ -92,10 +102,11 @@ def main() -> None:
         f"every query with the same rows. Medians of {args.repeat} interleaved runs; {platform.machine()}, "
         f"{os.cpu_count()} cores shared with other work (load average {load:.1f}), Python "
         f"{platform.python_version()}, {dt.date.today()}. ({len(merged)} merged files written.)",
-        "",
-        f"| query | {t_many.file_count:,} files | compacted | one file | compacted / one file | target |",
-        "|---|--:|--:|--:|--:|---|",
     ]
+    lines += ["", "| table | files | row groups | compressed column bytes |", "|---|--:|--:|--:|"]
+    lines += [f"| {name} | {n:,} | {g:,} | {b:,} |" for name, (n, g, b) in layout.items()]
+    lines += ["", f"| query | {t_many.file_count:,} files | compacted | one file | compacted / one file | target |",
+              "|---|--:|--:|--:|--:|---|"]
     for q, med in rows:
         lines.append(f"| `{q}` | {med['many'] * 1000:.1f} ms | {med['compacted'] * 1000:.1f} ms | "
                      f"{med['single'] * 1000:.1f} ms | **{med['compacted'] / med['single']:.2f}x** | <= 1.2x |")

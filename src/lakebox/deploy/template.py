@@ -5,6 +5,7 @@ One stack holds the whole pipeline::
     Bucket (raw/ processed/ enriched/ quarantine/ _lakebox/)
       raw/*.csv --notification--> ProcessFunction --async failure--> FailedEventsQueue (SQS)
     GlueDatabase orders_db <- ProcessFunction (its own table) / ProcessedCrawler (processed/, prefix orders_)
+      (+ ProcessedTable with Athena partition projection when the dataset has partition_by)
     AthenaWorkGroup (results in enriched/, bytes-scanned cutoff, enforced)
     DashboardRole (+ optional DashboardInstance on Amazon Linux 2023, port open to one CIDR only)
 
@@ -71,7 +72,8 @@ DEFAULT_PORT = 8080
 
 #: Resource types moto's CloudFormation cannot create; :func:`for_moto` leaves them out.
 MOTO_UNSUPPORTED = (
-    "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Glue::Crawler", "AWS::Athena::WorkGroup", "AWS::Lambda::EventInvokeConfig",
+    "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Glue::Crawler", "AWS::Athena::WorkGroup",
+    "AWS::Lambda::EventInvokeConfig",
     "AWS::SecretsManager::Secret",
 )
 
