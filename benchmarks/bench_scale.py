@@ -4,7 +4,7 @@ validation, no records), at several sizes.
 
 Each measurement runs in its own child process, so peak RSS (from ``wait4``) is that run's alone. Both sides
 start the clock with DuckDB imported and a connection open (lakebox's from its per-process pool). Runs are
-interleaved (lakebox, DuckDB, lakebox, ...) and the table shows medians; the time per row shows whether the
+interleaved (lakebox, DuckDB, DuckDB, lakebox, ...) and the table shows medians; the time per row shows whether the
 cost is linear in the rows. Both sides get the same DuckDB memory limit (``--memory-limit``).
 
     python benchmarks/bench_scale.py [--sizes 1,5,20,50] [--repeat 3] [--memory-limit 256MB] [--out ...]
@@ -107,8 +107,9 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "lakebox", "sample", "--rows", str(n), "--as-of",
                             AS_OF.isoformat(), "--out", str(src)], check=True, stdout=subprocess.DEVNULL)
         runs: dict[str, list[tuple[dict, float]]] = {"lakebox": [], "bare": []}
-        for _ in range(args.repeat):
-            for kind in runs:
+        for i in range(args.repeat):
+            # ABBA order: on a machine whose load drifts, always running one side first would bias it.
+            for kind in (("lakebox", "bare") if i % 2 == 0 else ("bare", "lakebox")):
                 runs[kind].append(child(kind, src, args.memory_limit))
                 r, rss = runs[kind][-1]
                 print(f"  {n:,} {kind}: {r['seconds']:.2f} s, cpu {r['cpu']:.2f} s, {rss:.0f} MiB", file=sys.stderr,
