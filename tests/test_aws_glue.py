@@ -95,6 +95,24 @@ def test_glue_catalog_partitions(aws: AwsEnv) -> None:
     assert ("2000",) not in values and ("2200",) in values and len(values) == 130
 
 
+def test_glue_update_keeps_the_stacks_partition_projection(aws: AwsEnv) -> None:
+    """The deployed stack creates the table with Athena partition projection; the function's per-run update
+    (UpdateTable from what the files show) must not drop it, or Athena would stop finding the partitions."""
+    cat = GlueCatalog(aws.lake(), endpoint_url=aws.endpoint_url, region=aws.region)
+    cat.create_database("orders_db")
+    projection = {"projection.enabled": "true", "projection.order_month.type": "date",
+                  "projection.order_month.format": "yyyy-MM", "projection.order_month.range": "2000-01,NOW+1YEARS",
+                  "storage.location.template": f"s3://{aws.bucket}/processed/order_month=${{order_month}}/"}
+    key = [ColumnDef("order_month", "string")]
+    first = cat.put_table(orders_table(BASE_COLS, partition_keys=key, parameters=dict(projection)))
+    assert {k: first.parameters[k] for k in projection} == projection
+    cat.put_table(orders_table(BASE_COLS, rows=20, partition_keys=key,
+                               partitions=[PartitionDef(("2025-02",), "processed/order_month=2025-02/", 1, 20, 9)]))
+    raw = aws.client("glue").get_table(DatabaseName="orders_db", Name="orders_processed")["Table"]
+    assert {k: raw["Parameters"].get(k) for k in projection} == projection
+    assert raw["Parameters"]["recordCount"] == "20"
+
+
 def test_glue_catalog_crawler_mode(aws: AwsEnv) -> None:
     from lakebox.core.runs import RunRecord
 

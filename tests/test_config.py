@@ -222,3 +222,35 @@ def test_config_imports_no_pipeline_stage() -> None:
             "('process', 'catalog', 'query', 'trigger', 'store', 'web', 'lake')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("body", [
+    {},
+    {"partition_by": "order_month"},
+    {"partition_by": "order_status"},
+    {"glue_csv": True},
+    {"drop_rule": False, "delimiter": ";", "table_name": "t", "raw_prefix": "raw/eu/", "processed_prefix": "p/"},
+    {"columns": {"id": "OrderID", "when": {"source": "OrderDate", "type": "date", "date_format": "%d/%m/%Y"},
+                 "amount": {"source": "Amount", "type": "decimal(10,3)", "required": False, "trim": True}},
+     "drop_rule": {"status_column": "id", "date_column": "when", "statuses": ["x"], "min_age_days": 5},
+     "partition_by": "when_day=day(when)"},
+])
+def test_datasets_round_trip_through_lakebox_datasets(body: dict[str, object]) -> None:
+    import json
+
+    from lakebox.core.dataset import dataset_from_config, dataset_to_config
+
+    dataset = dataset_from_config("d", body)
+    assert dataset_from_config("d", dataset_to_config(dataset)) == dataset
+    env = {"LAKEBOX_DATASETS": json.dumps({"d": dataset_to_config(dataset)})}
+    assert load_settings({}, env=env).datasets == (dataset,)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{not json", "env LAKEBOX_DATASETS: not JSON"),
+    ("[]", "env LAKEBOX_DATASETS: expected a JSON object"),
+    ('{"d": {"partition_by": "nope"}}', "env LAKEBOX_DATASETS: partition_by 'nope'"),
+])
+def test_lakebox_datasets_errors_name_the_variable(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({}, env={"LAKEBOX_DATASETS": text})

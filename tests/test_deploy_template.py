@@ -256,3 +256,95 @@ def test_no_circular_dependency(template: dict[str, Any]) -> None:
     # The bucket waits for the permission; nothing that the function needs waits for the bucket.
     assert "ProcessFunctionInvokePermission" in graph["Bucket"]
     assert "Bucket" not in graph["ProcessFunctionRole"] | graph["ProcessFunction"]
+
+
+# --- partition projection -------------------------------------------------------------------------------------
+
+def _partitioned(partition_by: str) -> tuple[Any, ...]:
+    from lakebox.config import load_settings
+
+    return load_settings({}, env={"LAKEBOX_DATASETS": json.dumps({"orders": {"partition_by": partition_by}})}).datasets
+
+
+def _resolve(value: Any, bucket: str = "bkt") -> str:
+    """A Fn::Sub of the template as CloudFormation resolves it (the bucket, the projection start year)."""
+    text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+    for name in variables:
+        text = text.replace("${" + name + "}", bucket)
+    return text.replace("${PartitionProjectionStartYear}", "2000").replace("${!", "${")
+
+
+@pytest.mark.parametrize(("partition_by", "fmt", "unit", "start", "value"), [
+    ("order_month", "yyyy-MM", "MONTHS", "2000-01", "2025-02"),
+    ("order_day=day(order_date)", "yyyy-MM-dd", "DAYS", "2000-01-01", "2025-02-03"),
+    ("order_year=year(order_date)", "yyyy", "YEARS", "2000", "2025"),
+])
+def test_partitioned_dataset_gets_athena_partition_projection(
+        tmp_path: Path, partition_by: str, fmt: str, unit: str, start: str, value: str) -> None:
+    datasets = _partitioned(partition_by)
+    (dataset,) = datasets
+    col = dataset.partition.name
+    template = build_template(datasets)
+    table = template["Resources"]["ProcessedTable"]
+    assert table["Type"] == "AWS::Glue::Table" and table["DependsOn"] == ["GlueDatabase"]
+    tin = table["Properties"]["TableInput"]
+    params = tin["Parameters"]
+    assert params["projection.enabled"] == "true"
+    assert params[f"projection.{col}.type"] == "date" and params[f"projection.{col}.format"] == fmt
+    assert _resolve(params[f"projection.{col}.range"]) == f"{start},NOW+1YEARS"
+    assert params[f"projection.{col}.interval"] == "1" and params[f"projection.{col}.interval.unit"] == unit
+    location = _resolve(params["storage.location.template"]).replace("${" + col + "}", value)
+    # The projected folder is exactly where lakebox writes that partition's files.
+    assert location == "s3://bkt/" + dataset.partition_output_key("raw/x.csv", value).rpartition("/")[0] + "/"
+    assert tin["PartitionKeys"] == [{"Name": col, "Type": "string"}]
+    assert [c["Name"] for c in tin["StorageDescriptor"]["Columns"]] == [c.name for c in dataset.columns]
+    assert {c["Name"]: c["Type"] for c in tin["StorageDescriptor"]["Columns"]}["order_amount"] == "decimal(12,2)"
+    assert _resolve(tin["Name"]).replace("${TablePrefix}", "orders_") == "orders_processed"
+    assert "PartitionProjectionStartYear" in template["Parameters"]
+    # The function writes that layout: it gets the datasets (it has no lakebox.toml) and Athena-sized row groups.
+    env = template["Resources"]["ProcessFunction"]["Properties"]["Environment"]["Variables"]
+    from lakebox.config import load_settings
+
+    deployed = load_settings({}, env={"LAKEBOX_DATASETS": env["LAKEBOX_DATASETS"],
+                                      "LAKEBOX_ROW_GROUP_MB": env["LAKEBOX_ROW_GROUP_MB"]})
+    assert deployed.datasets == datasets and deployed.row_group_mb == 128
+    path = tmp_path / "partitioned.yaml"
+    from lakebox.deploy.template import to_yaml
+
+    path.write_text(to_yaml(template))
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    proc = subprocess.run([str(cfn_lint), "--include-checks", "I", "--", str(path)],  # noqa: S603
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_unpartitioned_template_has_no_table_or_projection_parameter(template: dict[str, Any]) -> None:
+    assert "ProcessedTable" not in template["Resources"]
+    assert "PartitionProjectionStartYear" not in template["Parameters"]
+    assert "LAKEBOX_DATASETS" not in template["Resources"]["ProcessFunction"]["Properties"]["Environment"]["Variables"]
+
+
+def test_value_partition_is_registered_not_projected() -> None:
+    template = build_template(_partitioned("order_status"))
+    params = template["Resources"]["ProcessedTable"]["Properties"]["TableInput"]["Parameters"]
+    assert not any(k.startswith("projection.") for k in params) and "storage.location.template" not in params
+    assert "PartitionProjectionStartYear" not in template["Parameters"]
+
+
+def test_partitioned_dataset_outside_processed_is_refused() -> None:
+    from lakebox.config import load_settings
+    from lakebox.core.errors import InvalidInputError
+
+    datasets = load_settings({}, env={"LAKEBOX_DATASETS": json.dumps(
+        {"orders": {"partition_by": "order_month", "processed_prefix": "processed/eu/"}})}).datasets
+    with pytest.raises(InvalidInputError, match="'orders'.*processed/ table only"):
+        build_template(datasets)
+
+
+def test_cli_template_follows_the_lakes_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lakebox.toml").write_text('[datasets.orders]\npartition_by = "order_month"\n')
+    result = CliRunner().invoke(deploy, ["template", "--format", "json"], obj={})
+    assert result.exit_code == 0, result.output
+    params = json.loads(result.output)["Resources"]["ProcessedTable"]["Properties"]["TableInput"]["Parameters"]
+    assert params["projection.order_month.interval.unit"] == "MONTHS"

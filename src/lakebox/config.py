@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
 import tomllib
@@ -121,6 +122,13 @@ class Settings:
         minimum=0)
     memory_limit: str = setting("1GB", "DuckDB memory limit for processing and queries.")
     threads: int = setting(0, "DuckDB threads; 0 means one per core.", minimum=0)
+    row_group_mb: int = setting(
+        0, "Parquet row groups of about this many MiB in processed/ and compacted files (Athena splits work and "
+        "skips data by row group; 128 suits it, and the AWS template sets it); 0 keeps DuckDB's 122,880-row "
+        "groups, the fastest to write and to scan locally.", minimum=0, maximum=1024)
+    compact_min_files: int = setting(
+        0, "The watcher compacts a table in the background once it has at least this many small files "
+        "(what `lakebox compact` does); 0 turns it off.", minimum=0)
     workers: int = setting(2, "Watcher worker pool size: files processed at once.", minimum=1)
     rescan_seconds: float = setting(5.0, "Watcher safety-net rescan interval of raw/.")
     settle_seconds: float = setting(0.3, "A raw file must be unchanged this long before it is processed.")
@@ -291,6 +299,25 @@ def markdown_table() -> str:
     return "\n".join(lines)
 
 
+#: The datasets as JSON (``{"NAME": {...}}``, the ``[datasets.NAME]`` tables), above lakebox.toml's: how the
+#: AWS template hands them to the deployed function, which has no lakebox.toml.
+DATASETS_ENV = "LAKEBOX_DATASETS"
+
+
+def _datasets_from_env(text: str) -> tuple[Dataset, ...]:
+    where = f"env {DATASETS_ENV}"
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: not JSON ({exc})") from exc
+    if not isinstance(doc, dict) or not doc:
+        raise ConfigError(f"{where}: expected a JSON object of datasets, {{\"NAME\": {{...}}}}")
+    try:
+        return tuple(dataset_from_config(name, body) for name, body in doc.items())
+    except InvalidInputError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
 def find_config_file(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
     """``--config`` wins, then ``LAKEBOX_CONFIG``, then ``./lakebox.toml`` if it exists."""
     if explicit:
@@ -376,6 +403,9 @@ def load_settings(
     datasets = file_sets or datasets
     values |= from_env
     sources |= env_sources
+
+    if env.get(DATASETS_ENV):
+        datasets = _datasets_from_env(env[DATASETS_ENV])
 
     if values.get("region") is None:
         var = next((v for v in AWS_REGION_VARS if env.get(v)), None)

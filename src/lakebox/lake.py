@@ -135,6 +135,25 @@ class Lake:
 
     # --- verbs -----------------------------------------------------------------------------------------
 
+    def _watched_event(self, event: dict[str, Any]) -> list[RunRecord]:
+        """The watcher's "Lambda": the event's runs, then background compaction of the tables they wrote to
+        once they have ``compact_min_files`` small files (off by default)."""
+        runs = self.handle_event(event)
+        self._compact_small(runs)
+        return runs
+
+    def _watched_batch(self, keys: list[str]) -> list[RunRecord | Exception] | None:
+        """The same for files processed together (``handle_batch``); None passes on a wrapper's "no
+        batching now" (the watcher's ``BatchHandler`` contract)."""
+        out = self.handle_batch(keys)
+        self._compact_small([r for r in out or [] if isinstance(r, RunRecord)])
+        return out
+
+    def _compact_small(self, runs: list[RunRecord]) -> None:
+        if self.settings.compact_min_files > 0:
+            for run in runs:
+                self.catalog_updater.compact_when_small(run, self.settings.compact_min_files)
+
     def is_empty(self) -> bool:
         return next(iter(self.store.list_objects_v2("raw/")), None) is None
 
@@ -277,9 +296,10 @@ class Lake:
         return Watcher(
             store=self.store,
             ledger=self.ledger,
-            # Looked up at each call, so a wrapped ``handle_event``/``handle_batch`` (tests' spies) is what runs.
-            handler=lambda event: self.handle_event(event),
-            batch_handler=lambda keys: self.handle_batch(keys),
+            # The watcher's "Lambda" (handle_event / handle_batch, looked up at each call, so a wrapper that a
+            # test installs is what runs), then background compaction.
+            handler=self._watched_event,
+            batch_handler=self._watched_batch,
             update_catalog=self.update_catalog,
             reconcile_catalog=self.crawl,
             config=WatchConfig.from_settings(self.settings, **overrides),

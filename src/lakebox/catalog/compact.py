@@ -18,7 +18,7 @@ Local lakes only: on S3 the update path cannot hold one lock across concurrent L
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +33,10 @@ from lakebox.store.base import NoSuchKeyError, Store
 #: Athena's guidance for Parquet: files of roughly 128 MB.
 DEFAULT_TARGET_BYTES = 128 * 1024 * 1024
 
-#: Rows per row group in compacted files: DuckDB's default. DuckDB parallelises a Parquet scan by row group,
-#: so a merged file of a million rows in one group was read by one thread (1.5x slower than the same rows
-#: written by processing, measured by bench_compact); Athena prefers larger groups, which a deployment that
-#: compacts for Athena can raise this for.
+#: Rows per row group in compacted files when ``row_group_mb`` is 0: DuckDB's default. DuckDB parallelises a
+#: Parquet scan by row group, so a merged file of a million rows in one group was read by one thread (1.5x
+#: slower than the same rows written by processing, measured by bench_compact); Athena prefers larger groups,
+#: which the ``row_group_mb`` setting asks for.
 COMPACT_ROW_GROUP_ROWS = 122_880
 
 Sources = tuple[tuple[str, int, int], ...]
@@ -52,13 +52,17 @@ class Compacted:
     replaced: tuple[str, ...]
 
 
+def small_files(files: Iterable[FileInfo], target_bytes: int) -> list[FileInfo]:
+    """The files compaction may merge: Parquet, with known provenance, under half of ``target_bytes``. Pure."""
+    return [f for f in files if f.format == "parquet" and f.sources and f.size < target_bytes // 2]
+
+
 def plan_bins(files: Sequence[FileInfo], target_bytes: int) -> list[list[FileInfo]]:
     """Groups of small files (same folder, Parquet, known provenance) to merge, each up to ``target_bytes``;
     only groups of two or more files are worth a rewrite. Pure."""
     by_folder: dict[str, list[FileInfo]] = {}
-    for f in sorted(files, key=lambda f: f.key):
-        if f.format == "parquet" and f.sources and f.size < target_bytes // 2:
-            by_folder.setdefault(f.key.rpartition("/")[0], []).append(f)
+    for f in small_files(sorted(files, key=lambda f: f.key), target_bytes):
+        by_folder.setdefault(f.key.rpartition("/")[0], []).append(f)
     bins: list[list[FileInfo]] = []
     for group in by_folder.values():
         current: list[FileInfo] = []
@@ -71,6 +75,16 @@ def plan_bins(files: Sequence[FileInfo], target_bytes: int) -> list[list[FileInf
             size += f.size
         bins.append(current)
     return [b for b in bins if len(b) > 1]
+
+
+def group_rows(files: Sequence[FileInfo], row_group_mb: int) -> int:
+    """Rows per row group for a file merged from ``files``: about ``row_group_mb`` MiB of their Parquet
+    (compressed) bytes, never fewer than DuckDB's 122,880 rows. Rows, not bytes: a byte limit on row groups
+    needs row order off, and compaction keeps rows in provenance order. Pure."""
+    rows, size = sum(f.rows for f in files), sum(f.size for f in files)
+    if row_group_mb <= 0 or rows <= 0 or size <= 0:
+        return COMPACT_ROW_GROUP_ROWS
+    return max(COMPACT_ROW_GROUP_ROWS, int(row_group_mb * 2**20 * rows / size))
 
 
 def merged_sources(files: Sequence[FileInfo]) -> Sources:
@@ -91,14 +105,14 @@ def _connect(memory_limit: str) -> duckdb.DuckDBPyConnection:
 
 
 def _write(con: duckdb.DuckDBPyConnection, store: Store, select: str, folder: str, rows: int,
-           template: FileInfo, sources: Sources) -> FileInfo:
+           template: FileInfo, sources: Sources, row_group_rows: int) -> FileInfo:
     key = f"{folder}/compacted-{uuid.uuid4().hex[:16]}.parquet"
     tmp = store.temp_path(key)
     try:
         # preserve_insertion_order keeps rows in provenance order (a byte limit on row groups would need it
         # off), so row groups are cut by rows.
         con.execute(f"COPY ({select}) TO {quote_literal(str(tmp))} "
-                    f"(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {COMPACT_ROW_GROUP_ROWS})")
+                    f"(FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {int(row_group_rows)})")
         info = store.upload_file(key, tmp)
     finally:
         tmp.unlink(missing_ok=True)
@@ -126,9 +140,11 @@ def _unchanged(store: Store, files: Sequence[FileInfo]) -> bool:
 
 
 def compact_table(store: Store, catalog: Catalog, database: str, name: str, *, target_bytes: int,
-                  memory_limit: str, swap_lock: AbstractContextManager[object]) -> list[Compacted]:
+                  memory_limit: str, swap_lock: AbstractContextManager[object],
+                  row_group_mb: int = 0) -> list[Compacted]:
     """Merge the table's small files; each merge is swapped into the catalog under ``swap_lock`` (the
-    update path's lock) after checking that none of its inputs changed meanwhile."""
+    update path's lock) after checking that none of its inputs changed meanwhile. Merged files have row
+    groups of about ``row_group_mb`` MiB (:func:`group_rows`)."""
     out: list[Compacted] = []
     con = _connect(memory_limit)
     try:
@@ -136,7 +152,8 @@ def compact_table(store: Store, catalog: Catalog, database: str, name: str, *, t
             listing = "[" + ", ".join(quote_literal(str(p)) for p in _paths(store, group)) + "]"
             rows = sum(f.rows for f in group)
             new = _write(con, store, f"SELECT * FROM read_parquet({listing}, hive_partitioning=false)",
-                         group[0].key.rpartition("/")[0], rows, group[0], merged_sources(group))
+                         group[0].key.rpartition("/")[0], rows, group[0], merged_sources(group),
+                         group_rows(group, row_group_mb))
             with swap_lock:
                 if not _unchanged(store, group) or catalog.apply_files(
                         database, name, [new], [f.key for f in group]) is None:
@@ -151,7 +168,7 @@ def compact_table(store: Store, catalog: Catalog, database: str, name: str, *, t
 
 
 def drop_source_rows(store: Store, holders: Sequence[FileInfo], raw_key: str,
-                     memory_limit: str) -> tuple[list[FileInfo], list[str]]:
+                     memory_limit: str, row_group_mb: int = 0) -> tuple[list[FileInfo], list[str]]:
     """Files rewritten without ``raw_key``'s rows, and the keys they (or emptied files) replace. A holder
     whose rows all came from ``raw_key`` is just removed. The caller swaps them in the catalog, then deletes
     the replaced objects."""
@@ -176,7 +193,8 @@ def drop_source_rows(store: Store, holders: Sequence[FileInfo], raw_key: str,
             cols = ", ".join(quote_ident(c.name) for c in f.columns)
             select = (f"SELECT {cols} FROM read_parquet({quote_literal(str(path))}, hive_partitioning=false, "
                       f"file_row_number=true) WHERE {ranges} ORDER BY file_row_number")
-            added.append(_write(con, store, select, f.key.rpartition("/")[0], rows, f, tuple(sources)))
+            added.append(_write(con, store, select, f.key.rpartition("/")[0], rows, f, tuple(sources),
+                                group_rows([f], row_group_mb)))
     finally:
         if con is not None:
             con.close()

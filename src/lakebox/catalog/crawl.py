@@ -22,6 +22,7 @@ adds partitions (``prune=False``) and never deletes what its listing missed; ``l
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from lakebox.store.base import NoSuchKeyError, Store
 
 if TYPE_CHECKING:
     from lakebox.catalog.compact import Compacted
+
+log = logging.getLogger("lakebox.catalog")
 
 #: The local catalog's SQLite file, inside the lake.
 CATALOG_KEY = "_lakebox/catalog.sqlite"
@@ -74,6 +77,8 @@ class _LakeUpdates:
     """Per lake and process: the crawl lock and, per processed prefix, update tickets issued and covered."""
 
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: Held by the one background compaction of this lake (``compact_when_small``).
+    compacting: threading.Lock = field(default_factory=threading.Lock)
     tickets: threading.Lock = field(default_factory=threading.Lock)
     requested: Counter[str] = field(default_factory=Counter)
     covered: Counter[str] = field(default_factory=Counter)
@@ -212,7 +217,8 @@ class CatalogUpdater:
                 # DuckDB is imported only when a file has to be rewritten: `lakebox status` never needs it.
                 from lakebox.catalog.compact import drop_source_rows
 
-                rewritten, emptied = drop_source_rows(self.store, holders, run.raw_key, self.settings.memory_limit)
+                rewritten, emptied = drop_source_rows(self.store, holders, run.raw_key, self.settings.memory_limit,
+                                                     self.settings.row_group_mb)
             table = self.catalog.apply_files(database, name, [*added, *rewritten], [*run.replaced_keys, *emptied])
             for key in emptied if table is not None else [f.key for f in rewritten]:
                 self.store.delete_object(key)  # after the swap: readers never see the rows twice or not at all
@@ -230,8 +236,40 @@ class CatalogUpdater:
             database, name = table_location(self.settings, prefix)
             out += compact_table(self.store, self.catalog, database, name,
                                  target_bytes=target_bytes or DEFAULT_TARGET_BYTES,
-                                 memory_limit=self.settings.memory_limit, swap_lock=self._updates.lock)
+                                 memory_limit=self.settings.memory_limit, swap_lock=self._updates.lock,
+                                 row_group_mb=self.settings.row_group_mb)
         return out
+
+    def compact_when_small(self, run: RunRecord, min_files: int) -> list[Compacted]:
+        """Background compaction (the ``compact_min_files`` setting): once the table ``run`` wrote to has at
+        least ``min_files`` small files (those :func:`~lakebox.catalog.compact.plan_bins` would merge), merge
+        that table's small files as ``lakebox compact`` does. One compaction per lake at a time: a caller
+        that finds one running returns at once (that one, or the next run's check, covers the new files).
+        Local lakes with the local catalog only; elsewhere, and below the threshold, it does nothing."""
+        from lakebox.catalog.compact import DEFAULT_TARGET_BYTES, compact_table, small_files
+
+        prefix = next((d.processed_prefix for d in self.settings.datasets if d.name == run.dataset), None)
+        if (min_files <= 0 or prefix is None or run.status != "ok" or self.settings.catalog != "local"
+                or self.settings.is_s3):
+            return []
+        database, name = table_location(self.settings, prefix)
+        if len(small_files(self.catalog.get_files(database, name).values(), DEFAULT_TARGET_BYTES)) < min_files:
+            return []
+        if not self._updates.compacting.acquire(blocking=False):
+            return []
+        import duckdb
+
+        try:
+            return compact_table(self.store, self.catalog, database, name, target_bytes=DEFAULT_TARGET_BYTES,
+                                 memory_limit=self.settings.memory_limit, swap_lock=self._updates.lock,
+                                 row_group_mb=self.settings.row_group_mb)
+        except (duckdb.Error, OSError) as exc:
+            # The run itself succeeded and is recorded: a failed merge leaves the small files in place (the
+            # catalog swap is all or nothing), and the next run's check or `lakebox compact` tries again.
+            log.warning("background compaction of %s.%s failed: %s", database, name, exc)
+            return []
+        finally:
+            self._updates.compacting.release()
 
     def _published_files(self, run: RunRecord) -> list[FileInfo]:
         """The run's outputs as the writer described them, if each is still in place with that ETag (a file

@@ -22,7 +22,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -103,6 +103,11 @@ class LakeFileCache:
     def delete(self, database: str, name: str) -> None:
         if self.store is not None:
             self.store.delete_object(self.key(database, name))
+
+
+def projection_parameters(params: Mapping[str, str]) -> dict[str, str]:
+    """Athena's partition projection parameters of a Glue table (``projection.*``, ``storage.location.template``)."""
+    return {k: v for k, v in params.items() if k.startswith("projection.") or k == "storage.location.template"}
 
 
 class GlueCatalog:
@@ -254,6 +259,9 @@ class GlueCatalog:
                 self.update_table(table)
         else:
             old_raw.setdefault("DatabaseName", table.database)
+            # Partition projection (the deployed stack's table) is the table owner's setting, not something a
+            # crawl can see in the files: kept, or Athena would stop finding the partitions.
+            table.parameters = {**table.parameters, **projection_parameters(old_raw.get("Parameters") or {})}
             old = self.convert.table_from_glue(old_raw)
             self.update_table(table, skip_archive=not schema_changed(old, table))
         if table.partition_keys:

@@ -266,3 +266,32 @@ def dataset_from_config(name: str, body: Mapping[str, Any]) -> Dataset:
         table_name=body.get("table_name"),
         partition=partition,
     )
+
+
+def dataset_to_config(dataset: Dataset) -> dict[str, Any]:
+    """The ``[datasets.NAME]`` table that :func:`dataset_from_config` builds ``dataset`` from: every column
+    and the rule written out, so the round trip gives the same dataset. The AWS template hands a dataset to
+    the deployed function this way (``LAKEBOX_DATASETS``)."""
+    body: dict[str, Any] = {
+        "columns": {c.name: {"source": c.source, "type": c.type, "required": c.required, "lower": c.lower,
+                             "date_format": c.date_format, "trim": c.trim} for c in dataset.columns},
+        # The names above are the output names already: never derive them again from the sources.
+        "keep_source_names": False,
+        "glue_csv": dataset.glue_csv,
+        "drop_rule": False if dataset.drop_rule is None else {
+            "status_column": dataset.drop_rule.status_column, "date_column": dataset.drop_rule.date_column,
+            "statuses": list(dataset.drop_rule.statuses), "min_age_days": dataset.drop_rule.min_age_days},
+        "raw_prefix": dataset.raw_prefix,
+        "processed_prefix": dataset.processed_prefix,
+        "delimiter": dataset.delimiter,
+    }
+    if dataset.output_format is not None:
+        body["output_format"] = dataset.output_format
+    if dataset.table_name is not None:
+        body["table_name"] = dataset.table_name
+    if dataset.partition is not None:
+        p = dataset.partition
+        # A column's own values: its short form (the long one would clash with the column's name).
+        same = p.granularity == "value" and p.name == p.source
+        body["partition_by"] = p.name if same else f"{p.name}={p.granularity}({p.source})"
+    return body

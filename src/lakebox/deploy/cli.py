@@ -82,11 +82,13 @@ def deploy(ctx: click.Context) -> None:
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write to a file instead of stdout.")
-def template_cmd(fmt: str, output: Path | None) -> None:
-    """Print the CloudFormation template (lint it with cfn-lint, deploy it with `deploy up`)."""
+@click.pass_context
+def template_cmd(ctx: click.Context, fmt: str, output: Path | None) -> None:
+    """Print the CloudFormation template (lint it with cfn-lint, deploy it with `deploy up`). The lake's
+    datasets (lakebox.toml) go to the function; a partitioned one gets a Glue table with partition projection."""
     from lakebox.deploy.template import render
 
-    text = render(fmt)
+    text = render(fmt, _settings(ctx).datasets)
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -169,11 +171,15 @@ def up_cmd(ctx: click.Context, stack: str, arch: str | None, zip_path: Path | No
     if dashboard and "DashboardCidr" not in params:
         _console().print("[yellow]note:[/yellow] no --dashboard-cidr: the dashboard is reachable from nowhere "
                          "(use Session Manager port forwarding, or pass your address/32)")
-    body = None
+    body = None  # the built-in template, for the lake's datasets
     if template_file is not None:
         import yaml
 
         body = yaml.safe_load(template_file.read_text(encoding="utf-8"))  # JSON is YAML too
+    else:
+        from lakebox.deploy.template import build_template
+
+        body = build_template(settings.datasets)
     manager = _manager(ctx, stack, region, endpoint_url)
     try:
         result = manager.up(zip_path=zip_path, arch=arch, parameters=params, dry_run=dry_run, template=body)

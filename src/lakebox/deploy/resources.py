@@ -8,7 +8,11 @@ The roles' policy documents are in :mod:`lakebox.deploy.iam`, the optional EC2 h
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
+from lakebox.catalog.crawler import hive_type
+from lakebox.core.dataset import Dataset, Partition, dataset_to_config, default_dataset
+from lakebox.core.errors import InvalidInputError
 from lakebox.deploy.dashboard_host import dashboard_host
 from lakebox.deploy.iam import crawler_role, dashboard_role, process_function_role
 from lakebox.deploy.intrinsics import BUCKET_NAME, Json, bucket_arn, get_att, join, ref, sub
@@ -69,8 +73,18 @@ def storage() -> Json:
     }
 
 
-def function() -> Json:
+#: Row groups of the function's Parquet, in MiB: Athena, the deployed reader, splits and skips by row group.
+ATHENA_ROW_GROUP_MB = 128
+
+
+def function(datasets: Sequence[Dataset] = ()) -> Json:
+    """The processing function and its queue, logs and permissions. ``datasets`` (when not just the default
+    orders) reach it as ``LAKEBOX_DATASETS``: the function has no lakebox.toml."""
     fn_name = sub("${AWS::StackName}-process")
+    env: Json = {}
+    if datasets and tuple(datasets) != (default_dataset(),):
+        env["LAKEBOX_DATASETS"] = json.dumps({d.name: dataset_to_config(d) for d in datasets},
+                                             separators=(",", ":"))
     return {
         "FailedEventsQueue": {
             "Type": "AWS::SQS::Queue",
@@ -111,6 +125,8 @@ def function() -> Json:
                     # DuckDB keeps its home (extensions, temp) under $HOME; /tmp is the only writable place.
                     "HOME": "/tmp",
                     "LAKEBOX_MEMORY_LIMIT": "1GB",
+                    "LAKEBOX_ROW_GROUP_MB": str(ATHENA_ROW_GROUP_MB),
+                    **env,
                 }},
             },
         },
@@ -198,3 +214,89 @@ def dashboard() -> Json:
         "DashboardRole": dashboard_role(),
         **dashboard_host(),
     }
+
+
+#: Partition projection per time granularity: the folder value's format (Java's DateTimeFormatter letters, as
+#: ``process.rules.partition_expr`` writes it with strftime) and the unit of one step.
+PROJECTION_FORMATS = {"year": ("yyyy", "YEARS"), "month": ("yyyy-MM", "MONTHS"), "day": ("yyyy-MM-dd", "DAYS")}
+
+#: How far past today the projected range reaches: rows dated later are in folders Athena does not project.
+PROJECTION_AHEAD = "NOW+1YEARS"
+
+_PARQUET_SD = {
+    "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+                  "Parameters": {"serialization.format": "1"}},
+}
+
+
+def projection_parameters(partition: Partition, location: Json) -> Json:
+    """The Glue table parameters of Athena partition projection for a lakebox partition: ``date`` for a
+    year/month/day partition (range from the ``PartitionProjectionStartYear`` parameter to a year ahead, one
+    step per unit), and ``storage.location.template`` the folder layout lakebox writes. A ``value`` partition
+    has no projection (its values are not known in advance; its partitions are registered per run)."""
+    if partition.granularity not in PROJECTION_FORMATS:
+        return {}
+    fmt, unit = PROJECTION_FORMATS[partition.granularity]
+    start = {"year": "${PartitionProjectionStartYear}", "month": "${PartitionProjectionStartYear}-01",
+             "day": "${PartitionProjectionStartYear}-01-01"}[partition.granularity]
+    col = partition.name
+    return {
+        "projection.enabled": "true",
+        f"projection.{col}.type": "date",
+        f"projection.{col}.format": fmt,
+        f"projection.{col}.range": sub(f"{start},{PROJECTION_AHEAD}"),
+        f"projection.{col}.interval": "1",
+        f"projection.{col}.interval.unit": unit,
+        # ${col} here is Athena's placeholder, not CloudFormation's: join() writes it as ${!col}.
+        "storage.location.template": join(location, f"{col}=${{{col}}}/"),
+    }
+
+
+def processed_table(dataset: Dataset) -> Json:
+    """The Glue table of a partitioned dataset, created with the stack so Athena can query it from the first
+    file on: its columns with the Glue types the writer's Parquet footers give, the partition key as
+    ``string`` (as a crawler declares it) and partition projection (:func:`projection_parameters`).
+
+    The stack's roles cover one table, ``<TablePrefix>processed`` over ``processed/``; a partitioned dataset
+    writing elsewhere is refused (:class:`InvalidInputError` naming it)."""
+    if dataset.processed_prefix != "processed/" or dataset.table_name is not None or dataset.partition is None:
+        raise InvalidInputError(
+            f"dataset {dataset.name!r}: the AWS template partitions the processed/ table only (its roles cover "
+            f"<TablePrefix>processed); use processed_prefix = \"processed/\" and no table_name")
+    location = join("s3://", BUCKET_NAME, "/processed/")
+    partition = dataset.partition
+    return {
+        "Type": "AWS::Glue::Table",
+        "DependsOn": ["GlueDatabase"],
+        # A definition only: the function (or `lakebox crawl`) writes it again from the retained bucket.
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "CatalogId": ref("AWS::AccountId"),
+            "DatabaseName": ref("DatabaseName"),
+            "TableInput": {
+                "Name": join(ref("TablePrefix"), "processed"),
+                "TableType": "EXTERNAL_TABLE",
+                "Parameters": {"classification": "parquet", "typeOfData": "file",
+                               **projection_parameters(partition, location)},
+                "PartitionKeys": [{"Name": partition.name, "Type": "string"}],
+                "StorageDescriptor": {
+                    "Columns": [{"Name": c.name.lower(), "Type": hive_type(c.type.upper())} for c in dataset.columns],
+                    "Location": location,
+                    **json.loads(json.dumps(_PARQUET_SD)),
+                },
+            },
+        },
+    }
+
+
+def tables(datasets: Sequence[Dataset]) -> Json:
+    """``ProcessedTable`` for the partitioned dataset, if there is one (none: the function creates the table
+    on its first file, as before)."""
+    partitioned = [d for d in datasets if d.partition is not None]
+    if len(partitioned) > 1:
+        raise InvalidInputError(f"datasets {', '.join(repr(d.name) for d in partitioned)}: the AWS template "
+                                "partitions one table (processed/)")
+    return {"ProcessedTable": processed_table(partitioned[0])} if partitioned else {}

@@ -5,6 +5,7 @@ One stack holds the whole pipeline::
     Bucket (raw/ processed/ enriched/ quarantine/ _lakebox/)
       raw/*.csv --notification--> ProcessFunction --async failure--> FailedEventsQueue (SQS)
     GlueDatabase orders_db <- ProcessFunction (its own table) / ProcessedCrawler (processed/, prefix orders_)
+      (+ ProcessedTable with Athena partition projection when the dataset has partition_by)
     AthenaWorkGroup (results in enriched/, bytes-scanned cutoff, enforced)
     DashboardRole (+ optional DashboardInstance on Amazon Linux 2023, port open to one CIDR only)
 
@@ -28,10 +29,12 @@ Every name that used to live here is still importable from here.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from lakebox.core.dataset import Dataset
 from lakebox.deploy.intrinsics import BUCKET_NAME, Json, bucket_arn, get_att, glue_arn, join, ref, sub
-from lakebox.deploy.resources import HANDLER, RUNTIME, catalog, dashboard, function, storage
+from lakebox.deploy.resources import HANDLER, RUNTIME, catalog, dashboard, function, storage, tables
 
 __all__ = [
     "BUCKET_NAME",
@@ -57,6 +60,7 @@ __all__ = [
     "render",
     "storage",
     "sub",
+    "tables",
     "to_json",
     "to_yaml",
 ]
@@ -68,7 +72,8 @@ DEFAULT_PORT = 8080
 
 #: Resource types moto's CloudFormation cannot create; :func:`for_moto` leaves them out.
 MOTO_UNSUPPORTED = (
-    "AWS::Glue::Database", "AWS::Glue::Crawler", "AWS::Athena::WorkGroup", "AWS::Lambda::EventInvokeConfig",
+    "AWS::Glue::Database", "AWS::Glue::Table", "AWS::Glue::Crawler", "AWS::Athena::WorkGroup",
+    "AWS::Lambda::EventInvokeConfig",
     "AWS::SecretsManager::Secret",
 )
 
@@ -171,15 +176,30 @@ def outputs() -> Json:
     }
 
 
-def build_template() -> Json:
-    """The full template as a dict (JSON-serialisable, keys in a stable order)."""
+#: The parameter of the first year Athena's partition projection covers (only with a partitioned dataset).
+PROJECTION_START: Json = {
+    "PartitionProjectionStartYear": {
+        "Type": "String", "Default": "2000", "AllowedPattern": "^[0-9]{4}$",
+        "Description": "First year of the partition's date column that Athena projects partitions for; rows "
+                       "dated earlier, or more than a year ahead, are not read by Athena.",
+    },
+}
+
+
+def build_template(datasets: Sequence[Dataset] = ()) -> Json:
+    """The full template as a dict (JSON-serialisable, keys in a stable order). ``datasets`` are the lake's
+    (``[datasets.NAME]`` of lakebox.toml): given to the function, and a partitioned one gets its Glue table
+    with Athena partition projection (:func:`lakebox.deploy.resources.tables`)."""
     resources: Json = {}
-    for part in (storage(), function(), catalog(), dashboard()):
+    for part in (storage(), function(datasets), catalog(), tables(datasets), dashboard()):
         resources.update(part)
+    params = parameters()
+    if "PartitionProjectionStartYear" in json.dumps(resources):
+        params |= PROJECTION_START
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": DESCRIPTION,
-        "Parameters": parameters(),
+        "Parameters": params,
         "Conditions": conditions(),
         "Resources": resources,
         "Outputs": outputs(),
@@ -240,5 +260,6 @@ def to_yaml(template: Json) -> str:
     return str(yaml.dump(template, Dumper=NoAliases, sort_keys=False, width=110, default_flow_style=False))
 
 
-def render(fmt: str = "yaml") -> str:
-    return to_json(build_template()) if fmt == "json" else to_yaml(build_template())
+def render(fmt: str = "yaml", datasets: Sequence[Dataset] = ()) -> str:
+    template = build_template(datasets)
+    return to_json(template) if fmt == "json" else to_yaml(template)

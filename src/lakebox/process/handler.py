@@ -153,9 +153,11 @@ def _transform_one(settings: Settings, store: Store, p: _Pending) -> None:
         q_tmp = store.temp_path(q_key)
         temps += [out_tmp, q_tmp]
         with POOL.connection(settings.memory_limit, settings.threads, spill_dir=work) as con:
-            result = transform_csv(con, Path(src), dataset, p.as_of, out_tmp, p.fmt, q_tmp)
+            result = transform_csv(con, Path(src), dataset, p.as_of, out_tmp, p.fmt, q_tmp,
+                                   row_group_mb=settings.row_group_mb)
             # Publish: each put is atomic (rename or single PUT), so readers see old or new, never half.
-            publish_outputs(con, store, dataset, key, out_tmp, p.fmt, result.rows_kept, work, run)
+            publish_outputs(con, store, dataset, key, out_tmp, p.fmt, result.rows_kept, work, run,
+                            row_group_mb=settings.row_group_mb)
         _took(store, p, result, q_tmp)
     except RejectedFile as exc:
         run.status = "rejected"
@@ -314,7 +316,7 @@ def _transform_batch(settings: Settings, store: Store, batch: list[_Pending]) ->
             try:
                 results = transform_batch(con, [(Path(str(store.local_path(p.key))), t) for p, t in
                                                 zip(batch, temps, strict=True)], batch[0].dataset, batch[0].as_of,
-                                          work)
+                                          work, row_group_mb=settings.row_group_mb)
             except (OSError, duckdb.Error):
                 log.warning("a batch of %d files failed; processing them one by one", len(batch), exc_info=True)
                 return finished

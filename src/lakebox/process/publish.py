@@ -15,6 +15,7 @@ from lakebox.core.dataset import Dataset
 from lakebox.core.runs import RunRecord
 from lakebox.core.sql import quote_literal
 from lakebox.process.partition import write_partitioned
+from lakebox.process.stream import parquet_options
 from lakebox.store.base import ObjectInfo, Store
 
 
@@ -27,8 +28,9 @@ def output_file(obj: ObjectInfo, rows: int, dataset: Dataset, raw_key: str) -> d
 
 
 def publish_outputs(con: duckdb.DuckDBPyConnection, store: Store, dataset: Dataset, raw_key: str, out_tmp: Path,
-                    fmt: str, rows_kept: int, work: Path, run: RunRecord) -> None:
-    """Put the run's outputs in place (each atomically) and record them on ``run``."""
+                    fmt: str, rows_kept: int, work: Path, run: RunRecord, *, row_group_mb: int = 0) -> None:
+    """Put the run's outputs in place (each atomically) and record them on ``run``; partition files are
+    written with ``row_group_mb`` row groups, as the unpartitioned output is."""
     if dataset.partition is None or fmt != "parquet":
         out_key = dataset.output_key(raw_key, fmt)
         published = store.upload_file(out_key, out_tmp)
@@ -39,7 +41,7 @@ def publish_outputs(con: duckdb.DuckDBPyConnection, store: Store, dataset: Datas
     folder = work / f".lakebox-parts-{run.run_id}"
     try:
         parts = write_partitioned(con, f"SELECT * FROM read_parquet({quote_literal(str(out_tmp))})",
-                                  dataset.partition, folder)
+                                  dataset.partition, folder, parquet_options(row_group_mb))
         for part in parts:
             key = dataset.partition_output_key(raw_key, part.value)
             published = store.upload_file(key, part.path)

@@ -50,22 +50,27 @@ def streamable(dataset: Dataset) -> bool:
     return all(c.type == "varchar" or reader_casts(c) for c in dataset.columns)
 
 
-def copy_options(out_format: str, row_group_mb: int = 0) -> str:
-    """The COPY options for processed output.
+def parquet_options(row_group_mb: int = 0) -> str:
+    """The Parquet writer's options (without ``FORMAT``) for processed output.
 
-    ``row_group_mb`` > 0 cuts Parquet row groups by size (MiB of buffered data per writing thread) instead of
-    DuckDB's 122,880 rows: Athena splits work by row group and skips whole row groups by their statistics,
-    and larger groups compress better (a third smaller at 5M orders with 32 MiB). They cost writing time
-    (about 25% more CPU at 32 MiB, measured on 5M orders), so processing keeps DuckDB's default and
-    compaction, which runs off the ingest path, writes the large groups."""
-    if out_format != "parquet":
-        return "FORMAT csv, HEADER true"
+    ``row_group_mb`` > 0 cuts row groups by size instead of DuckDB's 122,880 rows: Athena splits work by row
+    group and skips whole row groups by their statistics, and larger groups compress better (a third smaller
+    at 5M orders with 32 MiB). DuckDB measures the size as the rows' in-memory size before compression, per
+    writing thread, and the byte limit needs row order off (processing has it off). Larger groups cost
+    writing time (about 25% more CPU at 32 MiB, measured on 5M orders), so the default (0) keeps DuckDB's
+    groups and the AWS template, whose reader is Athena, sets ``LAKEBOX_ROW_GROUP_MB``."""
     # Snappy: Parquet's usual codec (Glue and Spark write it) and the fastest to write here.
     if row_group_mb <= 0:
-        return "FORMAT parquet, COMPRESSION snappy"
+        return "COMPRESSION snappy"
     rows = max(122_880, row_group_mb * 16_384)  # the byte limit, not this row cap, normally cuts the group
-    return (f"FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE {rows}, "
-            f"ROW_GROUP_SIZE_BYTES '{int(row_group_mb)}MB'")
+    return f"COMPRESSION snappy, ROW_GROUP_SIZE {rows}, ROW_GROUP_SIZE_BYTES '{int(row_group_mb)}MB'"
+
+
+def copy_options(out_format: str, row_group_mb: int = 0) -> str:
+    """The COPY options for processed output: CSV with a header, or Parquet (:func:`parquet_options`)."""
+    if out_format != "parquet":
+        return "FORMAT csv, HEADER true"
+    return f"FORMAT parquet, {parquet_options(row_group_mb)}"
 
 
 def stream_kept(con: duckdb.DuckDBPyConnection, select_typed: str, ok: str, dropped: str, dataset: Dataset,

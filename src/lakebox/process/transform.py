@@ -36,7 +36,7 @@ from lakebox.process.strays import STRAY_CR_REASON, StrayRow, split_strays
 from lakebox.process.stream import StreamCounts, copy_options, stream_kept, streamable
 
 #: Parquet row groups of processed output in MiB of buffered data per writing thread; 0 keeps DuckDB's
-#: 122,880-row groups (the fastest to write; compaction writes large ones, see ``process.stream.copy_options``).
+#: 122,880-row groups (the fastest to write; the ``row_group_mb`` setting, see ``process.stream.parquet_options``).
 DEFAULT_ROW_GROUP_MB = 0
 
 #: Longest CSV record DuckDB accepts; longer ones are quarantined with the reason, not a crash. DuckDB's
