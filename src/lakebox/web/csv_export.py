@@ -17,13 +17,13 @@ line endings, newlines allowed inside quoted values); the output keeps that shap
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
+
+from lakebox.query.results import read_athena_csv
 
 #: Characters that make a spreadsheet cell a formula (OWASP CSV injection).
 FORMULA_PREFIXES = frozenset("=+-@\t\r")
 _NUMERIC = ("tinyint", "smallint", "integer", "int", "bigint", "real", "float", "double", "decimal")
-_FIELD = re.compile(r'"((?:[^"]|"")*)"|([^,]*)')
 
 
 def is_numeric(athena_type: str) -> bool:
@@ -40,20 +40,8 @@ def neutralise(value: str, numeric: bool = False) -> str:
 
 def _split(record: str) -> list[str | None]:
     """The fields of one record (no line ending): text for quoted fields, None for empty unquoted ones."""
-    fields: list[str | None] = []
-    pos = 0
-    while True:
-        m = _FIELD.match(record, pos)
-        assert m is not None  # the pattern matches the empty string
-        if m.group(1) is not None:
-            fields.append(m.group(1).replace('""', '"'))
-        else:
-            fields.append(m.group(2) or None)
-        pos = m.end()
-        if pos < len(record) and record[pos] == ",":
-            pos += 1
-            continue
-        return fields
+    rows = read_athena_csv(record)
+    return rows[0] if rows else [None]  # an empty record is one NULL field
 
 
 def _records(lines: Iterable[str]) -> Iterator[str]:
