@@ -30,12 +30,13 @@ from lakebox.process.runs import RunLedger
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
 from lakebox.query.retention import GcReport, ResultSweeper, collect_results, mark_named_latest
-from lakebox.query.workers import WorkerEngine
 from lakebox.store import open_store
 from lakebox.store.base import Store, validate_key
 from lakebox.store.diskspace import disk_full
 
 if TYPE_CHECKING:
+    # multiprocessing and the worker protocol: only the dashboard's server starts workers.
+    from lakebox.query.workers import WorkerEngine
     from lakebox.trigger.watcher import Watcher, WatchOverrides
 
 
