@@ -12,12 +12,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from _common import bench_lake, machine, publish
 
 AS_OF = dt.date(2025, 5, 1)
 HERE = Path(__file__).resolve().parent
@@ -31,14 +32,13 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "results" / "compact.md")
     args = ap.parse_args()
 
-    from lakebox.config import load_settings
     from lakebox.lake import Lake
     from lakebox.process.sample import write_sample
 
     work = Path(tempfile.mkdtemp(prefix="lakebox-bench-compact-"))
     try:
         def lake_at(name: str) -> Lake:
-            return Lake(load_settings({"lake": str(work / name), "as_of": AS_OF.isoformat()}, env={}))
+            return bench_lake(work / name, AS_OF)
 
         many, compacted, single = lake_at("many"), lake_at("compacted"), lake_at("single")
         inputs = work / "inputs"
@@ -85,7 +85,7 @@ def main() -> None:
                 order = list(lakes.items())
                 for name, lake in order[i % 3:] + order[:i % 3]:
                     t = time.perf_counter()
-                    r = lake.run_named(q, write_result=False)
+                    r = lake.run_named(lake.named_queries[q], write_result=False)
                     times[name].append(time.perf_counter() - t)
                     assert r.state == "SUCCEEDED", r.error
                     answers[name] = r.rows
@@ -103,9 +103,8 @@ def main() -> None:
         "",
         f"{args.files:,} files of {args.rows:,} rows through the watcher, then `compact` (target 128 MB): "
         f"{t_many.file_count:,} files became {t_comp.file_count} in {compact_s:.1f} s; all three tables answer "
-        f"every query with the same rows. Medians of {args.repeat} interleaved runs; {platform.machine()}, "
-        f"{os.cpu_count()} cores shared with other work (load average {load:.1f}), Python "
-        f"{platform.python_version()}, {dt.date.today()}. ({len(merged)} merged files written.)",
+        f"every query with the same rows. Medians of {args.repeat} interleaved runs; {machine(f'{load:.1f}')}. "
+        f"({len(merged)} merged files written.)",
     ]
     lines += ["", "| table | files | row groups | compressed column bytes |", "|---|--:|--:|--:|"]
     lines += [f"| {name} | {n:,} | {g:,} | {b:,} |" for name, (n, g, b) in layout.items()]
@@ -115,9 +114,7 @@ def main() -> None:
         lines.append(f"| `{q}` | {med['many'] * 1000:.1f} ms | {med['compacted'] * 1000:.1f} ms | "
                      f"{med['single'] * 1000:.1f} ms | **{med['compacted'] / med['single']:.2f}x** | <= 1.2x |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

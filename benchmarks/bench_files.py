@@ -15,7 +15,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -23,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import bench_lake, machine, publish
 
 AS_OF = dt.date(2025, 5, 1)
 HERE = Path(__file__).resolve().parent
@@ -43,10 +44,8 @@ def _land(inputs: Path, raw: Path) -> None:
 
 
 def run_lakebox(inputs: Path, work: Path) -> dict:
-    from lakebox.config import load_settings
-    from lakebox.lake import Lake
 
-    lake = Lake(load_settings({"lake": str(work / "lake"), "as_of": AS_OF.isoformat()}, env={}))
+    lake = bench_lake(work / "lake", AS_OF)
     lake.store  # noqa: B018 - create the layout before the clock starts
     _land(inputs, work / "lake" / "raw")
     done: list[float] = []
@@ -138,8 +137,7 @@ def main() -> None:
         "# Many small files through the watcher",
         "",
         f"{args.files:,} files of {args.rows:,} rows landed in raw/ at once; medians of {args.repeat} interleaved "
-        f"runs, each in a fresh process. {platform.machine()}, {os.cpu_count()} cores shared with other work "
-        f"(load average {load:.1f} at the end), Python {platform.python_version()}, {dt.date.today()}.",
+        f"runs, each in a fresh process. {machine(f'{load:.1f} at the end')}.",
         "",
         "| | lakebox `watch --once` (watcher, catalog, run records) | one DuckDB COPY per file, one process | "
         "one DuckDB COPY over a glob | target |",
@@ -154,9 +152,7 @@ def main() -> None:
         f"Every run's table held all {args.files:,} files and their rows.",
     ]
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -12,19 +12,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from _common import bench_lake, machine, publish
+
 AS_OF = dt.date(2026, 1, 1)  # the sample's dates run from 2025-01-01 to here: twelve months
 HERE = Path(__file__).resolve().parent
 QUERIES = {
     "top_orders_february_2025 (named query; filters order_date)": None,
     "the same month by its partition column": (
-        "SELECT order_id, customer_id, order_amount, order_status, order_date FROM orders_processed "
+        "SELECT order_id, customer_id, order_date, order_amount, order_status FROM orders_processed "
         "WHERE order_month = '2025-02' ORDER BY order_amount DESC, order_id LIMIT 10"),
 }
 
@@ -37,7 +38,6 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "results" / "partitions.md")
     args = ap.parse_args()
 
-    from lakebox.config import load_settings
     from lakebox.lake import Lake
     from lakebox.process.sample import write_sample
 
@@ -45,9 +45,8 @@ def main() -> None:
     try:
         cfg = work / "parts.toml"
         cfg.write_text('[datasets.orders]\npartition_by = "order_month"\n')
-        flat = Lake(load_settings({"lake": str(work / "flat"), "as_of": AS_OF.isoformat()}, env={}))
-        parts = Lake(load_settings({"lake": str(work / "parts"), "as_of": AS_OF.isoformat()}, env={},
-                                   config_file=cfg))
+        flat = bench_lake(work / "flat", AS_OF)
+        parts = bench_lake(work / "parts", AS_OF, config_file=cfg)
         inputs = []
         for i in range(args.files):
             path = work / f"orders_{i}.csv"
@@ -62,7 +61,7 @@ def main() -> None:
         results = []
         for label, sql in QUERIES.items():
             def run(lake: Lake, sql: str | None = sql) -> tuple[list, int]:
-                r = (lake.run_named("top_orders_february_2025", write_result=False) if sql is None
+                r = (lake.run_named(lake.named_queries["top_orders_february_2025"], write_result=False) if sql is None
                      else lake.engine.run_query(sql, write_result=False))
                 assert r.state == "SUCCEEDED", r.error
                 return r.rows, int(r.stats["DataScannedInBytes"])
@@ -90,9 +89,7 @@ def main() -> None:
         f"{args.rows:,} orders from 2025-01-01 to 2025-12-31 in {args.files} uploads; unpartitioned: "
         f"{flat_table.file_count} files, {flat_table.size_bytes / 1e6:.1f} MB; partitioned by `order_month`: "
         f"{table.file_count} files in {len(table.partitions)} partitions, {table.size_bytes / 1e6:.1f} MB. "
-        f"Both return the same rows. Medians of {args.repeat} interleaved runs; {platform.machine()}, "
-        f"{os.cpu_count()} cores shared with other work (load average {load:.1f}), "
-        f"Python {platform.python_version()}, {dt.date.today()}.",
+        f"Both return the same rows. Medians of {args.repeat} interleaved runs; {machine(f'{load:.1f}')}.",
         "",
         "| query | bytes scanned, unpartitioned | bytes scanned, partitioned | fraction | time, unpartitioned "
         "| time, partitioned | target |",
@@ -102,9 +99,7 @@ def main() -> None:
         lines.append(f"| {label} | {base_bytes:,} | {scanned:,} | **1/{base_bytes / max(scanned, 1):.0f}** | "
                      f"{t_flat * 1000:.1f} ms | {t_parts * 1000:.1f} ms | <= 1/10 of the bytes, same rows |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def worker(argv: list[str]) -> None:
             times = []
             for _ in range(repeat):
                 t = time.perf_counter()
-                r = lake.run_named(name)
+                r = lake.run_named(lake.named_queries[name])
                 times.append(time.perf_counter() - t)
                 assert r.state == "SUCCEEDED", r.error
             out[name] = {"median": statistics.median(times), "max": max(times), "rows": r.row_count}

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -33,6 +32,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from _common import bench_lake, machine, publish
 
 AS_OF = dt.date(2025, 5, 1)
 HERE = Path(__file__).resolve().parent
@@ -82,14 +83,12 @@ def main() -> None:
 
     import duckdb
 
-    from lakebox.config import load_settings
-    from lakebox.lake import Lake
     from lakebox.process.sample import write_sample
 
     work = Path(tempfile.mkdtemp(prefix="lakebox-bench-query-"))
     try:
         lake_dir = work / "lake"
-        lake = Lake(load_settings({"lake": str(lake_dir), "as_of": AS_OF.isoformat()}, env={}))
+        lake = bench_lake(lake_dir, AS_OF)
         write_sample(work / "orders.csv", args.rows, AS_OF)
         assert lake.ingest([work / "orders.csv"])[0].run.status == "ok"
         parquet = str(lake_dir / "processed" / "orders.parquet")
@@ -153,10 +152,8 @@ def main() -> None:
     lines = [
         "# Query fixed costs",
         "",
-        f"Medians of interleaved runs; {args.rows:,}-row table in one Parquet file. {platform.machine()}, "
-        f"{os.cpu_count()} cores shared with other work (load average {load_at_start:.1f} at the start, {load:.1f} at "
-        "the end), "
-        f"Python {platform.python_version()}, {dt.date.today()}.",
+        f"Medians of interleaved runs; {args.rows:,}-row table in one Parquet file. "
+        f"{machine(f'{load_at_start:.1f} at the start, {load:.1f} at the end')}.",
         "",
         "Wall time is the targets' measure; CPU time (this process's threads and the CLI's processes) is shown "
         "beside it because waiting for a busy machine's cores inflates wall time, and both sides' alike only "
@@ -169,9 +166,7 @@ def main() -> None:
         lines.append(f"| {label} | {a * 1000:.2f} ms | {b * 1000:.2f} ms | {a / b:.2f}x | {ca * 1000:.2f} ms | "
                      f"{cb * 1000:.2f} ms | {ca / cb if cb else float('nan'):.2f}x | {target} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

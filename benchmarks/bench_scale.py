@@ -16,7 +16,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -24,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _common import bench_lake, machine, publish
 
 AS_OF = dt.date(2025, 5, 1)
 HERE = Path(__file__).resolve().parent
@@ -45,12 +46,9 @@ def worker(kind: str, src: Path, work: Path, memory_limit: str) -> dict:
         n = con.execute(BARE.format(src=src, out=work / "bare.parquet",
                                     cutoff=AS_OF - dt.timedelta(days=30))).fetchone()
         return {"seconds": time.perf_counter() - t, "cpu": time.process_time() - cpu, "kept": int(n[0]) if n else 0}
-    from lakebox.config import load_settings
-    from lakebox.lake import Lake
     from lakebox.process.pool import POOL
 
-    lake = Lake(load_settings({"lake": str(work / "lake"), "as_of": AS_OF.isoformat(),
-                               "memory_limit": memory_limit}, env={}))
+    lake = bench_lake(work / "lake", AS_OF, memory_limit=memory_limit)
     raw = work / "lake" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     # Both sides start with DuckDB imported and a connection open, as the bare side does before its clock
@@ -128,8 +126,7 @@ def main() -> None:
         f"... (FORMAT parquet)`); same memory limit ({args.memory_limit}) on both sides. Medians of "
         f"{args.repeat} interleaved runs, each in a fresh process with DuckDB imported and a connection open before "
         f"the clock starts (lakebox's from its pool); peak RSS is the largest of the runs. "
-        f"{platform.machine()}, {os.cpu_count()} cores shared with other work (load average {load:.1f} at the "
-        f"end), Python {platform.python_version()}, {dt.date.today()}. CPU seconds (all threads of the "
+        f"{machine(f'{load:.1f} at the end')}. CPU seconds (all threads of the "
         f"measured section) are the load-independent comparison: on a machine shared with other work, wall time "
         f"depends on what else runs.",
         "",
@@ -143,9 +140,7 @@ def main() -> None:
                      f"({med['lakebox_cpu'] / med['bare_cpu']:.2f}x) | {med['lakebox'] / n * 1e6:.3f} | "
                      f"{rss['lakebox']:.0f} MiB | {rss['bare']:.0f} MiB |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

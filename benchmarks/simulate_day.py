@@ -130,7 +130,7 @@ def main() -> None:
         assert table is not None
         scanned: dict[str, int] = {}
         for name in sorted(lake.named_queries):
-            r = lake.run_named(name, write_result=False)
+            r = lake.run_named(lake.named_queries[name], write_result=False)
             assert r.state == "SUCCEEDED", r.error
             scanned[name] = int(r.stats["DataScannedInBytes"])
     finally:
