@@ -11,7 +11,10 @@ The steps, in order:
    ``"AwsDataCatalog".db.table``, with the default database from the query context (Athena's
    ``QueryExecutionContext.Database``), and rewritten to its fully qualified lakebox view; anything else,
    and table functions such as ``read_csv``, are refused;
-4. Trino semantics on DuckDB: ``query.trino.rewrite`` fixes functions and operators that differ;
+4. implied date ranges (``query.pruning``): a WHERE conjunct on a function of a date column, such as
+   ``date_format(d, '%Y-%m') = '2025-02'``, also gets the range of ``d`` it implies, so that DuckDB skips
+   the row groups and files outside it; then Trino semantics on DuckDB: ``query.trino.rewrite`` fixes
+   functions and operators that differ;
 5. a last check that every relation is a lakebox view, an internal CTE, a subquery, VALUES or UNNEST, then
    generation of DuckDB SQL by sqlglot.
 """
@@ -25,7 +28,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from lakebox.query import relations, trino, trino_allow, trino_checks
+from lakebox.query import pruning, relations, trino, trino_allow, trino_checks
 from lakebox.query.errors import AthenaError, at, position_of
 from lakebox.query.statement import CATALOG_NAME, MAX_QUERY_BYTES, VIEW_DATABASE, Translation
 from lakebox.query.syntax import (
@@ -291,6 +294,8 @@ def _translate(sql: str, resolver: Resolver, default_db: str, catalog: CatalogCo
     trino_checks.check_group_by_aliases(tree, text, schema)
     trino_checks.check_operand_types(tree, text, columns)
     bound = row_bound(tree)
+    # Before the rewrite, which turns date_format and the rest into DuckDB calls the ranges are read from.
+    pruning.add_implied_ranges(tree, columns)
     tree = trino.rewrite(tree, text, columns)
     relations.check_relations(tree)
     try:
