@@ -1,6 +1,10 @@
 """Monthly partitions: the same 12 months of orders in an unpartitioned lake and in one with
 ``partition_by = "order_month"``; the named query ``top_orders_february_2025`` on both, side by side.
 
+The named query filters ``DATE_FORMAT(order_date, '%Y-%m') = :month``; the translation adds the
+``order_date`` range that implies (``lakebox.query.pruning``), so DuckDB skips the other months' files by
+their statistics. The second query filters on the partition column itself, as one would on Athena.
+
 Bytes scanned are the engine's ``DataScannedInBytes`` (DuckDB's profiler: compressed column data read after
 partition pruning and row groups skipped by their statistics). Times are medians of interleaved runs.
 
