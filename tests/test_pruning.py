@@ -184,6 +184,10 @@ def test_ranges_follow_each_select_and_its_aliases() -> None:
                  .find_all(exp.Select) if s.find(exp.Table).name == "u")
     assert _RANGE.findall(inner.args["where"].sql("duckdb")) == [("d", "2025-03-01", "2025-04-01")]
     assert ranges(sub) == [("d", "2025-03-01", "2025-04-01"), ("d", "2024-01-01", "2025-01-01")]
+    # A long IN list: the hull only.
+    months = ", ".join(f"'{y}-{m:02d}'" for y in range(2000, 2040) for m in (1, 7))
+    assert ranges(f"SELECT id FROM t WHERE date_format(d, '%Y-%m') IN ({months})") == [
+        ("d", "2000-01-01", "2039-08-01")]
     # HAVING is not a WHERE.
     assert ranges("SELECT d FROM t GROUP BY d HAVING year(d) = 2025") == []
 

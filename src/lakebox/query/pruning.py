@@ -54,6 +54,9 @@ _UNITS = {frozenset({"year"}): "year", frozenset({"year", "month"}): "month",
           frozenset({"year", "month", "day"}): "day"}
 
 Range = tuple[dt.date, dt.date]
+#: Above this many separate spans (a long IN list) only their hull is added: the OR would cost more to
+#: evaluate than it saves.
+_MAX_SPANS = 32
 
 
 def add_implied_ranges(tree: exp.Expr, columns: ColumnTypes) -> int:
@@ -96,13 +99,15 @@ def implied_ranges(condition: exp.Expr, columns: ColumnTypes) -> list[tuple[exp.
 
 
 def _conjuncts(condition: exp.Expr) -> Iterator[exp.Expr]:
-    """The conjuncts of the top-level AND chain (parentheses around an AND do not change it)."""
-    node = _unparen(condition)
-    if isinstance(node, exp.And):
-        yield from _conjuncts(node.this)
-        yield from _conjuncts(node.expression)
-    else:
-        yield node
+    """The conjuncts of the top-level AND chain (parentheses around an AND do not change it), left to
+    right; without recursion, since a chain of thousands of ANDs needs no parentheses."""
+    stack = [condition]
+    while stack:
+        node = _unparen(stack.pop())
+        if isinstance(node, exp.And):
+            stack += [node.expression, node.this]
+        else:
+            yield node
 
 
 def _unparen(node: exp.Expr) -> exp.Expr:
@@ -114,8 +119,9 @@ def _unparen(node: exp.Expr) -> exp.Expr:
 def _date_column(node: exp.Expr, columns: ColumnTypes) -> exp.Column | None:
     """``node`` when it is a bare column reference whose type, in its scope, is date or timestamp(p)."""
     node = _unparen(node)
-    if not isinstance(node, exp.Column) or not isinstance(node.this, exp.Identifier):
-        return None
+    if not isinstance(node, exp.Column) or not isinstance(node.this, exp.Identifier) \
+            or node.args.get("db") or node.args.get("catalog"):
+        return None  # a.b.c may be a row field; only col and alias.col are read
     known, typ = columns.of(node)
     return node if known and typ is not None and _TYPED.match(typ) else None
 
@@ -305,7 +311,7 @@ def _predicate(col: exp.Column, spans: list[Range]) -> exp.Expr:
                         exp.LT(this=col.copy(), expression=_date(end)), copy=False)
 
     hull = between(merged[0][0], merged[-1][1])
-    if len(merged) == 1:
+    if len(merged) == 1 or len(merged) > _MAX_SPANS:
         return hull
     return exp.and_(hull, exp.paren(exp.or_(*(between(s, e) for s, e in merged), copy=False), copy=False), copy=False)
 
