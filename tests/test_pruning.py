@@ -324,3 +324,23 @@ def test_random_filters_return_the_rows_they_return_without_the_rewrite(engine: 
     assert got.state == expected.state == "SUCCEEDED", (got.error, expected.error)
     assert got.rows == expected.rows, where
 
+
+
+def test_translations_cached_before_the_rewrite_are_not_reused() -> None:
+    """The translation cache keys on ``code_version()``, a fingerprint of the query modules' files: this
+    module's among them, so a translation stored without the ranges is never served after it changes."""
+    import os
+
+    from lakebox.query import pruning
+    from lakebox.query.translation_cache import code_version as cached
+
+    code_version = cached.__wrapped__  # computed once per process; here, again after the file changes
+    path = Path(pruning.__file__)
+    before = code_version()
+    st_ = path.stat()
+    try:
+        os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns + 1_000_000_000))
+        assert code_version() != before
+    finally:
+        os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns))
+    assert code_version() == before
