@@ -25,7 +25,7 @@ from lakebox.core.errors import InvalidInputError
 from lakebox.core.names import object_name
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
-from lakebox.query.retention import GcReport, ResultSweeper, collect_results, mark_named_latest
+from lakebox.query.retention import SWEEP_STATE, GcReport, ResultSweeper, collect_results, mark_named_latest
 from lakebox.store import open_store
 from lakebox.store.base import Store, validate_key
 from lakebox.store.diskspace import disk_full
@@ -88,7 +88,8 @@ class Lake:
         """Keeps ``enriched/`` within ``result_retention_days`` and ``result_max_mb`` as this process writes
         results: the embedded engine's and, in the dashboard, its query workers' (``query.retention``)."""
         return ResultSweeper(self.store, retention_days=self.settings.result_retention_days,
-                             max_bytes=self.settings.result_max_mb * 1024 * 1024)
+                             max_bytes=self.settings.result_max_mb * 1024 * 1024,
+                             state_file=self.store.local_path(SWEEP_STATE))
 
     def worker_engine_factory(self) -> Callable[[], WorkerEngine] | None:
         """What the dashboard's query workers build their engine with (``query.workers``): a picklable
