@@ -32,8 +32,22 @@ def test_help_and_status_import_no_engine_sdk_or_web(tmp_path: Path) -> None:
     for argv in (["--help"], ["--lake", str(lake), "status"]):
         loaded = _modules_after(*argv)
         assert not {m for m in loaded if m.split(".")[0] in HEAVY}, argv
-    # --help prints no table: not even rich is imported.
-    assert not {m for m in _modules_after("--help") if m.split(".")[0] == "rich"}
+    # --help prints no table: not even rich is imported; nor the deploy group, a TOML parser (there is no
+    # lakebox.toml) or difflib (nothing was misspelt).
+    loaded = _modules_after("--help")
+    assert not {m for m in loaded if m.split(".")[0] == "rich"}
+    assert not {"lakebox.deploy.cli", "tomllib", "difflib"} & loaded
+
+
+def test_help_lists_lazy_groups_with_their_own_help() -> None:
+    out = CliRunner().invoke(main, ["--help"]).output
+    for name, (module, attr, line) in main.lazy_commands.items():
+        real = getattr(__import__(module, fromlist=[attr]), attr)
+        # The line shown without importing the group is the group's own first docstring line.
+        assert line == (real.help or "").strip().splitlines()[0]
+        assert f"  {name} " in out
+    result = CliRunner().invoke(main, ["deploy", "--help"])
+    assert result.exit_code == 0 and "template" in result.output
 
 
 def test_compact_merges_and_keeps_answers(tmp_path: Path) -> None:
@@ -110,3 +124,14 @@ def test_a_piped_query_prints_its_table_without_rich(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["--lake", str(lake), "ingest", str(src)]).exit_code == 0
     loaded = _modules_after("--lake", str(lake), "query", "SELECT 1 AS one")
     assert not {m for m in loaded if m.split(".")[0] == "rich"}
+
+
+def test_a_named_query_imports_no_processing(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    src = tmp_path / "o.csv"
+    write_sample(src, 50, __import__("datetime").date(2025, 5, 1))
+    assert CliRunner().invoke(main, ["--lake", str(lake), "ingest", str(src)]).exit_code == 0
+    loaded = _modules_after("--lake", str(lake), "query", "--name", "order_status_summary")
+    assert "lakebox.query.engine" in loaded
+    # The "Lambda", the deploy group and the saved queries are not what a built-in named query needs.
+    assert not {"lakebox.process.handler", "lakebox.deploy.cli", "lakebox.web.saved"} & loaded

@@ -227,3 +227,25 @@ def test_row_bound_is_what_the_top_level_promises(sql: str, bound: int | None) -
     """The engine skips its temp table for a result of known small size; a bound must never be too low."""
     tr = translate(sql, lambda db, name: ("db", name), "db", {("db", "t"): [("a", "bigint")]})
     assert tr.row_bound == bound
+
+
+# --- macros only where DuckDB's own function differs --------------------------------------------------------------
+
+
+def test_an_aggregate_of_a_decimal_or_double_needs_no_macro() -> None:
+    """sum/floor/ceil of decimals and doubles are DuckDB's own (its overloaded macro would pick them anyway);
+    integers still get Trino's types (sum of integers is a bigint, not DuckDB's hugeint)."""
+    import duckdb
+
+    columns = {("sales", "orders"): [("amount", "decimal(12,2)"), ("qty", "integer"), ("ratio", "double")]}
+    con = duckdb.connect()
+    con.execute("CREATE MACRO __trino_sum__int(x) AS CAST(sum(x) AS BIGINT)")
+    con.execute("CREATE TABLE t AS SELECT 1.25::DECIMAL(12,2) amount, 2 qty, 0.5::DOUBLE ratio")
+    expected = {"SELECT SUM(amount), SUM(ratio), SUM(qty) FROM orders": ["DECIMAL(38,2)", "DOUBLE", "BIGINT"],
+                "SELECT floor(amount), ceil(ratio) FROM orders": ["DECIMAL(12,0)", "DOUBLE"]}
+    for trino, types in expected.items():
+        sql = translate(trino, resolve, "sales", columns).sql
+        assert not any(m in sql.upper() for m in ("__TRINO_SUM(", "__TRINO_FLOOR(", "__TRINO_CEIL("))
+        body = sql.replace('"lakebox_views"."sales"."orders"', "t")
+        assert [str(d[1]) for d in con.execute(body).description] == types
+    assert "__TRINO_SUM__INT(" in translate("SELECT SUM(qty) FROM orders", resolve, "sales", columns).sql.upper()

@@ -21,7 +21,6 @@ import click
 from lakebox.config import BY_NAME, SETTINGS, ConfigError, Settings, load_settings
 from lakebox.core.errors import InvalidInputError, LakeboxError
 from lakebox.core.profiles import PROFILES, profile_toml
-from lakebox.deploy.cli import deploy
 
 # Imported where used, not here: `lakebox --help` and `lakebox status` must not pay for DuckDB, sqlglot,
 # boto3 or Flask (the pipeline's modules import them), `lakebox --help` not for rich either (it prints no
@@ -89,6 +88,38 @@ class LakeboxGroup(click.Group):
 
     A reader that stops early (``lakebox query ... | head``) closes the pipe: that is not a failure, so the
     rest of the output is dropped quietly and the exit code is 0."""
+
+    #: Command groups imported only when they run (or their own help is asked for): name -> (module,
+    #: attribute, the line ``lakebox --help`` shows). Importing them would cost every other command.
+    lazy_commands: dict[str, tuple[str, str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            import importlib
+
+            module, attr, _ = self.lazy_commands[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's command list, with the lazy groups' lines taken from :attr:`lazy_commands`."""
+        rows: list[tuple[str, str]] = []
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(n) for n in names), default=0)
+        for name in names:
+            if name in self.lazy_commands and name not in self.commands:
+                short = click.Command(name, help=self.lazy_commands[name][2]).get_short_help_str(limit)
+                rows.append((name, short))
+                continue
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -402,7 +433,9 @@ def query(ctx: click.Context, sql: str | None, name: str | None, params: tuple[s
         raise click.UsageError("--param only applies to --name")
     engine_rows = max_rows if fmt != "table" and max_rows else None
     if name:
-        result = lake.run_named(_find_query(_all_queries(lake), name), _param_values(params), database=database,
+        # A built-in name wins over a saved query's, so the saved ones are read only for other names.
+        named = lake.named_queries.get(name) or _find_query(_all_queries(lake), name)
+        result = lake.run_named(named, _param_values(params), database=database,
                                 max_rows=engine_rows, allow_ddl=True)
     else:
         assert sql is not None
@@ -753,7 +786,9 @@ def _run_forever(watcher: Watcher, say: Callable[[str], None]) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
-main.add_command(deploy)
+main.lazy_commands = {
+    "deploy": ("lakebox.deploy.cli", "deploy", "Run lakebox on AWS: template, Lambda package, and the stack's lifecycle."),
+}
 
 
 if __name__ == "__main__":

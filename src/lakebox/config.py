@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import os
 import re
-import tomllib
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -331,6 +330,8 @@ def find_config_file(explicit: str | os.PathLike[str] | None, env: Mapping[str, 
 def _read_file(path: Path) -> tuple[dict[str, Any], tuple[Dataset, ...] | None]:
     """The settings and datasets of a ``lakebox.toml``: settings at the top level or in a ``[lakebox]`` table,
     datasets in ``[datasets.NAME]`` tables. Every unknown key is an error naming the file and the key."""
+    import tomllib  # only when there is a file: `lakebox --help` and most lakes have none
+
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

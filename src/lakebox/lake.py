@@ -23,18 +23,19 @@ from lakebox.catalog.crawler import TableDef
 from lakebox.config import Settings
 from lakebox.core.errors import InvalidInputError
 from lakebox.core.names import object_name
-from lakebox.core.runs import RunRecord
-from lakebox.process.handler import handle_event, process_object, process_objects
-from lakebox.process.keylocks import KeyLocks
-from lakebox.process.runs import RunLedger
 from lakebox.query.base import QueryEngine, QueryResult
 from lakebox.query.named import NamedQuery, load_named_queries
-from lakebox.query.retention import GcReport, ResultSweeper, collect_results, mark_named_latest
+from lakebox.query.retention import SWEEP_STATE, GcReport, ResultSweeper, collect_results, mark_named_latest
 from lakebox.store import open_store
 from lakebox.store.base import Store, validate_key
 from lakebox.store.diskspace import disk_full
 
 if TYPE_CHECKING:
+    # Processing (the "Lambda") is imported where a verb processes: `lakebox query` and `status` never do.
+    from lakebox.core.runs import RunRecord
+    from lakebox.process.keylocks import KeyLocks
+    from lakebox.process.runs import RunLedger
+
     # multiprocessing and the worker protocol: only the dashboard's server starts workers.
     from lakebox.query.workers import WorkerEngine
     from lakebox.trigger.watcher import Watcher, WatchOverrides
@@ -87,7 +88,8 @@ class Lake:
         """Keeps ``enriched/`` within ``result_retention_days`` and ``result_max_mb`` as this process writes
         results: the embedded engine's and, in the dashboard, its query workers' (``query.retention``)."""
         return ResultSweeper(self.store, retention_days=self.settings.result_retention_days,
-                             max_bytes=self.settings.result_max_mb * 1024 * 1024)
+                             max_bytes=self.settings.result_max_mb * 1024 * 1024,
+                             state_file=self.store.local_path(SWEEP_STATE))
 
     def worker_engine_factory(self) -> Callable[[], WorkerEngine] | None:
         """What the dashboard's query workers build their engine with (``query.workers``): a picklable
@@ -99,10 +101,14 @@ class Lake:
     @cached_property
     def key_locks(self) -> KeyLocks:
         """The per-key locks every in-process writer and processor of ``raw/`` holds (process/keylocks.py)."""
+        from lakebox.process.keylocks import KeyLocks
+
         return KeyLocks()
 
     @cached_property
     def ledger(self) -> RunLedger:
+        from lakebox.process.runs import RunLedger
+
         return RunLedger(self.store)
 
     @cached_property
@@ -146,6 +152,8 @@ class Lake:
     def _watched_batch(self, keys: list[str]) -> list[RunRecord | Exception] | None:
         """The same for files processed together (``handle_batch``); None passes on a wrapper's "no
         batching now" (the watcher's ``BatchHandler`` contract)."""
+        from lakebox.core.runs import RunRecord
+
         out = self.handle_batch(keys)
         self._compact_small([r for r in out or [] if isinstance(r, RunRecord)])
         return out
@@ -161,6 +169,8 @@ class Lake:
     def process(self, key: str, *, etag: str | None = None, force: bool = False,
                 source_name: str | None = None) -> RunRecord:
         """Process one raw object (the Lambda), then bring the catalog up to date."""
+        from lakebox.process.handler import process_object
+
         run = process_object(self.settings, self.store, key, etag=etag, force=force, after=self.update_catalog,
                              locks=self.key_locks, source_name=source_name)
         self._notify([run])
@@ -168,6 +178,8 @@ class Lake:
 
     def handle_event(self, event: dict[str, Any]) -> list[RunRecord]:
         """Deliver an S3 notification to the processor, exactly as Lambda would (every record)."""
+        from lakebox.process.handler import handle_event
+
         return self._notify(handle_event(event, self.settings, self.store, after=self.update_catalog,
                                          locks=self.key_locks))
 
@@ -176,6 +188,9 @@ class Lake:
         exception (see ``process.handler.process_objects``). The watcher's ``BatchHandler`` contract also
         allows None ("no batching now: deliver one event per key"), which a wrapper that must see every event
         returns."""
+        from lakebox.core.runs import RunRecord
+        from lakebox.process.handler import process_objects
+
         out = process_objects(self.settings, self.store, keys, after_many=self.update_catalog_many,
                               locks=self.key_locks)
         self._notify([r for r in out if isinstance(r, RunRecord)])

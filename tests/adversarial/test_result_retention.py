@@ -5,6 +5,7 @@ capped at result_max_mb (oldest first); named queries' latest results stay; `lak
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -158,3 +159,23 @@ def test_api_sql_cannot_fill_the_disk(capped_lake: Lake, capped_client: FlaskCli
     assert sweeper.sweeps <= calls // 2
     again = client.get("/api/queries/total_sales_by_customer.csv")
     assert again.status_code == 200 and again.data == download.data
+
+
+def test_one_shot_processes_share_the_estimate(capped_lake: Lake) -> None:
+    """Each `lakebox query` is a new process with a new sweeper: it takes the last one's estimate from the lake
+    (``_lakebox/results-sweep.json``) instead of listing all of enriched/ first, and the cap still holds."""
+    root = Path(capped_lake.settings.lake)
+    calls, sweeps = 30, 0
+    for _ in range(calls):
+        lake = Lake(capped_lake.settings)  # as a fresh process would build it
+        assert lake.engine.run_query(BIG_SQL).state == "SUCCEEDED"
+        sweeps += lake.result_sweeper.sweeps
+        assert sum(_results(root).values()) <= MIB
+    assert sweeps <= calls // 2  # without the shared estimate every process lists: `calls` sweeps
+    # A collection older than the sweep interval is not trusted: the next process lists again.
+    state = root / "_lakebox" / "results-sweep.json"
+    doc = json.loads(state.read_text())
+    state.write_text(json.dumps({**doc, "swept_at": doc["swept_at"] - 7200}))
+    lake = Lake(capped_lake.settings)
+    assert lake.engine.run_query("SELECT 1 AS one").state == "SUCCEEDED"
+    assert lake.result_sweeper.sweeps == 1

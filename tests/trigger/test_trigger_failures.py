@@ -131,14 +131,14 @@ def test_watch_once_drains_and_its_exit_code_says_whether_anything_failed(
     assert res.exit_code == 0 and "0 processed" in res.output
     assert len(run_records(lake)) == 3
 
-    real = __import__("lakebox.lake", fromlist=["handle_event"]).handle_event
+    real = __import__("lakebox.process.handler", fromlist=["handle_event"]).handle_event
 
     def failing(event: dict[str, Any], *a: Any, **kw: Any) -> Any:
         if next(parse_event(event)).key == "raw/boom.csv":
             raise RuntimeError("boom")
         return real(event, *a, **kw)
 
-    monkeypatch.setattr("lakebox.lake.handle_event", failing)
+    monkeypatch.setattr("lakebox.process.handler.handle_event", failing)
     shutil.copyfile(srcs[0], raw / "boom.csv")
     res = CliRunner().invoke(main, args, env={})
     assert res.exit_code == 1
@@ -146,7 +146,7 @@ def test_watch_once_drains_and_its_exit_code_says_whether_anything_failed(
     assert [f["key"] for f in list_failed(lake.store)] == ["raw/boom.csv"]
     assert list_failed(lake.store)[0]["attempts"] == 3
 
-    monkeypatch.setattr("lakebox.lake.handle_event", real)
+    monkeypatch.setattr("lakebox.process.handler.handle_event", real)
     res = CliRunner().invoke(main, args, env={})  # --once re-drives dead letters: now it works
     assert res.exit_code == 0, res.output
     assert list_failed(lake.store) == []

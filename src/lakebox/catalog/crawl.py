@@ -32,11 +32,11 @@ from lakebox.catalog.base import Catalog, CatalogConfigError
 from lakebox.catalog.crawler import ColumnDef, FileInfo, TableDef, build_table, sanitize_table_name
 from lakebox.catalog.local import LocalCatalog
 from lakebox.config import Settings
-from lakebox.core.runs import RunRecord
 from lakebox.store.base import NoSuchKeyError, Store
 
 if TYPE_CHECKING:
     from lakebox.catalog.compact import Compacted
+    from lakebox.core.runs import RunRecord
 
 log = logging.getLogger("lakebox.catalog")
 

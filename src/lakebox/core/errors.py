@@ -15,7 +15,6 @@ already catch that.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -91,6 +90,8 @@ def check_keys(
     for key in table:
         if key in allowed:
             continue
+        import difflib  # only for a mistake: every command checks keys, few get one wrong
+
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"valid: {', '.join(sorted(allowed))}"
         raise error(f"{where}: unknown {noun} {key!r}; {hint}")

@@ -14,7 +14,6 @@ without a file reads the same text, so the file and ``--profile`` can never disa
 
 from __future__ import annotations
 
-import tomllib
 from typing import Any, Literal
 
 Profile = Literal["typed", "glue-crawler"]
@@ -90,4 +89,6 @@ def profile_toml(name: str) -> str:
 
 def profile_document(name: str) -> dict[str, Any]:
     """Profile ``name`` as the parsed document of its ``lakebox.toml``."""
+    import tomllib  # only for a profile other than the default (whose values are the defaults)
+
     return tomllib.loads(PROFILES[name])

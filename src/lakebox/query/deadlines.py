@@ -39,17 +39,23 @@ class Interrupter:
         self._watches: dict[int, _Watch] = {}
         self._ids = itertools.count()
         self._thread: threading.Thread | None = None
+        #: When the thread will next look at the watches (None: not until notified). A new watch whose
+        #: deadline is later needs no wake-up: waking the thread for every query cost ``SELECT 1`` a
+        #: thread switch and the GIL.
+        self._wake_at: float | None = None
 
     def watch(self, cursor: Interruptible, timeout: float, stopped: threading.Event) -> int:
         """Interrupt ``cursor`` once ``timeout`` seconds have passed or ``stopped`` is set (call :meth:`poke`
         after setting it). Returns the token for :meth:`release`."""
         with self._cv:
             token = next(self._ids)
-            self._watches[token] = _Watch(cursor, time.monotonic() + timeout, stopped)
+            deadline = time.monotonic() + timeout
+            self._watches[token] = _Watch(cursor, deadline, stopped)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="lakebox-query-deadlines", daemon=True)
                 self._thread.start()
-            self._cv.notify()
+            elif self._wake_at is None or deadline < self._wake_at:
+                self._cv.notify()
         return token
 
     def release(self, token: int) -> None:
@@ -73,6 +79,8 @@ class Interrupter:
                     w.cursor.interrupt()
                 nearest = min((w.deadline for w in self._watches.values()), default=None)
                 if due:
+                    self._wake_at = now + REPEAT_SECONDS
                     self._cv.wait(REPEAT_SECONDS)
                 else:
+                    self._wake_at = nearest
                     self._cv.wait(None if nearest is None else max(nearest - now, 0.0))

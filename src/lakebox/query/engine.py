@@ -267,6 +267,12 @@ class DuckEngine:
         assert self._db is not None
         return self._db.cursor()
 
+    def _plain_cursor(self) -> duckdb.DuckDBPyConnection:
+        """An unprofiled cursor of the current connection."""
+        with self._lock:
+            assert self._db is not None
+            return self._db.cursor()
+
     def _give_back(self, cur: duckdb.DuckDBPyConnection) -> None:
         """Return a profiled cursor to the pool, unless the connection was rebuilt since it was taken."""
         with self._lock:
@@ -415,6 +421,10 @@ class DuckEngine:
                 tr = None
             else:
                 tr = self._translate(run.sql, database)
+                if not tr.tables and id(cur) in self._profiled:
+                    # Nothing to count as scanned: a plain cursor runs it without the profiler's cost.
+                    self._give_back(cur)
+                    cur = taken = self._plain_cursor()
             planning_ms = (time.perf_counter() - t0) * 1000
             scanned = None
             if tr is None:

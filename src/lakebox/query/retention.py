@@ -17,12 +17,15 @@ the deployed dashboard's role needs no grant beyond the one it has for saved que
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lakebox.core.retention import Removal, ResultEntry, results_to_delete
 from lakebox.store.base import NoSuchKeyError, Store, validate_key
@@ -34,6 +37,8 @@ NAMED_RESULTS = "_lakebox/queries/"
 _LATEST = ".latest"
 _RESULT_KEY = re.compile(r"enriched/([0-9a-fA-F-]{8,64})\.csv(\.metadata)?")
 _METADATA = ".csv.metadata"
+#: Where a local lake keeps :class:`ResultSweeper`'s estimate between processes.
+SWEEP_STATE = "_lakebox/results-sweep.json"
 
 
 @dataclass
@@ -118,20 +123,31 @@ class ResultSweeper:
     ``sweep_seconds`` have passed since the last collection, does it list and collect again. An automatic
     collection brings the total down to three quarters of the cap (``lakebox gc`` to the cap itself), so
     between two listings at least a quarter of the cap has been written: the listing is amortised over
-    those writes. Other processes writing to the same lake are not counted; the next listing finds them.
+    those writes.
+
+    With a ``state_file`` the estimate and the time of the last collection outlive the process, so a
+    one-shot ``lakebox query`` does not list all of ``enriched/`` (which grows with the history) before it
+    can answer: it adds its bytes to the file's estimate, and lists only when that is due as above. The file
+    is an estimate, written without fsync: processes writing at the same moment may each miss the other's
+    bytes, and a lost file only means one listing. The next collection counts everything again.
     """
 
     def __init__(self, store: Store, *, retention_days: float, max_bytes: int, sweep_seconds: float = 3600.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, state_file: Path | None = None,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._retention_days = retention_days
         self._max_bytes = max_bytes
         self._sweep_seconds = sweep_seconds
         self._clock = clock
+        self._wall = wall_clock
+        self._state_file = state_file
         self._lock = threading.Lock()
         self._sweeping = threading.Lock()
         self._estimate: int | None = None
         self._last: float = 0.0
+        #: Wall-clock time of the last collection, as the state file records it.
+        self._swept_at: float = 0.0
         self.sweeps = 0
 
     @property
@@ -147,11 +163,14 @@ class ResultSweeper:
         if not self.enabled:
             return None
         with self._lock:
+            if self._estimate is None:
+                self._load_state()
             due = (self._estimate is None or self._clock() - self._last >= self._sweep_seconds
                    or (self._max_bytes > 0 and self._estimate + nbytes > self._max_bytes))
             if not due:
                 assert self._estimate is not None
                 self._estimate += nbytes
+                self._save_state()
                 return None
         if not self._sweeping.acquire(blocking=False):
             with self._lock:  # another thread is collecting; its listing may miss this result, so count it
@@ -169,8 +188,37 @@ class ResultSweeper:
         with self._lock:
             self._estimate = report.kept_bytes
             self._last = self._clock()
+            self._swept_at = self._wall()
             self.sweeps += 1
+            self._save_state()
         if report.removed:
             log.info("removed %d old query result(s) from enriched/, %d bytes", len(report.removed),
                      report.freed_bytes)
         return report
+
+    def _load_state(self) -> None:
+        """Take the estimate from the state file when its collection is recent (the caller holds the lock)."""
+        if self._state_file is None:
+            return
+        try:
+            doc = json.loads(self._state_file.read_text(encoding="utf-8"))
+            estimate, swept_at = int(doc["estimate"]), float(doc["swept_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return  # none yet, or unreadable: list once, as without a file
+        age = self._wall() - swept_at
+        if 0 <= age < self._sweep_seconds and estimate >= 0:
+            self._estimate, self._swept_at = estimate, swept_at
+            self._last = self._clock() - age
+
+    def _save_state(self) -> None:
+        """Write the estimate for the next process (the caller holds the lock); failing to is not an error."""
+        if self._state_file is None or self._estimate is None:
+            return
+        tmp = self._state_file.with_name(f".{self._state_file.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            self._state_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"estimate": self._estimate, "swept_at": self._swept_at}), encoding="utf-8")
+            os.replace(tmp, self._state_file)
+        except OSError as exc:
+            log.warning("could not record the size of enriched/ in %s: %s", self._state_file, exc)
+            tmp.unlink(missing_ok=True)

@@ -46,7 +46,7 @@ from lakebox.query.trino_functions import (
     FunctionRewriter,
     call,
 )
-from lakebox.query.trino_macros import specialized
+from lakebox.query.trino_macros import native_fallback, specialized
 from lakebox.query.trino_types import DECIMAL, arithmetic_type, decimal_literal_type, static_type
 
 _FLOATS = ("double", "real")
@@ -117,9 +117,12 @@ class Rewriter(FunctionRewriter):
     def _typed(self, name: str, node: exp.Expr, *args: exp.Expr) -> exp.Expr | None:
         """``__trino_<name>(args)`` by the static type of the first operand: its single-type variant, or the
         overloaded macro; None (keep DuckDB's operator) for an untyped aggregate or window operand."""
-        spec = specialized(name, self._types.get(id(node), (None,))[0])
+        static = self._types.get(id(node), (None,))[0]
+        spec = specialized(name, static)
         if spec is not None:
             return call(spec, *args)
+        if native_fallback(name, static):
+            return None
         return None if id(node) in self._aggregates else call(f"__trino_{name}", *args)
 
     def _top_level(self, tree: exp.Expr) -> None:

@@ -57,6 +57,8 @@ def _overloaded(name: str, variants: list[tuple[str, str, str]],
     if fallback:
         bodies.append(f"({fallback[0]}) AS {fallback[1]}")
     SPECIALIZED[name] = frozenset(suffix for suffix, _, _ in variants)
+    if fallback == ("x", f"{name}(x)") and SPECIALIZED[name] <= {"int", "bigint"}:
+        NATIVE_FALLBACK.add(name)
     return (f"CREATE OR REPLACE MACRO __trino_{name}" + ", ".join(bodies),
             *(f"CREATE OR REPLACE MACRO __trino_{name}__{suffix}({params}) AS {body}"
               for suffix, params, body in variants))
@@ -64,6 +66,10 @@ def _overloaded(name: str, variants: list[tuple[str, str, str]],
 
 #: Macros with single-overload variants: name -> suffixes (``int``, ``bigint``, ``date``, ``ts``, ...).
 SPECIALIZED: dict[str, frozenset[str]] = {}
+#: Overloaded macros whose only typed variants take integers and whose fallback is DuckDB's own function of
+#: the same name (``sum``, ``floor``, ``ceil``): for a decimal or floating argument DuckDB picks that fallback
+#: (it casts neither to an integer implicitly), so the rewrite can call DuckDB's function directly.
+NATIVE_FALLBACK: set[str] = set()
 
 
 def type_suffix(trino_type: str | None) -> str | None:
@@ -76,6 +82,13 @@ def type_suffix(trino_type: str | None) -> str | None:
     if t.startswith("timestamp"):
         return "tstz" if t.endswith("with time zone") else "ts"
     return None
+
+
+def native_fallback(name: str, trino_type: str | None) -> bool:
+    """Whether ``__trino_<name>`` of a value of static type ``trino_type`` is DuckDB's own ``<name>`` (see
+    :data:`NATIVE_FALLBACK`): the rewrite then need not create the macro."""
+    t = (trino_type or "").lower()
+    return name in NATIVE_FALLBACK and (t.startswith("decimal(") or t in ("double", "real"))
 
 
 def specialized(name: str, *types: str | None) -> str | None:
