@@ -203,3 +203,16 @@ def test_a_cte_name_does_not_leak_out_of_its_scope(orders_lake: Lake) -> None:
 def test_show_and_describe_after_a_comment(orders_lake: Lake) -> None:
     assert orders_lake.engine.run_query("-- tables\nSHOW TABLES").rows == [["orders_processed"]]
     assert orders_lake.engine.run_query("/* c */ DESCRIBE orders_processed").row_count == 5
+
+
+def test_a_one_query_engine_still_profiles_after_table_less_statements(orders_lake: Lake) -> None:
+    """A command's engine makes one profiled cursor (each costs DuckDB a first statement); statements that
+    read no table run on pooled plain cursors, so the profiled one stays free and bytes scanned stay exact."""
+    sql = "SELECT order_status FROM orders_processed"
+    server = orders_lake.engine.run_query(sql, write_result=False).stats["DataScannedInBytes"]
+    files = sum(t.size_bytes for t in orders_lake.catalog.get_tables())
+    assert 0 < server < files  # the profiler's count (one column), not the files' size
+    command = Lake(orders_lake.settings, create=False, concurrency=1).engine
+    for _ in range(3):
+        assert command.run_query("SELECT 1", write_result=False).state == "SUCCEEDED"
+        assert command.run_query(sql, write_result=False).stats["DataScannedInBytes"] == server

@@ -161,7 +161,7 @@ def _existing_lake(ctx: click.Context) -> Lake:
     """The lake for a read-only command: it must exist already (read-only commands never create one)."""
     from lakebox.lake import Lake
 
-    lake = Lake(_settings(ctx), create=False)
+    lake = Lake(_settings(ctx), create=False, concurrency=1)  # a command runs one query at a time
     _ = lake.store  # fails now, with the reason, rather than in the middle of the output
     return lake
 

@@ -51,11 +51,13 @@ class IngestItem:
 class Lake:
     """A lake (folder or bucket) with its catalog and query engine."""
 
-    def __init__(self, settings: Settings, *, create: bool = True) -> None:
+    def __init__(self, settings: Settings, *, create: bool = True, concurrency: int | None = None) -> None:
         """``create=False`` for read-only commands: a lake folder that does not exist is an error
-        (:class:`~lakebox.store.base.NoSuchBucketError`), never created."""
+        (:class:`~lakebox.store.base.NoSuchBucketError`), never created. ``concurrency``: how many queries
+        the embedded engine should expect at once (a command runs one); by default a server's share."""
         self.settings = settings
         self._create = create
+        self._concurrency = concurrency
         self._listeners: list[Callable[[RunRecord], None]] = []
 
     @cached_property
@@ -81,7 +83,10 @@ class Lake:
             return AthenaEngine.from_settings(self.settings, self.store)
         from lakebox.query.engine import DuckEngine
 
-        return DuckEngine(self.settings, self.store, self.catalog, sweeper=self.result_sweeper)
+        if self._concurrency is None:
+            return DuckEngine(self.settings, self.store, self.catalog, sweeper=self.result_sweeper)
+        return DuckEngine(self.settings, self.store, self.catalog, sweeper=self.result_sweeper,
+                          concurrency=self._concurrency)
 
     @cached_property
     def result_sweeper(self) -> ResultSweeper:
@@ -329,7 +334,7 @@ def worker_engine(settings: Settings) -> WorkerEngine:
     from lakebox.query.engine import DuckEngine
 
     store = open_store(settings.lake, endpoint_url=settings.endpoint_url, region=settings.region, create=False)
-    return DuckEngine(settings, store, open_catalog(settings, store))
+    return DuckEngine(settings, store, open_catalog(settings, store), concurrency=1)  # one query at a time
 
 
 def _safe_name(name: str) -> str:

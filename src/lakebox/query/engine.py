@@ -120,11 +120,19 @@ def new_execution_id() -> str:
     return str(uuid.uuid4())
 
 
+#: Cursors per connection with DuckDB's profiler on (it must be switched on before the configuration is
+#: locked); queries beyond that many at once run on plain cursors.
+PROFILED_CURSORS = 8
+
+
 class DuckEngine:
     """Runs Athena SQL against a lake's catalog with DuckDB."""
 
     def __init__(self, settings: Settings, store: Store, catalog: CatalogView, *,
-                 sweeper: ResultSweeper | None = None) -> None:
+                 sweeper: ResultSweeper | None = None, concurrency: int = PROFILED_CURSORS) -> None:
+        """``concurrency``: how many queries this engine is expected to run at once (its profiled cursors,
+        made with each connection: each costs a fraction of a millisecond). A one-shot command or a query
+        worker runs one; beyond the number, queries still run, with bytes scanned estimated."""
         self.settings = settings
         self.store = store
         self.catalog = catalog
@@ -143,9 +151,14 @@ class DuckEngine:
         #: Creating a macro is serialised engine-wide: two cursors replacing the same one at once conflict.
         self._macro_lock = threading.Lock()
         self._macros: tuple[int | None, InstalledMacros] = (None, InstalledMacros(self._macro_lock))
+        self._concurrency = max(1, concurrency)
         self._cursors: list[duckdb.DuckDBPyConnection] = []
         #: id of each profiled cursor -> the data version of the connection it belongs to.
         self._profiled: dict[int, int | None] = {}
+        #: Unprofiled cursors for statements that read no table, kept like the profiled ones: a cursor's
+        #: first statement costs DuckDB more than a SELECT 1.
+        self._plain: list[duckdb.DuckDBPyConnection] = []
+        self._plain_ids: dict[int, int | None] = {}
         #: Keeps enriched/ within result_retention_days and result_max_mb as results are written. One per lake
         #: and process (``Lake.result_sweeper``); a query worker's engine has none: the server, which sees
         #: every worker's results, counts them.
@@ -249,13 +262,14 @@ class DuckEngine:
             con.execute("SET enable_external_access = false")
             con.execute("SET autoinstall_known_extensions = false")
             con.execute("SET autoload_known_extensions = false")
-            cursors = _profiled_cursors(con, PROFILED_CURSORS)
+            cursors = _profiled_cursors(con, self._concurrency)
             con.execute("SET lock_configuration = true")
             # The previous connection is not closed here: queries on other threads may still be using its
             # cursors. Dropping the reference lets it close when the last of them finishes.
             self._db, self._db_version, self._tables, self._broken = con, version, tables, broken
             self._cursors = cursors
             self._profiled = {id(c): version for c in cursors}
+            self._plain, self._plain_ids = [], {}
             self._macros = (version, macros)
             return self._take_cursor()
 
@@ -268,16 +282,23 @@ class DuckEngine:
         return self._db.cursor()
 
     def _plain_cursor(self) -> duckdb.DuckDBPyConnection:
-        """An unprofiled cursor of the current connection."""
+        """An unprofiled cursor of the current connection, from its pool if one is free."""
         with self._lock:
+            if self._plain:
+                return self._plain.pop()
             assert self._db is not None
-            return self._db.cursor()
+            cur = self._db.cursor()
+            self._plain_ids[id(cur)] = self._db_version
+            return cur
 
     def _give_back(self, cur: duckdb.DuckDBPyConnection) -> None:
-        """Return a profiled cursor to the pool, unless the connection was rebuilt since it was taken."""
+        """Return a pooled cursor to its pool, unless the connection was rebuilt since it was taken."""
         with self._lock:
             if id(cur) in self._profiled and self._profiled[id(cur)] == self._db_version:
                 self._cursors.append(cur)
+            elif (id(cur) in self._plain_ids and self._plain_ids[id(cur)] == self._db_version
+                  and len(self._plain) < self._concurrency):
+                self._plain.append(cur)
 
     def _create_views(self, con: duckdb.DuckDBPyConnection, tables: dict[tuple[str, str], TableDef],
                       broken: dict[tuple[str, str], str], macros: InstalledMacros) -> None:
@@ -757,9 +778,6 @@ class DuckEngine:
 #: DuckDB creates, copies and drops a table (about 12 µs a row against a few milliseconds).
 SMALL_RESULT = 100
 
-#: Cursors per connection with DuckDB's profiler on (it must be switched on before the configuration is
-#: locked); queries beyond that many at once run on plain cursors.
-PROFILED_CURSORS = 8
 
 
 def _profiled_cursors(con: duckdb.DuckDBPyConnection, n: int) -> list[duckdb.DuckDBPyConnection]:
