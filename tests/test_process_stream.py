@@ -66,3 +66,32 @@ def test_a_clean_file_takes_one_scan(tmp_path: Path, monkeypatch: pytest.MonkeyP
     res, _ = _run(tmp_path, text, streaming=True, monkeypatch=monkeypatch)
     assert len(seen) == 1 and isinstance(seen[0], stream.StreamCounts)  # counted in the same pass
     assert res.rows_quarantined == 1 and res.rows_read == 101  # the reader's reject, from its reject table
+
+
+def test_status_cleaned_and_connection_restored_after_the_single_pass(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pass runs with DuckDB's filter pushdown off (so the cleaned status is computed once a row); the rule
+    # must still see the cleaned value, and the pooled connection must get its optimizer back.
+    src = tmp_path / "in.csv"
+    src.write_text(H + "O1,Bob,1.00, Pending ,2025-01-02\nO2,Ann,2.00,  CANCELLED,2025-04-20\n"
+                   "O3,Cy,3.00,Shipped  ,2025-01-03\nO4,Dee,4.00,pending,2025-04-25\n")
+    seen: list[object] = []
+    real = transform.stream_kept
+
+    def spy(*args: object, **kw: object) -> stream.StreamCounts | None:
+        seen.append(out := real(*args, **kw))  # type: ignore[arg-type]
+        return out
+
+    monkeypatch.setattr(transform, "stream_kept", spy)
+    con = duckdb.connect()
+    try:
+        out = tmp_path / "out.parquet"
+        res = transform_csv(con, src, default_dataset(), AS_OF, out, "parquet", tmp_path / "q.csv")
+        rows = con.execute(f"SELECT order_id, order_status FROM read_parquet('{out}') ORDER BY 1").fetchall()
+        settings = con.execute("SELECT current_setting('disabled_optimizers')").fetchone()
+    finally:
+        con.close()
+    assert len(seen) == 1 and isinstance(seen[0], stream.StreamCounts)
+    assert (res.rows_read, res.rows_kept, res.rows_dropped, res.rows_quarantined) == (4, 3, 1, 0)
+    assert rows == [("O2", "cancelled"), ("O3", "shipped"), ("O4", "pending")]  # " Pending " (old) dropped
+    assert settings == ("",)

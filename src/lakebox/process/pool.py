@@ -78,10 +78,11 @@ class ConnectionPool:
 def _reset(con: duckdb.DuckDBPyConnection) -> None:
     """Drop what a job left behind (its staging tables and DuckDB's reject tables, which a CSV read with
     ``store_rejects`` appends to) and restore the default row order."""
-    temps = con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
-    for (name,) in temps:
-        con.execute(f"DROP TABLE IF EXISTS temp.main.{quote_ident(name)}")
-    con.execute("SET preserve_insertion_order = true")
+    # By database name, not ``WHERE temporary``: the same tables, but the first such call on a connection
+    # took about 11 ms against 1.5 ms (DuckDB 2.0), a fixed cost of every processed file.
+    temps = con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'temp'").fetchall()
+    drops = "".join(f"DROP TABLE IF EXISTS temp.main.{quote_ident(name)}; " for (name,) in temps)
+    con.execute(drops + "SET preserve_insertion_order = true")
 
 
 #: The process's pool (empty until the first job: no connection is opened at import).

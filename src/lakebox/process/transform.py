@@ -185,20 +185,18 @@ def transform_csv(
                 raise RejectedFile(f"cannot parse as CSV: {_short(exc)}") from exc
         except duckdb.Error as exc:
             raise RejectedFile(f"cannot parse as CSV: {_short(exc)}") from exc
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE rejected AS SELECT line, arg_min({reject_reason_sql(dataset, mapping)}, "
-            "coalesce(column_idx, 0)) AS reason, left(any_value(csv_line), 2000) AS csv_line, "
-            "bool_or(error_type = 'INVALID ENCODING' OR error_type ILIKE '%UNICODE%') AS bad_utf8 "
-            "FROM reject_errors GROUP BY line"
-        )
-        if strays:
-            con.executemany(
-                "INSERT INTO rejected VALUES (?, ?, ?, false)",
-                [(row.line, STRAY_CR_REASON, row.text[:2000]) for row in strays],
-            )
-        bad_utf8 = con.execute("SELECT min(line) FROM rejected WHERE bad_utf8").fetchone()
-        if bad_utf8 and bad_utf8[0] is not None:
-            raise RejectedFile(f"not UTF-8: invalid byte sequence at line {bad_utf8[0]}; re-save the file as UTF-8")
+        # The reader's rejects, one row per line with its reason. A clean file has none: one count then
+        # stands in for building the table (a GROUP BY with regexes, several milliseconds per file), which is
+        # built, empty, only if the quarantine needs it after all.
+        n_rejected = 0
+        has_rejects = bool(strays) or bool((con.execute("SELECT count(*) FROM reject_errors").fetchone()
+                                            or (0,))[0])
+        if has_rejects:
+            _collect_rejects(con, dataset, mapping, strays)
+            bad_utf8, n_rejected = con.execute(
+                "SELECT min(line) FILTER (WHERE bad_utf8), count(*) FROM rejected").fetchone() or (None, 0)
+            if bad_utf8 is not None:
+                raise RejectedFile(f"not UTF-8: invalid byte sequence at line {bad_utf8}; re-save the file as UTF-8")
         if counts is not None:
             kept, n_dropped, n_invalid = counts.kept, counts.dropped, 0
         else:
@@ -213,7 +211,6 @@ def transform_csv(
             ).fetchone() or (0, 0)
             con.execute("DROP TABLE staged")
             kept = int(copied[0]) if copied else 0
-        n_rejected = int((con.execute("SELECT count(*) FROM rejected").fetchone() or (0,))[0])
 
         result.rows_kept = kept
         result.rows_dropped = int(n_dropped)
@@ -221,12 +218,31 @@ def transform_csv(
         result.rows_read = result.rows_kept + result.rows_dropped + result.rows_quarantined
 
         if result.rows_quarantined:
+            if not has_rejects:
+                _collect_rejects(con, dataset, mapping, strays)
             _write_quarantine(con, reader_of(path, raw_dates), dataset, mapping, header, quarantine_path,
                               with_parsed=n_invalid > 0, raw_dates=raw_dates)
             result.quarantine_written = True
         return result
     finally:
         cleaned.unlink(missing_ok=True)
+
+
+def _collect_rejects(con: duckdb.DuckDBPyConnection, dataset: Dataset, mapping: dict[str, int],
+                     strays: list[StrayRow]) -> None:
+    """The temp table ``rejected``: one row per line the reader rejected (or set aside as a stray CR) with its
+    reason, raw text and whether it was invalid UTF-8."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE rejected AS SELECT line, arg_min({reject_reason_sql(dataset, mapping)}, "
+        "coalesce(column_idx, 0)) AS reason, left(any_value(csv_line), 2000) AS csv_line, "
+        "bool_or(error_type = 'INVALID ENCODING' OR error_type ILIKE '%UNICODE%') AS bad_utf8 "
+        "FROM reject_errors GROUP BY line"
+    )
+    if strays:
+        con.executemany(
+            "INSERT INTO rejected VALUES (?, ?, ?, false)",
+            [(row.line, STRAY_CR_REASON, row.text[:2000]) for row in strays],
+        )
 
 
 def _write_quarantine(
