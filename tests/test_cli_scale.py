@@ -32,11 +32,11 @@ def test_help_and_status_import_no_engine_sdk_or_web(tmp_path: Path) -> None:
     for argv in (["--help"], ["--lake", str(lake), "status"]):
         loaded = _modules_after(*argv)
         assert not {m for m in loaded if m.split(".")[0] in HEAVY}, argv
-    # --help prints no table: not even rich is imported; nor the deploy group, a TOML parser (there is no
-    # lakebox.toml) or difflib (nothing was misspelt).
+    # --help prints no table: not even rich is imported; nor the deploy group, a TOML parser (there is
+    # no lakebox.toml), difflib (nothing was misspelt) or the datasets' models (no settings are loaded).
     loaded = _modules_after("--help")
     assert not {m for m in loaded if m.split(".")[0] == "rich"}
-    assert not {"lakebox.deploy.cli", "tomllib", "difflib"} & loaded
+    assert not {"lakebox.deploy.cli", "tomllib", "difflib", "lakebox.core.dataset"} & loaded
 
 
 def test_help_lists_lazy_groups_with_their_own_help() -> None:

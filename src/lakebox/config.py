@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import os
 import re
 import types
@@ -19,11 +18,16 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from lakebox.core.dataset import Dataset, OutputFormat, dataset_from_config, default_dataset
 from lakebox.core.errors import InvalidInputError, check_keys
+from lakebox.core.formats import OutputFormat
 from lakebox.core.profiles import Profile, profile_document
+
+if TYPE_CHECKING:
+    # The datasets' models are imported where settings are loaded: `lakebox --help` reads only the
+    # declarations below.
+    from lakebox.core.dataset import Dataset
 
 Engine = Literal["duckdb", "athena"]
 CatalogBackend = Literal["local", "glue"]
@@ -159,7 +163,7 @@ class Settings:
     endpoint_access_key: str | None = setting(
         None, "Access key the endpoint requires (SigV4); required beyond loopback.")
     endpoint_secret_key: str | None = setting(None, "Secret key paired with endpoint_access_key.")
-    datasets: tuple[Dataset, ...] = field(default_factory=lambda: (default_dataset(),))
+    datasets: tuple[Dataset, ...] = field(default_factory=lambda: _default_datasets())
     sources: Mapping[str, str] = field(default_factory=dict)
 
     def reference_date(self, today: dt.date | None = None) -> dt.date:
@@ -278,8 +282,15 @@ def _setting_of(f: dataclasses.Field[Any], hint: Any) -> Setting:
     )
 
 
+def _default_datasets() -> tuple[Dataset, ...]:
+    from lakebox.core.dataset import default_dataset
+
+    return (default_dataset(),)
+
+
 def _declared() -> tuple[Setting, ...]:
-    hints = typing.get_type_hints(Settings)
+    # ``datasets`` is no setting (it has no help): its type is not read here, so its class need not be imported.
+    hints = typing.get_type_hints(Settings, localns={"Dataset": object})
     return tuple(_setting_of(f, hints[f.name]) for f in dataclasses.fields(Settings) if "help" in f.metadata)
 
 
@@ -304,6 +315,10 @@ DATASETS_ENV = "LAKEBOX_DATASETS"
 
 
 def _datasets_from_env(text: str) -> tuple[Dataset, ...]:
+    import json
+
+    from lakebox.core.dataset import dataset_from_config
+
     where = f"env {DATASETS_ENV}"
     try:
         doc = json.loads(text)
@@ -355,6 +370,8 @@ def _read_document(doc: Mapping[str, Any], where: str) -> tuple[dict[str, Any], 
     if not isinstance(raw_sets, dict):
         raise ConfigError(f"{where}: datasets must be tables [datasets.NAME]")
     try:
+        from lakebox.core.dataset import dataset_from_config
+
         return values, tuple(dataset_from_config(name, body) for name, body in raw_sets.items())
     except InvalidInputError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
@@ -374,7 +391,7 @@ def load_settings(
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
     sources: dict[str, str] = {s.name: "default" for s in SETTINGS}
-    datasets: tuple[Dataset, ...] = (default_dataset(),)
+    datasets = _default_datasets()
 
     path = find_config_file(config_file, env)
     from_file: dict[str, Any] = {}

@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from lakebox.core.errors import InvalidInputError, check_keys
-
-#: Formats of processed/ objects (the global ``output_format`` setting and a dataset's own).
-OutputFormat = Literal["parquet", "csv"]
+from lakebox.core.formats import OutputFormat
 
 TYPES = ("varchar", "bigint", "double", "boolean", "date", "timestamp")
 _DECIMAL = re.compile(r"^decimal\((\d{1,2}),\s*(\d{1,2})\)$")
