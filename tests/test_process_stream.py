@@ -53,7 +53,8 @@ def test_streaming_and_exact_paths_agree(tmp_path: Path, monkeypatch: pytest.Mon
         assert q_fast == (tmp_path / "q-False.csv").read_text()
 
 
-def test_a_clean_file_takes_one_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _spy_on_the_pass(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """What each call of the single pass (``stream_kept``) returned, in order."""
     seen: list[object] = []
     real = transform.stream_kept
 
@@ -62,6 +63,11 @@ def test_a_clean_file_takes_one_scan(tmp_path: Path, monkeypatch: pytest.MonkeyP
         return out
 
     monkeypatch.setattr(transform, "stream_kept", spy)
+    return seen
+
+
+def test_a_clean_file_takes_one_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _spy_on_the_pass(monkeypatch)
     text = H + "".join(GOOD[i % 4].format(i=i, d=1 + i % 9) + "\n" for i in range(100)) + "O9,Bob,zz,shipped,2025-04-01\n"
     res, _ = _run(tmp_path, text, streaming=True, monkeypatch=monkeypatch)
     assert len(seen) == 1 and isinstance(seen[0], stream.StreamCounts)  # counted in the same pass
@@ -75,14 +81,7 @@ def test_status_cleaned_and_connection_restored_after_the_single_pass(tmp_path: 
     src = tmp_path / "in.csv"
     src.write_text(H + "O1,Bob,1.00, Pending ,2025-01-02\nO2,Ann,2.00,  CANCELLED,2025-04-20\n"
                    "O3,Cy,3.00,Shipped  ,2025-01-03\nO4,Dee,4.00,pending,2025-04-25\n")
-    seen: list[object] = []
-    real = transform.stream_kept
-
-    def spy(*args: object, **kw: object) -> stream.StreamCounts | None:
-        seen.append(out := real(*args, **kw))  # type: ignore[arg-type]
-        return out
-
-    monkeypatch.setattr(transform, "stream_kept", spy)
+    seen = _spy_on_the_pass(monkeypatch)
     con = duckdb.connect()
     try:
         out = tmp_path / "out.parquet"
