@@ -35,7 +35,7 @@ def test_wheel_record_matches_its_files_and_pip_installs_it(tmp_path: Path) -> N
             want = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(zf.read(path)).digest()).rstrip(b"=").decode()
             assert digest == want, path
         assert zf.read("lakebox/deploy/constraints.txt") == CONSTRAINTS.read_bytes()
-        assert b"lakebox = lakebox.cli:main" in zf.read(next(n for n in names if n.endswith("entry_points.txt")))
+        assert b"lakebox = lakebox.launcher:main" in zf.read(next(n for n in names if n.endswith("entry_points.txt")))
     target = tmp_path / "installed"
     proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",  # noqa: S603
                            "--disable-pip-version-check", "--target", str(target), str(info.path)],
