@@ -76,6 +76,18 @@ def test_an_unwritable_cache_still_prints_the_help(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("**/*.tmp"))
 
 
+def test_no_cache_without_an_absolute_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")  # ignored, as the XDG specification says
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert Path(str(cache_file("k"))).parent == tmp_path / ".cache" / "lakebox"
+    monkeypatch.setenv("HOME", "not/absolute")
+    assert cache_file("k") is None
+    monkeypatch.chdir(tmp_path)
+    proc, _ = _launch("--help", cache=Path("relative"))
+    assert proc.stdout.startswith("Usage: lakebox")
+    assert not list(tmp_path.iterdir())  # nothing written under the working folder
+
+
 def test_other_command_lines_go_to_click(tmp_path: Path) -> None:
     proc, loaded = _launch("settings", cache=tmp_path)
     assert "click" in loaded and "lake" in proc.stdout

@@ -92,16 +92,26 @@ def help_key() -> str:
     return "\n".join(parts)
 
 
-def cache_file(key: str) -> str:
-    """Where the help for ``key`` is kept: one file per key's checksum (the file holds the key itself)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+def cache_file(key: str) -> str | None:
+    """Where the help for ``key`` is kept: one file per key's checksum (the file holds the key itself). None
+    when there is no absolute cache folder (``XDG_CACHE_HOME`` must be absolute, as its specification says,
+    and a home that cannot be found leaves ``~`` as it is): then nothing is cached."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
     return os.path.join(base, "lakebox", f"help-{zlib.crc32(key.encode()):08x}.txt")
 
 
 def read_cached(key: str) -> str | None:
     """The cached help for exactly ``key``, or None (none yet, another key, or unreadable)."""
+    path = cache_file(key)
+    if path is None:
+        return None
     try:
-        with open(cache_file(key), encoding="utf-8") as fh:
+        with open(path, encoding="utf-8") as fh:
             stored, sep, text = fh.read().partition("\n\x00\n")
     except (OSError, UnicodeDecodeError):
         return None
@@ -111,6 +121,8 @@ def read_cached(key: str) -> str | None:
 def write_cached(key: str, text: str) -> None:
     """Keep ``text`` for ``key``; a folder that cannot be written is left alone (the next --help renders)."""
     path = cache_file(key)
+    if path is None:
+        return
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
