@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,14 +46,23 @@ def write_csv(path: Path, rows: list[tuple[str, str, str, str, str]]) -> Path:
     return path
 
 
-@pytest.fixture
-def app(orders_lake: Lake) -> Iterator[Flask]:
+@contextmanager
+def dashboard_app(lake: Lake) -> Iterator[Flask]:
+    """The dashboard's Flask app over ``lake`` in testing mode, its services closed afterwards."""
     from lakebox.web.app import create_app
 
-    flask_app = create_app(dashboard_services(orders_lake))
+    flask_app = create_app(dashboard_services(lake))
     flask_app.testing = True
-    yield flask_app
-    flask_app.extensions["lakebox"].close()
+    try:
+        yield flask_app
+    finally:
+        flask_app.extensions["lakebox"].close()
+
+
+@pytest.fixture
+def app(orders_lake: Lake) -> Iterator[Flask]:
+    with dashboard_app(orders_lake) as flask_app:
+        yield flask_app
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from lakebox.cli import dashboard_services
 from lakebox.lake import Lake
 from lakebox.web.csv_export import neutralise_csv
+
+pytest.register_assert_rewrite("web_fixtures")
+from web_fixtures import dashboard_app  # noqa: E402
 
 SQL = ("SELECT '=cmd|'' /C calc''!A0' AS a, '@SUM(1)' AS b, chr(9) || '=1' AS c, -5 AS n, '-5' AS s, "
        "'+1' AS p, chr(13) || 'x' AS r, 'plain, \"quoted\"' AS t, CAST(NULL AS varchar) AS z, '' AS e")
@@ -25,12 +27,8 @@ SAFE_ROW = '"\'=cmd|\' /C calc\'!A0","\'@SUM(1)","\'\t=1","-5","\'-5","\'+1","\'
 
 @pytest.fixture
 def client(orders_lake: Lake) -> Iterator[FlaskClient]:
-    from lakebox.web.app import create_app
-
-    app = create_app(dashboard_services(orders_lake))
-    app.testing = True
-    yield app.test_client()
-    app.extensions["lakebox"].close()
+    with dashboard_app(orders_lake) as app:
+        yield app.test_client()
 
 
 def _csrf(client: FlaskClient) -> dict[str, str]:

@@ -14,13 +14,15 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from lakebox.cli import dashboard_services
 from lakebox.config import Settings
 from lakebox.core.retention import EXPIRED, OVER_CAP, ResultEntry, results_to_delete
 from lakebox.lake import Lake
 from lakebox.query.errors import AthenaError
 
 from .ingest_fixtures import lakebox
+
+pytest.register_assert_rewrite("web_fixtures")
+from web_fixtures import dashboard_app  # noqa: E402
 
 MIB = 1024 * 1024
 NOW = dt.datetime(2026, 1, 10, tzinfo=dt.UTC)
@@ -126,12 +128,8 @@ def capped_lake(make_settings: Callable[..., Settings], orders_csv: Path, tmp_pa
 
 @pytest.fixture
 def capped_client(capped_lake: Lake) -> Iterator[FlaskClient]:
-    from lakebox.web.app import create_app
-
-    app = create_app(dashboard_services(capped_lake))
-    app.testing = True
-    yield app.test_client()
-    app.extensions["lakebox"].close()
+    with dashboard_app(capped_lake) as app:
+        yield app.test_client()
 
 
 def test_api_sql_cannot_fill_the_disk(capped_lake: Lake, capped_client: FlaskClient) -> None:
